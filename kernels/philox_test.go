@@ -1,0 +1,34 @@
+package kernels
+
+import "testing"
+
+// Known-answer vectors from the Random123 distribution (kat_vectors, philox4x32_10).
+func TestPhilox4x32KnownAnswers(t *testing.T) {
+	cases := []struct {
+		ctr  [4]uint32
+		key  [2]uint32
+		want [4]uint32
+	}{
+		{[4]uint32{0, 0, 0, 0}, [2]uint32{0, 0}, [4]uint32{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
+		{[4]uint32{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, [2]uint32{0xffffffff, 0xffffffff}, [4]uint32{0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
+		{[4]uint32{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, [2]uint32{0xa4093822, 0x299f31d0}, [4]uint32{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
+	}
+	for _, c := range cases {
+		if got := Philox4x32(c.ctr, c.key); got != c.want {
+			t.Errorf("Philox4x32(%x, %x) = %x, want %x", c.ctr, c.key, got, c.want)
+		}
+	}
+}
+
+func TestDropoutKeepRate(t *testing.T) {
+	const n = 200000
+	kept := 0
+	for i := uint64(0); i < n; i++ {
+		if DropoutKeep(42, i, 0.5) {
+			kept++
+		}
+	}
+	if rate := float64(kept) / n; rate < 0.49 || rate > 0.51 {
+		t.Fatalf("kept %.4f of elements at p=0.5", rate)
+	}
+}
