@@ -1,0 +1,119 @@
+package dataset
+
+import (
+	"fmt"
+	"image"
+	"math"
+
+	"github.com/vgglab/vgg/vision"
+)
+
+// Augment says how much training pictures are randomly varied, so that the network learns
+// the face rather than the exact framing of each photo. The zero value varies nothing.
+type Augment struct {
+	// Flip mirrors half of the pictures left to right (a mirrored face is the same person).
+	Flip bool
+	// MaxShift moves the picture by up to this fraction of its side along each axis.
+	MaxShift float64
+	// MaxScale zooms by a factor drawn from [1-MaxScale, 1+MaxScale].
+	MaxScale float64
+	// MaxRotate turns the picture by up to this many degrees either way.
+	MaxRotate float64
+}
+
+// DefaultAugment is mild, as suits faces already framed by an aligner: a flip, ±6% shift,
+// ±8% zoom and ±8° tilt.
+var DefaultAugment = Augment{Flip: true, MaxShift: 0.06, MaxScale: 0.08, MaxRotate: 8}
+
+// Jitter is one drawn variation: mirror, then turn by Rotate radians and zoom by Scale about
+// the centre, then move by (ShiftX, ShiftY) pixels.
+type Jitter struct {
+	Flip           bool
+	ShiftX, ShiftY float64
+	Scale          float64
+	Rotate         float64
+}
+
+// NoJitter leaves a picture as it is.
+var NoJitter = Jitter{Scale: 1}
+
+// Draw returns the variation of sample index in epoch under seed for size x size
+// pictures. It depends on these numbers alone (not on the order samples are processed, nor
+// on earlier epochs), so a run resumed at epoch e sees exactly what an unbroken run saw.
+func (a Augment) Draw(seed uint64, epoch, index, size int) Jitter {
+	if a == (Augment{}) {
+		return NoJitter
+	}
+	rng := newRand(seed, purposeAugment, uint64(epoch), uint64(index))
+	symmetric := func(limit float64) float64 { return limit * (2*rng.Float64() - 1) }
+	// Every draw is made whatever the settings, so that changing one setting does not
+	// reshuffle the others.
+	flip := rng.IntN(2) == 1
+	return Jitter{
+		Flip:   a.Flip && flip,
+		ShiftX: symmetric(a.MaxShift) * float64(size),
+		ShiftY: symmetric(a.MaxShift) * float64(size),
+		Scale:  1 + symmetric(a.MaxScale),
+		Rotate: symmetric(a.MaxRotate) * math.Pi / 180,
+	}
+}
+
+// Validate reports settings outside sensible ranges.
+func (a Augment) Validate() error {
+	if a.MaxShift < 0 || a.MaxShift > 0.5 || a.MaxScale < 0 || a.MaxScale >= 1 || a.MaxRotate < 0 || a.MaxRotate > 180 {
+		return fmt.Errorf("dataset: augmentation %+v out of range (shift 0..0.5, scale 0..<1, rotate 0..180 degrees)", a)
+	}
+	return nil
+}
+
+// Apply writes img, varied by j and normalised by norm, into dst as CHW float32 (3*w*h
+// values). Each output pixel is sampled bilinearly from where the inverse transform puts it
+// in img; samples falling outside repeat the nearest edge pixel, which looks far more like a
+// photo than a black border does.
+func (j Jitter) Apply(img *image.RGBA, norm vision.Normalization, dst []float32) {
+	if j == NoJitter {
+		vision.ToCHW(img, norm, dst)
+		return
+	}
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	plane := w * h
+	if len(dst) != 3*plane {
+		panic(fmt.Sprintf("dataset: jitter of a %dx%d image into %d values, want %d", w, h, len(dst), 3*plane))
+	}
+	var scale, shift [3]float32
+	for c := range 3 {
+		scale[c] = 1 / (255 * norm.Std[c])
+		shift[c] = -norm.Mean[c] / norm.Std[c]
+	}
+	cx, cy := float64(w)/2, float64(h)/2
+	// Inverse map: undo the shift, then the zoom and turn (rotate by -Rotate, divide by
+	// Scale), then the mirror.
+	cos, sin := math.Cos(j.Rotate)/j.Scale, math.Sin(j.Rotate)/j.Scale
+	pixel := func(x, y, c int) float32 {
+		x = min(max(x, 0), w-1)
+		y = min(max(y, 0), h-1)
+		return float32(img.Pix[img.PixOffset(b.Min.X+x, b.Min.Y+y)+c])
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			// Offsets from the centre, measured between pixel centres.
+			u := float64(x) + 0.5 - cx - j.ShiftX
+			v := float64(y) + 0.5 - cy - j.ShiftY
+			su := cos*u + sin*v
+			sv := -sin*u + cos*v
+			if j.Flip {
+				su = -su
+			}
+			// Back to pixel-index coordinates of the source, where pixel i sits at i.
+			sx, sy := su+cx-0.5, sv+cy-0.5
+			x0, y0 := int(math.Floor(sx)), int(math.Floor(sy))
+			fx, fy := float32(sx-float64(x0)), float32(sy-float64(y0))
+			for c := range 3 {
+				top := pixel(x0, y0, c)*(1-fx) + pixel(x0+1, y0, c)*fx
+				bottom := pixel(x0, y0+1, c)*(1-fx) + pixel(x0+1, y0+1, c)*fx
+				dst[c*plane+y*w+x] = (top*(1-fy)+bottom*fy)*scale[c] + shift[c]
+			}
+		}
+	}
+}

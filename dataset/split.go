@@ -1,0 +1,39 @@
+package dataset
+
+import (
+	"fmt"
+	"math"
+)
+
+// Split divides the samples into a training and a validation set, stratified: each
+// identity gives round(valFraction * its photo count) photos to validation, chosen at
+// random under seed, but always keeps at least one for training (an identity the network
+// never sees cannot be learnt). The same seed and fraction give the same split on every
+// machine. Both sets keep d's Classes and are ordered by label then path.
+func (d *Dataset) Split(seed uint64, valFraction float64) (train, val *Dataset, err error) {
+	if !(valFraction >= 0 && valFraction < 1) {
+		return nil, nil, fmt.Errorf("dataset: validation fraction %v is outside [0, 1)", valFraction)
+	}
+	byLabel := make([][]Sample, len(d.Classes))
+	for _, s := range d.Samples {
+		byLabel[s.Label] = append(byLabel[s.Label], s)
+	}
+	var trainSamples, valSamples []Sample
+	for label, samples := range byLabel {
+		nVal := int(math.Round(valFraction * float64(len(samples))))
+		nVal = min(nVal, len(samples)-1)
+		rng := newRand(seed, purposeSplit, uint64(label))
+		isVal := make([]bool, len(samples))
+		for _, i := range rng.Perm(len(samples))[:max(nVal, 0)] {
+			isVal[i] = true
+		}
+		for i, s := range samples {
+			if isVal[i] {
+				valSamples = append(valSamples, s)
+			} else {
+				trainSamples = append(trainSamples, s)
+			}
+		}
+	}
+	return d.subset(trainSamples), d.subset(valSamples), nil
+}
