@@ -1,0 +1,197 @@
+// Package cpu is the reference backend: every kernels.Backend op in plain Go on host memory,
+// with the convolutions and matrix products handed to gonum's pure-Go Sgemm. It is what the
+// tests of every other backend are compared with, so it favours clarity and determinism: the
+// same inputs give bit-identical outputs however goroutines are scheduled.
+package cpu
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/vgglab/vgg/kernels"
+	"github.com/vgglab/vgg/tensor"
+)
+
+func init() {
+	kernels.Register("cpu", func() (kernels.Backend, error) { return New(), nil })
+}
+
+// Backend computes on the host. Its tensors are ordinary host tensors (tensor.HostBuffer), so
+// Upload and Download are plain copies.
+type Backend struct {
+	// mu serialises ops that use the shared workspaces below, so that one Backend may be
+	// called from several goroutines without corrupting them.
+	mu sync.Mutex
+	// workers is how many goroutines the parallel ops split their work over.
+	workers int
+	// cols holds one im2col matrix per worker, grown on demand and kept across calls so that
+	// steady-state training allocates nothing per step.
+	cols [][]float32
+	// partials holds per-worker filter-gradient sums, reduced in a fixed order.
+	partials [][]float32
+}
+
+// New returns a CPU backend that uses every core Go may run on.
+func New() *Backend {
+	return &Backend{workers: runtime.GOMAXPROCS(0)}
+}
+
+var _ kernels.Backend = (*Backend)(nil)
+
+func (*Backend) Name() string { return "cpu" }
+
+func (b *Backend) Describe() string {
+	return fmt.Sprintf("cpu: pure Go with gonum Sgemm, %d threads", b.workers)
+}
+
+// Alloc returns a zero-filled host tensor.
+func (*Backend) Alloc(dtype tensor.DType, shape ...int) (*tensor.Tensor, error) {
+	for _, d := range shape {
+		if d < 0 {
+			return nil, fmt.Errorf("cpu: Alloc: negative dimension in shape %v", tensor.Shape(shape))
+		}
+	}
+	if dtype != tensor.Float32 && dtype != tensor.Int32 {
+		return nil, fmt.Errorf("cpu: Alloc: unknown element type %v", dtype)
+	}
+	return tensor.New(dtype, shape...), nil
+}
+
+func (*Backend) Upload(dst, src *tensor.Tensor) error { return copyChecked("Upload", dst, src) }
+
+func (*Backend) Download(dst, src *tensor.Tensor) error { return copyChecked("Download", dst, src) }
+
+// copyChecked copies between two host tensors of the same shape and type.
+func copyChecked(op string, dst, src *tensor.Tensor) error {
+	if src == nil || dst == nil {
+		return fmt.Errorf("%s: missing tensor", op)
+	}
+	if err := tensor.Check(op, "dst", dst, src.Shape()...); err != nil {
+		return err
+	}
+	return copyElements(op, dst, src)
+}
+
+// Copy copies between two tensors with equal element counts and the same type.
+func (*Backend) Copy(dst, src *tensor.Tensor) error {
+	if src == nil || dst == nil {
+		return fmt.Errorf("Copy: missing tensor")
+	}
+	if dst.Numel() != src.Numel() {
+		return fmt.Errorf("Copy: dst has %d elements %v, src has %d %v", dst.Numel(), dst.Shape(), src.Numel(), src.Shape())
+	}
+	return copyElements("Copy", dst, src)
+}
+
+func copyElements(op string, dst, src *tensor.Tensor) error {
+	if dst.DType() != src.DType() {
+		return fmt.Errorf("%s: dst is %s, src is %s", op, dst.DType(), src.DType())
+	}
+	if src.DType() == tensor.Int32 {
+		d, err := hostI32(op, "dst", dst)
+		if err != nil {
+			return err
+		}
+		s, err := hostI32(op, "src", src)
+		if err != nil {
+			return err
+		}
+		copy(d, s)
+		return nil
+	}
+	d, err := hostF32(op, "dst", dst)
+	if err != nil {
+		return err
+	}
+	s, err := hostF32(op, "src", src)
+	if err != nil {
+		return err
+	}
+	copy(d, s)
+	return nil
+}
+
+func (*Backend) Fill(t *tensor.Tensor, v float32) error {
+	data, err := hostF32("Fill", "t", t)
+	if err != nil {
+		return err
+	}
+	for i := range data {
+		data[i] = v
+	}
+	return nil
+}
+
+// Sync has nothing to wait for: every CPU op finishes before it returns.
+func (*Backend) Sync() error { return nil }
+
+// Close drops the workspaces; host tensors stay valid Go memory but belong to nobody.
+func (b *Backend) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.cols, b.partials = nil, nil
+	return nil
+}
+
+// hostF32 returns the elements of a float32 host tensor, or an error naming the op and the
+// argument when the tensor is missing, of the wrong type or on another device.
+func hostF32(op, name string, t *tensor.Tensor) ([]float32, error) {
+	if t == nil {
+		return nil, fmt.Errorf("%s: %s is missing", op, name)
+	}
+	if err := tensor.CheckDType(op, name, t, tensor.Float32); err != nil {
+		return nil, err
+	}
+	if !t.OnHost() {
+		return nil, fmt.Errorf("%s: %s lives on %s, not on the cpu backend", op, name, t.Buffer().Location())
+	}
+	return t.Float32s(), nil
+}
+
+// hostI32 is hostF32 for int32 tensors.
+func hostI32(op, name string, t *tensor.Tensor) ([]int32, error) {
+	if t == nil {
+		return nil, fmt.Errorf("%s: %s is missing", op, name)
+	}
+	if err := tensor.CheckDType(op, name, t, tensor.Int32); err != nil {
+		return nil, err
+	}
+	if !t.OnHost() {
+		return nil, fmt.Errorf("%s: %s lives on %s, not on the cpu backend", op, name, t.Buffer().Location())
+	}
+	return t.Int32s(), nil
+}
+
+// parallelFor runs body(lo, hi) over [0, n) split into at most `workers` contiguous chunks,
+// one goroutine each. The split depends only on n and workers, and every body writes disjoint
+// outputs, so results never depend on scheduling.
+func parallelFor(n, workers int, body func(worker, lo, hi int)) {
+	if workers > n {
+		workers = n
+	}
+	if workers <= 1 {
+		if n > 0 {
+			body(0, 0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := w*n/workers, (w+1)*n/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body(w, lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// grow returns buf resized to n elements, reallocating only when it is too small.
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}

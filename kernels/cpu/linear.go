@@ -1,0 +1,113 @@
+package cpu
+
+import (
+	"gonum.org/v1/gonum/blas"
+
+	"github.com/vgglab/vgg/tensor"
+)
+
+// Linear: y[N,Out] = x[N,In] · w[Out,In]ᵀ + b, one Sgemm with w transposed on the fly.
+func (be *Backend) Linear(y, x, w, b *tensor.Tensor) error {
+	const op = "Linear"
+	if err := tensor.Check(op, "x", x, -1, -1); err != nil {
+		return err
+	}
+	n, in := x.Dim(0), x.Dim(1)
+	if err := tensor.Check(op, "w", w, -1, in); err != nil {
+		return err
+	}
+	out := w.Dim(0)
+	if err := tensor.Check(op, "b", b, out); err != nil {
+		return err
+	}
+	if err := tensor.Check(op, "y", y, n, out); err != nil {
+		return err
+	}
+	yd, err := hostF32(op, "y", y)
+	if err != nil {
+		return err
+	}
+	xd, err := hostF32(op, "x", x)
+	if err != nil {
+		return err
+	}
+	wd, err := hostF32(op, "w", w)
+	if err != nil {
+		return err
+	}
+	bd, err := hostF32(op, "b", b)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		copy(yd[i*out:(i+1)*out], bd)
+	}
+	sgemm(blas.NoTrans, blas.Trans, n, out, in, 1, xd, in, wd, in, 1, yd, out)
+	return nil
+}
+
+// LinearBackward: dx = dy·w (when dx is not nil), dw = dyᵀ·x, db = Σ_n dy (when db is not nil).
+func (be *Backend) LinearBackward(dx, dw, db, dy, x, w *tensor.Tensor) error {
+	const op = "LinearBackward"
+	if err := tensor.Check(op, "x", x, -1, -1); err != nil {
+		return err
+	}
+	n, in := x.Dim(0), x.Dim(1)
+	if err := tensor.Check(op, "w", w, -1, in); err != nil {
+		return err
+	}
+	out := w.Dim(0)
+	if err := tensor.Check(op, "dy", dy, n, out); err != nil {
+		return err
+	}
+	if err := tensor.Check(op, "dw", dw, out, in); err != nil {
+		return err
+	}
+	dyd, err := hostF32(op, "dy", dy)
+	if err != nil {
+		return err
+	}
+	xd, err := hostF32(op, "x", x)
+	if err != nil {
+		return err
+	}
+	wd, err := hostF32(op, "w", w)
+	if err != nil {
+		return err
+	}
+	dwd, err := hostF32(op, "dw", dw)
+	if err != nil {
+		return err
+	}
+	var dxd, dbd []float32
+	if dx != nil {
+		if err := tensor.Check(op, "dx", dx, n, in); err != nil {
+			return err
+		}
+		if dxd, err = hostF32(op, "dx", dx); err != nil {
+			return err
+		}
+	}
+	if db != nil {
+		if err := tensor.Check(op, "db", db, out); err != nil {
+			return err
+		}
+		if dbd, err = hostF32(op, "db", db); err != nil {
+			return err
+		}
+	}
+	if dxd != nil {
+		sgemm(blas.NoTrans, blas.NoTrans, n, in, out, 1, dyd, out, wd, in, 0, dxd, in)
+	}
+	sgemm(blas.Trans, blas.NoTrans, out, in, n, 1, dyd, out, xd, in, 0, dwd, in)
+	if dbd != nil {
+		for o := 0; o < out; o++ {
+			var sum float64
+			for i := 0; i < n; i++ {
+				sum += float64(dyd[i*out+o])
+			}
+			dbd[o] = float32(sum)
+		}
+	}
+	return nil
+}

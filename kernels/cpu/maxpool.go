@@ -1,0 +1,125 @@
+package cpu
+
+import (
+	"fmt"
+
+	"github.com/vgglab/vgg/tensor"
+)
+
+// MaxPool2x2: the max of each 2x2 window, and where it came from (offset h*W+w in the
+// input plane). Windows are scanned in row-major order with a strict >, so ties go to the
+// first. Planes (n, c) are split over workers.
+func (be *Backend) MaxPool2x2(y, argmax, x *tensor.Tensor) error {
+	const op = "MaxPool2x2"
+	if err := tensor.Check(op, "x", x, -1, -1, -1, -1); err != nil {
+		return err
+	}
+	n, c, h, w := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
+	if h%2 != 0 || w%2 != 0 {
+		return fmt.Errorf("%s: input is %dx%d; height and width must be even", op, h, w)
+	}
+	ph, pw := h/2, w/2
+	if err := tensor.Check(op, "y", y, n, c, ph, pw); err != nil {
+		return err
+	}
+	if err := tensor.Check(op, "argmax", argmax, n, c, ph, pw); err != nil {
+		return err
+	}
+	yd, err := hostF32(op, "y", y)
+	if err != nil {
+		return err
+	}
+	ad, err := hostI32(op, "argmax", argmax)
+	if err != nil {
+		return err
+	}
+	xd, err := hostF32(op, "x", x)
+	if err != nil {
+		return err
+	}
+	planes := n * c
+	parallelFor(planes, be.workersFor(len(xd)), func(_, lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			in := xd[pl*h*w : (pl+1)*h*w]
+			out := yd[pl*ph*pw : (pl+1)*ph*pw]
+			arg := ad[pl*ph*pw : (pl+1)*ph*pw]
+			for i := 0; i < ph; i++ {
+				top := in[2*i*w : (2*i+1)*w]
+				bottom := in[(2*i+1)*w : (2*i+2)*w]
+				for j := 0; j < pw; j++ {
+					best, at := top[2*j], 2*i*w+2*j
+					if v := top[2*j+1]; v > best {
+						best, at = v, 2*i*w+2*j+1
+					}
+					if v := bottom[2*j]; v > best {
+						best, at = v, (2*i+1)*w+2*j
+					}
+					if v := bottom[2*j+1]; v > best {
+						best, at = v, (2*i+1)*w+2*j+1
+					}
+					out[i*pw+j] = best
+					arg[i*pw+j] = int32(at)
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// MaxPool2x2Backward: dx is dy routed to each window's argmax, zero elsewhere. An argmax
+// outside its window (a corrupt tensor) is an error, not a stray write.
+func (be *Backend) MaxPool2x2Backward(dx, dy, argmax *tensor.Tensor) error {
+	const op = "MaxPool2x2Backward"
+	if err := tensor.Check(op, "dx", dx, -1, -1, -1, -1); err != nil {
+		return err
+	}
+	n, c, h, w := dx.Dim(0), dx.Dim(1), dx.Dim(2), dx.Dim(3)
+	if h%2 != 0 || w%2 != 0 {
+		return fmt.Errorf("%s: dx is %dx%d; height and width must be even", op, h, w)
+	}
+	ph, pw := h/2, w/2
+	if err := tensor.Check(op, "dy", dy, n, c, ph, pw); err != nil {
+		return err
+	}
+	if err := tensor.Check(op, "argmax", argmax, n, c, ph, pw); err != nil {
+		return err
+	}
+	dxd, err := hostF32(op, "dx", dx)
+	if err != nil {
+		return err
+	}
+	dyd, err := hostF32(op, "dy", dy)
+	if err != nil {
+		return err
+	}
+	ad, err := hostI32(op, "argmax", argmax)
+	if err != nil {
+		return err
+	}
+	planes := n * c
+	bad := make([]bool, be.workers)
+	parallelFor(planes, be.workersFor(len(dxd)), func(worker, lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			in := dxd[pl*h*w : (pl+1)*h*w]
+			grad := dyd[pl*ph*pw : (pl+1)*ph*pw]
+			arg := ad[pl*ph*pw : (pl+1)*ph*pw]
+			clear(in)
+			for i := 0; i < ph; i++ {
+				for j := 0; j < pw; j++ {
+					at := int(arg[i*pw+j])
+					if at < 0 || at/w>>1 != i || at%w>>1 != j {
+						bad[worker] = true
+						continue
+					}
+					in[at] = grad[i*pw+j]
+				}
+			}
+		}
+	})
+	for _, b := range bad {
+		if b {
+			return fmt.Errorf("%s: argmax holds an offset outside its 2x2 window (not made by MaxPool2x2 on this shape?)", op)
+		}
+	}
+	return nil
+}

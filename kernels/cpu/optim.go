@@ -1,0 +1,85 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/vgglab/vgg/kernels"
+	"github.com/vgglab/vgg/tensor"
+)
+
+// checkOptim checks that param and every state tensor have the same shape and are float32.
+func checkOptim(op string, param *tensor.Tensor, named map[string]*tensor.Tensor) ([]float32, map[string][]float32, error) {
+	pd, err := hostF32(op, "param", param)
+	if err != nil {
+		return nil, nil, err
+	}
+	data := map[string][]float32{}
+	for name, t := range named {
+		if err := tensor.Check(op, name, t, param.Shape()...); err != nil {
+			return nil, nil, err
+		}
+		if data[name], err = hostF32(op, name, t); err != nil {
+			return nil, nil, err
+		}
+	}
+	return pd, data, nil
+}
+
+// SGD is torch.optim.SGD without dampening: g = grad + wd*param; v = momentum*v + g;
+// param -= lr*v, or with Nesterov param -= lr*(g + momentum*v).
+func (be *Backend) SGD(param, grad, velocity *tensor.Tensor, cfg kernels.SGDConfig) error {
+	const op = "SGD"
+	pd, st, err := checkOptim(op, param, map[string]*tensor.Tensor{"grad": grad, "velocity": velocity})
+	if err != nil {
+		return err
+	}
+	gd, vd := st["grad"], st["velocity"]
+	parallelFor(len(pd), be.workersFor(len(pd)), func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g := gd[i] + cfg.WeightDecay*pd[i]
+			v := cfg.Momentum*vd[i] + g
+			vd[i] = v
+			if cfg.Nesterov {
+				pd[i] -= cfg.LR * (g + cfg.Momentum*v)
+			} else {
+				pd[i] -= cfg.LR * v
+			}
+		}
+	})
+	return nil
+}
+
+// Adam is torch.optim.Adam, or AdamW when cfg.Decoupled; see kernels.AdamConfig.
+func (be *Backend) Adam(param, grad, m, v *tensor.Tensor, cfg kernels.AdamConfig, step int) error {
+	const op = "Adam"
+	if step < 1 {
+		return fmt.Errorf("%s: step %d; steps count from 1", op, step)
+	}
+	pd, st, err := checkOptim(op, param, map[string]*tensor.Tensor{"grad": grad, "m": m, "v": v})
+	if err != nil {
+		return err
+	}
+	gd, md, vd := st["grad"], st["m"], st["v"]
+	// The bias corrections are computed once per call, in float64 since B^t for large t
+	// needs the precision.
+	corr1 := float32(1 - math.Pow(float64(cfg.Beta1), float64(step)))
+	corr2 := float32(1 - math.Pow(float64(cfg.Beta2), float64(step)))
+	parallelFor(len(pd), be.workersFor(len(pd)), func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g := gd[i]
+			if cfg.Decoupled {
+				pd[i] -= cfg.LR * cfg.WeightDecay * pd[i]
+			} else {
+				g += cfg.WeightDecay * pd[i]
+			}
+			mi := cfg.Beta1*md[i] + (1-cfg.Beta1)*g
+			vi := cfg.Beta2*vd[i] + (1-cfg.Beta2)*g*g
+			md[i], vd[i] = mi, vi
+			mHat := mi / corr1
+			vHat := vi / corr2
+			pd[i] -= cfg.LR * mHat / (float32(math.Sqrt(float64(vHat))) + cfg.Eps)
+		}
+	})
+	return nil
+}
