@@ -1,0 +1,213 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"github.com/vgglab/vgg/kernels"
+	"github.com/vgglab/vgg/tensor"
+)
+
+// Kernels of conv.cu; the _3x3s1 instances have the VGG window compiled in.
+var (
+	convForward3x3s1        = kernel{"conv", "conv_forward_3x3s1"}
+	convForward             = kernel{"conv", "conv_forward"}
+	convBackwardData3x3s1   = kernel{"conv", "conv_backward_data_3x3s1"}
+	convBackwardData        = kernel{"conv", "conv_backward_data"}
+	convBackwardFilter3x3s1 = kernel{"conv", "conv_backward_filter_3x3s1"}
+	convBackwardFilter      = kernel{"conv", "conv_backward_filter"}
+	convBiasGrad            = kernel{"conv", "conv_bias_grad"}
+)
+
+// gemmTile is the output tile of one block of gemm.cuh, and gemmThreads its block size.
+const (
+	gemmTile    = 128
+	gemmThreads = 256
+	gemmStep    = 8
+)
+
+// convGeometry is a convolution's sizes, checked against the tensors.
+type convGeometry struct {
+	n, c, h, w, k, p, q int
+	params              kernels.ConvParams
+}
+
+// seed reports whether the window is the VGG one, which has its own kernel instances.
+func (g convGeometry) seed() bool {
+	p := g.params
+	return p.KernelH == 3 && p.KernelW == 3 && p.StrideH == 1 && p.StrideW == 1
+}
+
+// args are the kernels' trailing size parameters, in CONV_DIM_PARAMS order.
+func (g convGeometry) args() []uint64 {
+	p := g.params
+	return []uint64{intArg(g.n), intArg(g.c), intArg(g.h), intArg(g.w), intArg(g.k), intArg(g.p),
+		intArg(g.q), intArg(p.KernelH), intArg(p.KernelW), intArg(p.StrideH), intArg(p.StrideW),
+		intArg(p.PadH), intArg(p.PadW)}
+}
+
+// convGeometryOf reads the sizes from x [N,C,H,W] and w [K,C,R,S].
+func convGeometryOf(op string, x, w *tensor.Tensor, p kernels.ConvParams) (convGeometry, error) {
+	if err := p.Validate(); err != nil {
+		return convGeometry{}, err
+	}
+	if err := tensor.Check(op, "x", x, -1, -1, -1, -1); err != nil {
+		return convGeometry{}, err
+	}
+	g := convGeometry{n: x.Dim(0), c: x.Dim(1), h: x.Dim(2), w: x.Dim(3), params: p}
+	if err := tensor.Check(op, "w", w, -1, g.c, p.KernelH, p.KernelW); err != nil {
+		return convGeometry{}, err
+	}
+	g.k = w.Dim(0)
+	g.p, g.q = p.OutSize(g.h, g.w)
+	if g.p < 1 || g.q < 1 {
+		return convGeometry{}, &tensor.ShapeError{Op: op, Name: "x (too small for the window)", Got: x.Shape().Clone(), Want: tensor.Shape{g.n, g.c, p.KernelH - 2*p.PadH, p.KernelW - 2*p.PadW}}
+	}
+	return g, nil
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// splitK divides a GEMM's summed axis of length k across blocks when its output has too few
+// tiles to fill the GPU: about four blocks per multiprocessor, each summing at least 512
+// terms. It returns the number of splits and the length of each (a multiple of gemmStep).
+func (b *Backend) splitK(tiles, k int) (splits, chunk int) {
+	want := ceilDiv(4*b.d.multiprocs, tiles)
+	splits = max(1, min(want, k/512))
+	chunk = ceilDiv(ceilDiv(k, splits), gemmStep) * gemmStep
+	return ceilDiv(k, chunk), chunk
+}
+
+func (b *Backend) Conv2D(y, x, w, bias *tensor.Tensor, p kernels.ConvParams) error {
+	const op = "Conv2D"
+	g, err := convGeometryOf(op, x, w, p)
+	if err != nil {
+		return err
+	}
+	if err := tensor.Check(op, "y", y, g.n, g.k, g.p, g.q); err != nil {
+		return err
+	}
+	if bias != nil {
+		if err := tensor.Check(op, "b", bias, g.k); err != nil {
+			return err
+		}
+	}
+	py, err := b.devicePtr(op, "y", y)
+	if err != nil {
+		return err
+	}
+	px, err := b.devicePtr(op, "x", x)
+	if err != nil {
+		return err
+	}
+	pw, err := b.devicePtr(op, "w", w)
+	if err != nil {
+		return err
+	}
+	pb, err := b.optionalPtr(op, "b", bias)
+	if err != nil {
+		return err
+	}
+	k := convForward
+	if g.seed() {
+		k = convForward3x3s1
+	}
+	grid := dim3{ceilDiv(g.n*g.p*g.q, gemmTile), ceilDiv(g.k, gemmTile), 1}
+	args := append([]uint64{ptrArg(py), ptrArg(px), ptrArg(pw), ptrArg(pb)}, g.args()...)
+	return b.run(op, func() error { return b.d.launch(k, grid, dim3{gemmThreads, 1, 1}, args...) })
+}
+
+func (b *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvParams) error {
+	const op = "Conv2DBackwardData"
+	if err := tensor.Check(op, "dx", dx, -1, -1, -1, -1); err != nil {
+		return err
+	}
+	g, err := convGeometryOf(op, dx, w, p)
+	if err != nil {
+		return err
+	}
+	if err := tensor.Check(op, "dy", dy, g.n, g.k, g.p, g.q); err != nil {
+		return err
+	}
+	pdx, err := b.devicePtr(op, "dx", dx)
+	if err != nil {
+		return err
+	}
+	pdy, err := b.devicePtr(op, "dy", dy)
+	if err != nil {
+		return err
+	}
+	pw, err := b.devicePtr(op, "w", w)
+	if err != nil {
+		return err
+	}
+	k := convBackwardData
+	if g.seed() {
+		k = convBackwardData3x3s1
+	}
+	grid := dim3{ceilDiv(g.n*g.h*g.w, gemmTile), ceilDiv(g.c, gemmTile), 1}
+	args := append([]uint64{ptrArg(pdx), ptrArg(pdy), ptrArg(pw)}, g.args()...)
+	return b.run(op, func() error { return b.d.launch(k, grid, dim3{gemmThreads, 1, 1}, args...) })
+}
+
+func (b *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.ConvParams) error {
+	const op = "Conv2DBackwardFilter"
+	g, err := convGeometryOf(op, x, dw, p)
+	if err != nil {
+		return err
+	}
+	if err := tensor.Check(op, "dy", dy, g.n, g.k, g.p, g.q); err != nil {
+		return err
+	}
+	if db != nil {
+		if err := tensor.Check(op, "db", db, g.k); err != nil {
+			return err
+		}
+	}
+	pdw, err := b.devicePtr(op, "dw", dw)
+	if err != nil {
+		return err
+	}
+	pdb, err := b.optionalPtr(op, "db", db)
+	if err != nil {
+		return err
+	}
+	px, err := b.devicePtr(op, "x", x)
+	if err != nil {
+		return err
+	}
+	pdy, err := b.devicePtr(op, "dy", dy)
+	if err != nil {
+		return err
+	}
+	k := convBackwardFilter
+	if g.seed() {
+		k = convBackwardFilter3x3s1
+	}
+	crs := g.c * p.KernelH * p.KernelW
+	tilesN, tilesM := ceilDiv(crs, gemmTile), ceilDiv(g.k, gemmTile)
+	splits, chunk := b.splitK(tilesN*tilesM, g.n*g.p*g.q)
+	grid := dim3{tilesN, tilesM, splits}
+	args := append([]uint64{ptrArg(pdw), ptrArg(px), ptrArg(pdy), intArg(chunk)}, g.args()...)
+
+	// The bias gradient: one block per (channel, slice of the batch), enough to fill the GPU.
+	slices := max(1, min(g.n, ceilDiv(4*b.d.multiprocs, g.k)))
+	perSlice := ceilDiv(g.n, slices)
+	slices = ceilDiv(g.n, perSlice)
+	return b.run(op, func() error {
+		// Split-K partial sums are added atomically, so dw starts at zero.
+		if err := b.d.memset32(pdw, 0, dw.Numel()); err != nil {
+			return err
+		}
+		if err := b.d.launch(k, grid, dim3{gemmThreads, 1, 1}, args...); err != nil {
+			return err
+		}
+		if db == nil {
+			return nil
+		}
+		if err := b.d.memset32(pdb, 0, db.Numel()); err != nil {
+			return err
+		}
+		return b.d.launch(convBiasGrad, dim3{g.k, slices, 1}, dim3{256, 1, 1},
+			ptrArg(pdb), ptrArg(pdy), intArg(g.n), intArg(g.k), intArg(g.p*g.q), intArg(perSlice))
+	})
+}

@@ -1,0 +1,30 @@
+// philox.cuh: Philox4x32-10, the CUDA twin of kernels/philox.go. The two must stay
+// bit-identical: same counter layout (element index in words 0 and 1), same key (seed, low
+// word first), same round constants, and the same Uniform rule (top 24 bits of the first
+// output word, times 2^-24), so the GPU drops exactly the elements the CPU drops.
+#pragma once
+
+#define PHILOX_M0 0xD2511F53u
+#define PHILOX_M1 0xCD9E8D57u
+#define PHILOX_W0 0x9E3779B9u
+#define PHILOX_W1 0xBB67AE85u
+
+// philox4x32_10 runs the ten rounds on one 128-bit counter under one 64-bit key.
+__device__ __forceinline__ uint4 philox4x32_10(uint4 c, uint2 k) {
+#pragma unroll
+    for (int round = 0; round < 10; round++) {
+        unsigned hi0 = __umulhi(PHILOX_M0, c.x), lo0 = PHILOX_M0 * c.x;
+        unsigned hi1 = __umulhi(PHILOX_M1, c.z), lo1 = PHILOX_M1 * c.z;
+        c = make_uint4(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
+        k.x += PHILOX_W0;
+        k.y += PHILOX_W1;
+    }
+    return c;
+}
+
+// philox_uniform is kernels.Uniform: a float in [0, 1) for element i under seed.
+__device__ __forceinline__ float philox_uniform(unsigned long long seed, unsigned long long i) {
+    uint4 out = philox4x32_10(make_uint4((unsigned)i, (unsigned)(i >> 32), 0u, 0u),
+                              make_uint2((unsigned)seed, (unsigned)(seed >> 32)));
+    return (float)(out.x >> 8) * (1.0f / 16777216.0f);
+}
