@@ -137,7 +137,16 @@ func testConv(t *testing.T, b kernels.Backend, tol Tolerance, s ConvShape, seed 
 }
 
 func testReLU(t *testing.T, b kernels.Backend) {
-	shape := []int{3, 5, 7, 9}
+	for _, shape := range elementwiseShapes {
+		t.Run(tensor.Shape(shape).String(), func(t *testing.T) { testReLUShape(t, b, shape) })
+	}
+}
+
+// elementwiseShapes are a small odd tensor and one large enough (234,232 elements) that a
+// backend splits it over threads or thread blocks.
+var elementwiseShapes = [][]int{{3, 5, 7, 9}, {2, 67, 38, 46}}
+
+func testReLUShape(t *testing.T, b kernels.Backend, shape []int) {
 	rng := tensor.NewRand(2)
 	x, dy := RandomTensor(rng, shape...), RandomTensor(rng, shape...)
 	refY := RefReLU(Float64s(x))
@@ -224,7 +233,7 @@ func checkMask(t *testing.T, got *tensor.Tensor, ref []float64) {
 func testDropout(t *testing.T, b kernels.Backend, tol Tolerance) {
 	const seed = 0x0123456789abcdef // both halves of the key matter
 	for _, p := range []float32{0, 0.1, 0.5} {
-		for _, shape := range [][]int{{1001}, {3, 5, 7, 9}} {
+		for _, shape := range append([][]int{{1001}}, elementwiseShapes...) {
 			t.Run(fmt.Sprintf("p%v_%v", p, tensor.Shape(shape)), func(t *testing.T) {
 				rng := tensor.NewRand(4)
 				x := RandomTensor(rng, shape...)
@@ -339,6 +348,11 @@ func testAccumulateStats(t *testing.T, b kernels.Backend, tol Tolerance) {
 		labels[i] = int32(best)
 	}
 	probs, loss := RefSoftmaxCrossEntropy(lr, labels, n, classes)
+	// A row of equal probabilities: ties go to the first class, which is this sample's label.
+	labels[0] = 0
+	for c := 0; c < classes; c++ {
+		probs[c] = 1 / float64(classes)
+	}
 	toTensor := func(v []float64, shape ...int) *tensor.Tensor {
 		h := tensor.Zeros(shape...)
 		for i, x := range v {

@@ -12,7 +12,9 @@ import (
 // (velocity, moments) carried between steps is exercised too.
 const optimSteps = 3
 
-var optimShape = []int{7, 13}
+// optimShapes are a small parameter and a large one (155,100 elements) that a backend splits
+// over threads.
+var optimShapes = [][]int{{7, 13}, {300, 517}}
 
 func testSGD(t *testing.T, b kernels.Backend, tol Tolerance) {
 	configs := map[string]kernels.SGDConfig{
@@ -22,20 +24,22 @@ func testSGD(t *testing.T, b kernels.Backend, tol Tolerance) {
 		"nesterov_strong": {LR: 0.3, Momentum: 0.5, WeightDecay: 0.1, Nesterov: true},
 	}
 	for _, name := range []string{"plain", "momentum_decay", "nesterov_decay", "nesterov_strong"} {
-		cfg := configs[name]
-		t.Run(name, func(t *testing.T) {
-			rng := tensor.NewRand(60)
-			param, velocity := RandomTensor(rng, optimShape...), RandomTensor(rng, optimShape...)
-			refParam, refVelocity := Float64s(param), Float64s(velocity)
-			dParam, dVelocity := Upload(t, b, param), Upload(t, b, velocity)
-			for step := 1; step <= optimSteps; step++ {
-				grad := RandomTensor(rng, optimShape...)
-				must(t, "SGD", b.SGD(dParam, Upload(t, b, grad), dVelocity, cfg))
-				RefSGD(refParam, Float64s(grad), refVelocity, cfg)
-				CheckClose(t, fmt.Sprintf("param after step %d", step), Download(t, b, dParam), refParam, tol.Pointwise)
-				CheckClose(t, fmt.Sprintf("velocity after step %d", step), Download(t, b, dVelocity), refVelocity, tol.Pointwise)
-			}
-		})
+		for _, optimShape := range optimShapes {
+			cfg := configs[name]
+			t.Run(fmt.Sprintf("%s_%v", name, tensor.Shape(optimShape)), func(t *testing.T) {
+				rng := tensor.NewRand(60)
+				param, velocity := RandomTensor(rng, optimShape...), RandomTensor(rng, optimShape...)
+				refParam, refVelocity := Float64s(param), Float64s(velocity)
+				dParam, dVelocity := Upload(t, b, param), Upload(t, b, velocity)
+				for step := 1; step <= optimSteps; step++ {
+					grad := RandomTensor(rng, optimShape...)
+					must(t, "SGD", b.SGD(dParam, Upload(t, b, grad), dVelocity, cfg))
+					RefSGD(refParam, Float64s(grad), refVelocity, cfg)
+					CheckClose(t, fmt.Sprintf("param after step %d", step), Download(t, b, dParam), refParam, tol.Pointwise)
+					CheckClose(t, fmt.Sprintf("velocity after step %d", step), Download(t, b, dVelocity), refVelocity, tol.Pointwise)
+				}
+			})
+		}
 	}
 }
 
@@ -47,21 +51,23 @@ func testAdam(t *testing.T, b kernels.Backend, tol Tolerance) {
 		"adamw_large_step": {LR: 0.1, Beta1: 0.5, Beta2: 0.9, Eps: 1e-4, WeightDecay: 0.5, Decoupled: true},
 	}
 	for _, name := range []string{"adam", "adam_decay", "adamw", "adamw_large_step"} {
-		cfg := configs[name]
-		t.Run(name, func(t *testing.T) {
-			rng := tensor.NewRand(61)
-			param := RandomTensor(rng, optimShape...)
-			zeros := tensor.Zeros(optimShape...)
-			refParam, refM, refV := Float64s(param), Float64s(zeros), Float64s(zeros)
-			dParam, dM, dV := Upload(t, b, param), Upload(t, b, zeros), Upload(t, b, zeros)
-			for step := 1; step <= optimSteps; step++ {
-				grad := RandomTensor(rng, optimShape...)
-				must(t, "Adam", b.Adam(dParam, Upload(t, b, grad), dM, dV, cfg, step))
-				RefAdam(refParam, Float64s(grad), refM, refV, cfg, step)
-				CheckClose(t, fmt.Sprintf("param after step %d", step), Download(t, b, dParam), refParam, tol.Pointwise)
-				CheckClose(t, fmt.Sprintf("m after step %d", step), Download(t, b, dM), refM, tol.Pointwise)
-				CheckClose(t, fmt.Sprintf("v after step %d", step), Download(t, b, dV), refV, tol.Pointwise)
-			}
-		})
+		for _, optimShape := range optimShapes {
+			cfg := configs[name]
+			t.Run(fmt.Sprintf("%s_%v", name, tensor.Shape(optimShape)), func(t *testing.T) {
+				rng := tensor.NewRand(61)
+				param := RandomTensor(rng, optimShape...)
+				zeros := tensor.Zeros(optimShape...)
+				refParam, refM, refV := Float64s(param), Float64s(zeros), Float64s(zeros)
+				dParam, dM, dV := Upload(t, b, param), Upload(t, b, zeros), Upload(t, b, zeros)
+				for step := 1; step <= optimSteps; step++ {
+					grad := RandomTensor(rng, optimShape...)
+					must(t, "Adam", b.Adam(dParam, Upload(t, b, grad), dM, dV, cfg, step))
+					RefAdam(refParam, Float64s(grad), refM, refV, cfg, step)
+					CheckClose(t, fmt.Sprintf("param after step %d", step), Download(t, b, dParam), refParam, tol.Pointwise)
+					CheckClose(t, fmt.Sprintf("m after step %d", step), Download(t, b, dM), refM, tol.Pointwise)
+					CheckClose(t, fmt.Sprintf("v after step %d", step), Download(t, b, dV), refV, tol.Pointwise)
+				}
+			})
+		}
 	}
 }
