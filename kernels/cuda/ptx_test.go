@@ -23,6 +23,9 @@ func TestLaunchedKernelsAreInPTX(t *testing.T) {
 	fset := token.NewFileSet()
 	var launched []kernel
 	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
 		f, err := parser.ParseFile(fset, name, nil, 0)
 		if err != nil {
 			t.Fatal(err)
