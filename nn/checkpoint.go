@@ -1,0 +1,314 @@
+package nn
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/vgglab/vgg/kernels"
+	"github.com/vgglab/vgg/tensor"
+)
+
+// A model checkpoint is a safetensors file whose tensors are exactly the PyTorch state_dict of
+// the seed's VGG-D (same names, same layouts), so PyTorch loads it with strict=True, and whose
+// metadata says everything needed to use it: the class names, the input size, the width divisor
+// and the input normalisation. The training state (optimiser buffers, step, epoch, best score)
+// goes into a second file beside it, so the model file stays a plain state_dict.
+
+// Format names and versions, stored in the metadata so a reader can refuse what it does not know.
+const (
+	modelFormat       = "vgg-model"
+	trainStateFormat  = "vgg-train-state"
+	checkpointVersion = "1"
+	trainStateSuffix  = ".train.safetensors"
+	checkpointSuffix  = ".safetensors"
+)
+
+// ModelInfo is what a checkpoint records besides the weights.
+type ModelInfo struct {
+	// ClassNames are the identities in the order of the classifier's outputs.
+	ClassNames []string
+	// Mean and Std are the per-channel (RGB) normalisation the images were given before the
+	// network saw them: x = (pixel/255 - Mean) / Std.
+	Mean, Std [3]float32
+}
+
+// SaveModel writes the model's weights and info to path atomically.
+func SaveModel(path string, m *Model, info ModelInfo) error {
+	if len(info.ClassNames) != m.Config.Classes {
+		return fmt.Errorf("%s: %d class names for a model of %d classes", path, len(info.ClassNames), m.Config.Classes)
+	}
+	classes, err := json.Marshal(info.ClassNames)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	meta := map[string]string{
+		"format":         modelFormat,
+		"format_version": checkpointVersion,
+		"classes":        string(classes),
+		"input_size":     strconv.Itoa(m.Config.InputSize),
+		"width_divisor":  strconv.Itoa(m.Config.WidthDivisor),
+		"mean":           floatList(info.Mean[:]),
+		"std":            floatList(info.Std[:]),
+	}
+	return writeSafetensors(path, backendSources(m.Ctx.Backend, paramTensors(m.Params())), meta)
+}
+
+// ReadModelInfo reads a model checkpoint's configuration and info without loading the weights.
+func ReadModelInfo(path string) (Config, ModelInfo, error) {
+	f, err := openSafetensors(path)
+	if err != nil {
+		return Config{}, ModelInfo{}, err
+	}
+	defer f.Close()
+	return parseModelMetadata(path, f.metadata)
+}
+
+// LoadModel builds the model a checkpoint describes on b and loads its weights. It refuses,
+// naming the file, a damaged file, a missing or extra tensor, or a tensor of the wrong shape.
+func LoadModel(b kernels.Backend, path string) (*Model, ModelInfo, error) {
+	f, err := openSafetensors(path)
+	if err != nil {
+		return nil, ModelInfo{}, err
+	}
+	defer f.Close()
+	cfg, info, err := parseModelMetadata(path, f.metadata)
+	if err != nil {
+		return nil, ModelInfo{}, err
+	}
+	m, err := VGGD(cfg)
+	if err != nil {
+		return nil, ModelInfo{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := m.allocParams(b); err != nil {
+		return nil, ModelInfo{}, err
+	}
+	if err := loadTensors(f, b, paramTensors(m.Params())); err != nil {
+		m.Release()
+		return nil, ModelInfo{}, err
+	}
+	return m, info, nil
+}
+
+// LoadWeights replaces the weights of an existing model with a checkpoint's, which must have
+// been saved from a model of the same configuration (say, when a training run resumes).
+func (m *Model) LoadWeights(path string) (ModelInfo, error) {
+	f, err := openSafetensors(path)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	defer f.Close()
+	cfg, info, err := parseModelMetadata(path, f.metadata)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	if cfg != m.Config {
+		return ModelInfo{}, fmt.Errorf("%s holds a model of %d classes, input %d, width divisor %d; this one has %d classes, input %d, width divisor %d",
+			path, cfg.Classes, cfg.InputSize, cfg.WidthDivisor, m.Config.Classes, m.Config.InputSize, m.Config.WidthDivisor)
+	}
+	return info, loadTensors(f, m.Ctx.Backend, paramTensors(m.Params()))
+}
+
+// parseModelMetadata turns the metadata strings back into a configuration and info.
+func parseModelMetadata(path string, meta map[string]string) (Config, ModelInfo, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%s: not a vgg model checkpoint: %s", path, fmt.Sprintf(format, args...))
+	}
+	if meta["format"] != modelFormat {
+		return Config{}, ModelInfo{}, bad("metadata format is %q, want %q", meta["format"], modelFormat)
+	}
+	if v := meta["format_version"]; v != checkpointVersion {
+		return Config{}, ModelInfo{}, bad("format version %q; this program reads version %s", v, checkpointVersion)
+	}
+	var info ModelInfo
+	if err := json.Unmarshal([]byte(meta["classes"]), &info.ClassNames); err != nil {
+		return Config{}, ModelInfo{}, bad("classes is not a JSON list of names: %v", err)
+	}
+	size, err1 := strconv.Atoi(meta["input_size"])
+	width, err2 := strconv.Atoi(meta["width_divisor"])
+	if err1 != nil || err2 != nil {
+		return Config{}, ModelInfo{}, bad("input_size %q or width_divisor %q is not a number", meta["input_size"], meta["width_divisor"])
+	}
+	for _, v := range []struct {
+		key string
+		dst []float32
+	}{{"mean", info.Mean[:]}, {"std", info.Std[:]}} {
+		if err := parseFloatList(meta[v.key], v.dst); err != nil {
+			return Config{}, ModelInfo{}, bad("%s: %v", v.key, err)
+		}
+	}
+	cfg, err := Config{Classes: len(info.ClassNames), InputSize: size, WidthDivisor: width}.withDefaults()
+	if err != nil {
+		return Config{}, ModelInfo{}, bad("%v", err)
+	}
+	return cfg, info, nil
+}
+
+// namedTensor is a backend tensor with its checkpoint name.
+type namedTensor struct {
+	name string
+	t    *tensor.Tensor
+}
+
+func paramTensors(ps []*Param) []namedTensor {
+	var nts []namedTensor
+	for _, p := range ps {
+		nts = append(nts, namedTensor{p.Name, p.Value})
+	}
+	return nts
+}
+
+// backendSources describes backend tensors to the safetensors writer, which downloads them one
+// at a time.
+func backendSources(b kernels.Backend, nts []namedTensor) []stSource {
+	var srcs []stSource
+	for _, nt := range nts {
+		t := nt.t
+		srcs = append(srcs, stSource{name: nt.name, shape: t.Shape(), read: func(dst *tensor.Tensor) error {
+			return b.Download(dst, t)
+		}})
+	}
+	return srcs
+}
+
+// loadTensors uploads the file's tensors into the given backend tensors. The file must hold
+// exactly these names: an extra tensor means it was saved from a different network.
+func loadTensors(f *stFile, b kernels.Backend, nts []namedTensor) error {
+	want := map[string]bool{}
+	for _, nt := range nts {
+		want[nt.name] = true
+	}
+	var extra []string
+	for _, name := range f.names() {
+		if !want[name] {
+			extra = append(extra, name)
+		}
+	}
+	if len(extra) > 0 {
+		return fmt.Errorf("%s: unexpected tensors %s (a different network?)", f.path, strings.Join(extra, ", "))
+	}
+	for _, nt := range nts {
+		host := tensor.Zeros(nt.t.Shape()...)
+		if err := f.read(nt.name, host); err != nil {
+			return err
+		}
+		if err := b.Upload(nt.t, host); err != nil {
+			return fmt.Errorf("%s: %s: %w", f.path, nt.name, err)
+		}
+	}
+	return nil
+}
+
+// TrainStatePath is where the training state of the model checkpoint at modelPath goes:
+// "run/model.safetensors" -> "run/model.train.safetensors".
+func TrainStatePath(modelPath string) string {
+	return strings.TrimSuffix(modelPath, checkpointSuffix) + trainStateSuffix
+}
+
+// SaveState writes what an exact resume needs besides the weights: the optimiser's buffers, the
+// step and epoch counters, the run seed (dropout masks), the best score and the loop's Extra
+// values.
+func (t *Trainer) SaveState(path string) error {
+	opt, err := json.Marshal(t.Opt.Config)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	sched, err := json.Marshal(t.Schedule)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	meta := map[string]string{
+		"format":          trainStateFormat,
+		"format_version":  checkpointVersion,
+		"steps":           strconv.Itoa(t.Steps),
+		"optimizer_steps": strconv.Itoa(t.Opt.Steps),
+		"epoch":           strconv.Itoa(t.Epoch),
+		"best_score":      strconv.FormatFloat(t.BestScore, 'g', -1, 64),
+		"seed":            strconv.FormatUint(t.Model.Ctx.Seed, 10),
+		"optimizer":       string(opt),
+		"schedule":        string(sched),
+	}
+	for k, v := range t.Extra {
+		meta["extra."+k] = v
+	}
+	names, tensors := t.Opt.StateTensors()
+	nts := make([]namedTensor, len(names))
+	for i := range names {
+		nts[i] = namedTensor{names[i], tensors[i]}
+	}
+	return writeSafetensors(path, backendSources(t.Model.Ctx.Backend, nts), meta)
+}
+
+// LoadState restores a state SaveState wrote. The trainer must have been made with the same
+// optimiser kind; the schedule stays the one given to NewTrainer (so a resumed run may change
+// it on purpose).
+func (t *Trainer) LoadState(path string) error {
+	f, err := openSafetensors(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	meta := f.metadata
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%s: not a usable training state: %s", path, fmt.Sprintf(format, args...))
+	}
+	if meta["format"] != trainStateFormat || meta["format_version"] != checkpointVersion {
+		return bad("format %q version %q, want %q version %s", meta["format"], meta["format_version"], trainStateFormat, checkpointVersion)
+	}
+	var opt OptimizerConfig
+	if err := json.Unmarshal([]byte(meta["optimizer"]), &opt); err != nil {
+		return bad("optimizer: %v", err)
+	}
+	if opt.Kind != t.Opt.Config.Kind {
+		return bad("it was saved by the %s optimiser, this run uses %s", opt.Kind, t.Opt.Config.Kind)
+	}
+	steps, err1 := strconv.Atoi(meta["steps"])
+	optSteps, err2 := strconv.Atoi(meta["optimizer_steps"])
+	epoch, err3 := strconv.Atoi(meta["epoch"])
+	best, err4 := strconv.ParseFloat(meta["best_score"], 64)
+	seed, err5 := strconv.ParseUint(meta["seed"], 10, 64)
+	for _, err := range []error{err1, err2, err3, err4, err5} {
+		if err != nil {
+			return bad("%v", err)
+		}
+	}
+	names, tensors := t.Opt.StateTensors()
+	nts := make([]namedTensor, len(names))
+	for i := range names {
+		nts[i] = namedTensor{names[i], tensors[i]}
+	}
+	if err := loadTensors(f, t.Model.Ctx.Backend, nts); err != nil {
+		return err
+	}
+	t.Steps, t.Opt.Steps, t.Epoch, t.BestScore = steps, optSteps, epoch, best
+	t.Model.Ctx.Seed = seed
+	t.Extra = map[string]string{}
+	for k := range meta {
+		if name, ok := strings.CutPrefix(k, "extra."); ok {
+			t.Extra[name] = meta[k]
+		}
+	}
+	return nil
+}
+
+// floatList writes float32s as a JSON list that parses back to the same bits.
+func floatList(vs []float32) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = strconv.FormatFloat(float64(v), 'g', -1, 32)
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}
+
+func parseFloatList(s string, dst []float32) error {
+	var vs []float32
+	if err := json.Unmarshal([]byte(s), &vs); err != nil {
+		return fmt.Errorf("%q is not a JSON list of numbers", s)
+	}
+	if len(vs) != len(dst) {
+		return fmt.Errorf("%q has %d values, want %d", s, len(vs), len(dst))
+	}
+	copy(dst, vs)
+	return nil
+}

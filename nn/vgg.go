@@ -1,0 +1,283 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/vgglab/vgg/kernels"
+	"github.com/vgglab/vgg/tensor"
+)
+
+// Config chooses the size of a VGG-D network.
+type Config struct {
+	// Classes is the number of identities the classifier tells apart.
+	Classes int
+	// InputSize is the side of the square RGB input; a multiple of 32 (five 2x2 poolings).
+	// Zero means 128.
+	InputSize int
+	// WidthDivisor divides every conv channel count and the 4096/2048 classifier widths: 1 is
+	// the paper's network, 16 a toy that tests and CPU demos can afford. Zero means 1.
+	WidthDivisor int
+}
+
+// DefaultInputSize is the side of the aligned face crops the seed trained on.
+const DefaultInputSize = 128
+
+// InputChannels is 3: RGB.
+const InputChannels = 3
+
+// withDefaults fills the zero fields and rejects impossible sizes.
+func (c Config) withDefaults() (Config, error) {
+	if c.InputSize == 0 {
+		c.InputSize = DefaultInputSize
+	}
+	if c.WidthDivisor == 0 {
+		c.WidthDivisor = 1
+	}
+	switch {
+	case c.Classes < 2:
+		return c, fmt.Errorf("vgg: %d classes; a classifier needs at least 2", c.Classes)
+	case c.InputSize < 32 || c.InputSize%32 != 0:
+		return c, fmt.Errorf("vgg: input size %d is not a positive multiple of 32", c.InputSize)
+	}
+	switch c.WidthDivisor {
+	case 1, 2, 4, 8, 16:
+	default:
+		return c, fmt.Errorf("vgg: width divisor %d is not one of 1, 2, 4, 8, 16", c.WidthDivisor)
+	}
+	return c, nil
+}
+
+// convPlan is configuration D of Simonyan & Zisserman (2015), table 1: the output channels of
+// each 3x3 convolution, 0 marking a 2x2 max pool.
+var convPlan = []int{64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0}
+
+// Widths of the two hidden fully connected layers.
+const (
+	fc1Width = 4096
+	fc2Width = 2048
+)
+
+// Model is the VGG-D network: cnn (13 convolutions with ReLU, 5 max pools), flatten, and fc
+// (three linear layers, ReLU and dropout between them). Layer names are the indices of the
+// seed's PyTorch nn.Sequential modules, so parameter names match its state_dict.
+type Model struct {
+	Config  Config
+	Ctx     *Context
+	CNN     *Sequential
+	Flatten *Flatten
+	FC      *Sequential
+
+	// The layers whose outputs are the model's by-products: the last convolution's ReLU
+	// (Grad-CAM's feature maps) and fc.4's ReLU (the embedding).
+	lastConvReLU, embeddingReLU *ReLU
+	features, embedding         *tensor.Tensor
+}
+
+// VGGD builds the network for a configuration, without memory: parameters have names and shapes
+// but no values until Init (random) or LoadModel (a checkpoint) gives them some. That is enough
+// for the summary's shapes, parameter counts and FLOPs.
+func VGGD(cfg Config) (*Model, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ctx := &Context{}
+	m := &Model{Config: cfg, Ctx: ctx, CNN: &Sequential{}, FC: &Sequential{}}
+	in, size := InputChannels, cfg.InputSize
+	for _, out := range convPlan {
+		name := fmt.Sprintf("cnn.%d", len(m.CNN.Layers))
+		if out == 0 {
+			m.CNN.Layers = append(m.CNN.Layers, NewMaxPool2D(ctx, name))
+			size /= 2
+			continue
+		}
+		out /= cfg.WidthDivisor
+		relu := NewReLU(ctx, fmt.Sprintf("cnn.%d", len(m.CNN.Layers)+1))
+		m.CNN.Layers = append(m.CNN.Layers, NewConv2D(ctx, name, in, out), relu)
+		m.lastConvReLU = relu
+		in = out
+	}
+	m.Flatten = NewFlatten("flatten")
+	hidden1, hidden2 := fc1Width/cfg.WidthDivisor, fc2Width/cfg.WidthDivisor
+	m.embeddingReLU = NewReLU(ctx, "fc.4")
+	m.FC.Layers = []Layer{
+		NewLinear(ctx, "fc.0", in*size*size, hidden1),
+		NewReLU(ctx, "fc.1"),
+		NewDropout(ctx, "fc.2", 0.5),
+		NewLinear(ctx, "fc.3", hidden1, hidden2),
+		m.embeddingReLU,
+		NewDropout(ctx, "fc.5", 0.5),
+		NewLinear(ctx, "fc.6", hidden2, cfg.Classes),
+	}
+	return m, nil
+}
+
+// New builds a VGG-D on a backend with freshly initialised weights: the same seed gives the
+// same weights on every backend. The seed also becomes the run seed of the dropout masks.
+func New(b kernels.Backend, cfg Config, seed uint64) (*Model, error) {
+	m, err := VGGD(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Init(b, seed); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Layers lists every layer in execution order: cnn, flatten, fc.
+func (m *Model) Layers() []Layer {
+	ls := append([]Layer(nil), m.CNN.Layers...)
+	ls = append(ls, m.Flatten)
+	return append(ls, m.FC.Layers...)
+}
+
+// Params lists the learnable tensors in state_dict order.
+func (m *Model) Params() []*Param {
+	return append(m.CNN.Params(), m.FC.Params()...)
+}
+
+// NumParams is the number of learnable scalars.
+func (m *Model) NumParams() int64 {
+	var n int64
+	for _, p := range m.Params() {
+		n += int64(p.Shape.Numel())
+	}
+	return n
+}
+
+// InputShape is the shape of a batch of n images.
+func (m *Model) InputShape(n int) tensor.Shape {
+	return tensor.Shape{n, InputChannels, m.Config.InputSize, m.Config.InputSize}
+}
+
+// FLOPs is the forward cost of one image (see Layer.FLOPs for what is counted).
+func (m *Model) FLOPs() int64 {
+	var total int64
+	shape := m.InputShape(1)
+	for _, l := range m.Layers() {
+		total += l.FLOPs(shape)
+		shape, _ = l.OutShape(shape) // VGGD built the layers to fit; the error cannot happen
+	}
+	return total
+}
+
+// Init allocates the parameters and their gradients on b and draws the initial weights from a
+// generator seeded with seed, parameter after parameter in state_dict order.
+func (m *Model) Init(b kernels.Backend, seed uint64) error {
+	if err := m.allocParams(b); err != nil {
+		return err
+	}
+	rng := tensor.NewRand(seed)
+	for _, p := range m.Params() {
+		host := tensor.Zeros(p.Shape...)
+		p.init(host, rng)
+		if err := b.Upload(p.Value, host); err != nil {
+			return fmt.Errorf("init %s: %w", p.Name, err)
+		}
+	}
+	m.Ctx.Seed = seed
+	return nil
+}
+
+// allocParams gives every parameter a value and a zeroed gradient on b.
+func (m *Model) allocParams(b kernels.Backend) error {
+	m.Ctx.Backend = b
+	for _, p := range m.Params() {
+		var err error
+		if p.Value, err = b.Alloc(tensor.Float32, p.Shape...); err != nil {
+			return fmt.Errorf("alloc %s: %w", p.Name, err)
+		}
+		if p.Grad, err = b.Alloc(tensor.Float32, p.Shape...); err != nil {
+			return fmt.Errorf("alloc %s grad: %w", p.Name, err)
+		}
+		if err := b.Fill(p.Grad, 0); err != nil {
+			return fmt.Errorf("zero %s grad: %w", p.Name, err)
+		}
+	}
+	return nil
+}
+
+// SetTraining switches dropout on (training) or off (evaluation, inference).
+func (m *Model) SetTraining(on bool) { m.Ctx.Training = on }
+
+// Forward runs a batch x [N, 3, S, S] on the model's backend and returns the logits [N, Classes].
+func (m *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	if m.Ctx.Backend == nil {
+		return nil, fmt.Errorf("vgg: forward before the weights were initialised or loaded")
+	}
+	if err := tensor.Check("vgg", "input", x, -1, InputChannels, m.Config.InputSize, m.Config.InputSize); err != nil {
+		return nil, err
+	}
+	features, err := m.CNN.Forward(x)
+	if err != nil {
+		return nil, err
+	}
+	flat, err := m.Flatten.Forward(features)
+	if err != nil {
+		return nil, err
+	}
+	m.features = m.lastConvReLU.y
+	logits, err := m.FC.Forward(flat)
+	if err != nil {
+		return nil, err
+	}
+	m.embedding = m.embeddingReLU.y
+	return logits, nil
+}
+
+// Backward backpropagates the gradient of the loss with respect to the logits through the whole
+// network, writing every parameter's Grad, and returns the gradient with respect to the input.
+func (m *Model) Backward(dlogits *tensor.Tensor) (*tensor.Tensor, error) {
+	d, err := m.BackwardToFeatures(dlogits)
+	if err != nil {
+		return nil, err
+	}
+	// The last ReLU and everything before it remain.
+	cnn := m.CNN.Layers
+	for i := len(cnn) - 2; i >= 0; i-- {
+		if d, err = cnn[i].Backward(d); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// BackwardToFeatures backpropagates dlogits through fc, flatten and the last max pool only, and
+// returns the gradient with respect to Features(): what Grad-CAM weighs the feature maps by. It
+// writes the gradients of the fc parameters on the way.
+func (m *Model) BackwardToFeatures(dlogits *tensor.Tensor) (*tensor.Tensor, error) {
+	if m.features == nil {
+		return nil, fmt.Errorf("vgg: backward before forward")
+	}
+	d, err := m.FC.Backward(dlogits)
+	if err != nil {
+		return nil, err
+	}
+	if d, err = m.Flatten.Backward(d); err != nil {
+		return nil, err
+	}
+	lastPool := m.CNN.Layers[len(m.CNN.Layers)-1]
+	return lastPool.Backward(d)
+}
+
+// Features returns the last convolution's feature maps after its ReLU, [N, 512/width, S/16,
+// S/16] (8x8 for 128-pixel faces), from the last Forward: the layer Grad-CAM looks at, the
+// finest one that has seen the whole face.
+func (m *Model) Features() *tensor.Tensor { return m.features }
+
+// Embedding returns the 2048-wide (2048/width) activation after fc.4's ReLU, before dropout and
+// the classifier, from the last Forward: the face descriptor for nearest-neighbour search.
+func (m *Model) Embedding() *tensor.Tensor { return m.embedding }
+
+// Release hands all activation buffers and parameters back to the backend.
+func (m *Model) Release() {
+	m.CNN.Release()
+	m.Flatten.Release()
+	m.FC.Release()
+	for _, p := range m.Params() {
+		release(&p.Value)
+		release(&p.Grad)
+	}
+	m.features, m.embedding = nil, nil
+}
