@@ -25,8 +25,9 @@ type Augment struct {
 // ±8% zoom and ±8° tilt.
 var DefaultAugment = Augment{Flip: true, MaxShift: 0.06, MaxScale: 0.08, MaxRotate: 8}
 
-// Jitter is one drawn variation: mirror, then turn by Rotate radians and zoom by Scale about
-// the centre, then move by (ShiftX, ShiftY) pixels.
+// Jitter is one drawn variation: mirror, then turn by Rotate radians (positive turns
+// clockwise on screen, y pointing down) and zoom by Scale about the centre, then move by
+// (ShiftX, ShiftY) pixels.
 type Jitter struct {
 	Flip           bool
 	ShiftX, ShiftY float64

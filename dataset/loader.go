@@ -141,6 +141,11 @@ func (l *Loader) Epoch(ctx context.Context, epoch int) iter.Seq2[*Batch, error] 
 		}
 
 		for i := range nBatches {
+			// A cancelled context wins even over a batch that is already waiting.
+			if err := ctx.Err(); err != nil {
+				yield(nil, err)
+				return
+			}
 			var r batchResult
 			select {
 			case r = <-results[i]:

@@ -268,7 +268,10 @@ func safely(f func() error) (err error) {
 // describe turns a decoder's error into a sentence of the right kind.
 func describe(format, part string, err error) error {
 	name := formatName(format)
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+	// image/jpeg reports running out of bytes inside the entropy-coded pixel data as this
+	// format error rather than as io.ErrUnexpectedEOF.
+	shortJPEG := errors.Is(err, jpeg.FormatError("short Huffman data"))
+	if shortJPEG || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return newProblem(ErrTruncated, "truncated %s (the file ends inside the image %s)", name, part)
 	}
 	return newProblem(ErrCorrupt, "corrupt %s: %v", name, err)
