@@ -119,7 +119,7 @@ func TestGroupRectangles(t *testing.T) {
 	r := func(x, y, s int) image.Rectangle { return image.Rect(x, y, x+s, y+s) }
 	hits := []image.Rectangle{
 		r(100, 100, 40), r(102, 101, 40), r(99, 98, 42), r(101, 100, 38), // one face
-		r(300, 300, 30), // a lone false hit
+		r(300, 300, 30),                                                             // a lone false hit
 		r(10, 10, 100), r(11, 10, 100), r(10, 12, 102), r(12, 11, 98), r(9, 9, 100), // big face
 		r(40, 40, 30), r(41, 40, 30), // small group inside the big face
 	}
