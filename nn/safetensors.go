@@ -203,9 +203,12 @@ func readSafetensorsHeader(path string, f *os.File) (*stFile, error) {
 		if begin < 0 || end < begin || end-begin != numel*4 {
 			return nil, bad("tensor %q: offsets [%d, %d] do not hold shape %v (%d bytes)", name, begin, end, e.Shape, numel*4)
 		}
+		if end > dataSize {
+			return nil, bad("tensor %q: data_offsets [%d, %d] run past the end of the data (%d bytes): truncated or corrupt", name, begin, end, dataSize)
+		}
 		st.entries[name] = e
 	}
-	// The tensors must tile the data area exactly: no overlap, no gap, nothing past the end.
+	// The tensors must tile the data area exactly: no overlap, no gap.
 	names := st.names()
 	sort.Slice(names, func(i, j int) bool {
 		return st.entries[names[i]].DataOffsets[0] < st.entries[names[j]].DataOffsets[0]
@@ -217,9 +220,6 @@ func readSafetensorsHeader(path string, f *os.File) (*stFile, error) {
 			return nil, bad("tensor %q starts at byte %d of the data, expected %d (overlap or gap)", name, e.DataOffsets[0], next)
 		}
 		next = e.DataOffsets[1]
-	}
-	if next > dataSize {
-		return nil, bad("truncated: the tensors need %d bytes of data, the file holds %d", next, dataSize)
 	}
 	if next < dataSize {
 		return nil, bad("%d bytes of data after the last tensor", dataSize-next)
