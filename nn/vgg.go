@@ -35,14 +35,14 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	switch {
 	case c.Classes < 2:
-		return c, fmt.Errorf("vgg: %d classes; a classifier needs at least 2", c.Classes)
+		return c, fmt.Errorf("%d classes; a classifier needs at least 2", c.Classes)
 	case c.InputSize < 32 || c.InputSize%32 != 0:
-		return c, fmt.Errorf("vgg: input size %d is not a positive multiple of 32", c.InputSize)
+		return c, fmt.Errorf("input size %d is not a positive multiple of 32", c.InputSize)
 	}
 	switch c.WidthDivisor {
 	case 1, 2, 4, 8, 16:
 	default:
-		return c, fmt.Errorf("vgg: width divisor %d is not one of 1, 2, 4, 8, 16", c.WidthDivisor)
+		return c, fmt.Errorf("width divisor %d is not one of 1, 2, 4, 8, 16", c.WidthDivisor)
 	}
 	return c, nil
 }
@@ -204,7 +204,7 @@ func (m *Model) SetTraining(on bool) { m.Ctx.Training = on }
 // Forward runs a batch x [N, 3, S, S] on the model's backend and returns the logits [N, Classes].
 func (m *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if m.Ctx.Backend == nil {
-		return nil, fmt.Errorf("vgg: forward before the weights were initialised or loaded")
+		return nil, fmt.Errorf("model: forward before the weights were initialised or loaded")
 	}
 	if err := tensor.Check("vgg", "input", x, -1, InputChannels, m.Config.InputSize, m.Config.InputSize); err != nil {
 		return nil, err
@@ -248,7 +248,7 @@ func (m *Model) Backward(dlogits *tensor.Tensor) (*tensor.Tensor, error) {
 // writes the gradients of the fc parameters on the way.
 func (m *Model) BackwardToFeatures(dlogits *tensor.Tensor) (*tensor.Tensor, error) {
 	if m.features == nil {
-		return nil, fmt.Errorf("vgg: backward before forward")
+		return nil, fmt.Errorf("model: backward before forward")
 	}
 	d, err := m.FC.Backward(dlogits)
 	if err != nil {
