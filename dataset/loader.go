@@ -80,7 +80,7 @@ func (l *Loader) NumBatches() int {
 func (l *Loader) Order(epoch int) []int {
 	n := len(l.set.Samples)
 	if l.opts.Shuffle {
-		return newRand(l.opts.Seed, purposeShuffle, uint64(epoch)).Perm(n)
+		return newRand(l.opts.Seed, purposeShuffle, epoch, 0).Perm(n)
 	}
 	order := make([]int, n)
 	for i := range order {

@@ -1,6 +1,10 @@
 package dataset
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+
+	"github.com/vgglab/vgg/kernels"
+)
 
 // Every random choice the package makes (the split, each epoch's order, each sample's
 // augmentation) draws from its own generator, seeded by a hash of the user's seed and of
@@ -9,26 +13,16 @@ import "math/rand/v2"
 
 // The purposes keep the streams of different decisions apart under the same seed.
 const (
-	purposeSplit uint64 = iota + 1
+	purposeSplit uint32 = iota + 1
 	purposeShuffle
 	purposeAugment
 )
 
-// newRand returns a generator determined by words, mixed through SplitMix64 so that
-// nearby inputs (epoch 3 and 4, sample 17 and 18) give unrelated streams.
-func newRand(words ...uint64) *rand.Rand {
-	var h uint64 = 0x243f6a8885a308d3 // pi's fractional digits: any fixed start would do
-	for _, w := range words {
-		h = splitMix64(h ^ w)
-	}
-	return rand.New(rand.NewPCG(h, splitMix64(h)))
-}
-
-// splitMix64 is the finaliser of Steele, Lea and Flood's SplitMix64 generator, a cheap
-// bijection that spreads every input bit over the whole output.
-func splitMix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
+// newRand returns a generator determined by (seed, purpose, a, b). The counter-based
+// Philox4x32 generator that dropout uses serves as the hash: its 128 output bits for the
+// counter (purpose, a, b) under key seed are well mixed even for neighbouring inputs
+// (epoch 3 and 4, sample 17 and 18), and seed the PCG stream.
+func newRand(seed uint64, purpose uint32, a, b int) *rand.Rand {
+	out := kernels.Philox4x32([4]uint32{purpose, uint32(a), uint32(b), 0}, [2]uint32{uint32(seed), uint32(seed >> 32)})
+	return rand.New(rand.NewPCG(uint64(out[0])<<32|uint64(out[1]), uint64(out[2])<<32|uint64(out[3])))
 }
