@@ -121,7 +121,8 @@ func (d Decoder) Decode(name string, data []byte) (image.Image, error) {
 
 // Check reads only the header of the file at path and reports its format and size, with
 // the same errors as Load for files that are not images or are over the budget. It is
-// cheap (a few kilobytes read), so a dataset scan can vet thousands of files quickly; a
+// cheap (the decoders read just the header, seeking where a format needs to, as TIFF does
+// for an index stored at the end), so a dataset scan can vet thousands of files quickly; a
 // file that passes may still be truncated or corrupt further in.
 func (d Decoder) Check(path string) (format string, width, height int, err error) {
 	f, err := os.Open(path)
@@ -129,12 +130,19 @@ func (d Decoder) Check(path string) (format string, width, height int, err error
 		return "", 0, 0, &FileError{Path: path, Err: err}
 	}
 	defer f.Close()
-	// 64 KiB holds the header of every format we read, EXIF segments included.
-	head, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	info, err := f.Stat()
 	if err != nil {
 		return "", 0, 0, &FileError{Path: path, Err: err}
 	}
-	format, cfg, err := d.config(head)
+	if info.IsDir() {
+		return "", 0, 0, &FileError{Path: path, Err: newProblem(ErrNotImage, "is a folder, not an image")}
+	}
+	head := make([]byte, 512) // enough to sniff the format or recognise text
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return "", 0, 0, &FileError{Path: path, Err: err}
+	}
+	format, cfg, err := d.config(head[:n], io.NewSectionReader(f, 0, info.Size()))
 	if err != nil {
 		return "", 0, 0, &FileError{Path: path, Err: err}
 	}
@@ -165,14 +173,16 @@ func (d Decoder) readFile(path string) ([]byte, error) {
 	return io.ReadAll(f)
 }
 
-// config sniffs the format and reads the dimensions from the header, enforcing the budget.
-func (d Decoder) config(data []byte) (string, image.Config, error) {
-	if len(data) == 0 {
+// config sniffs the format from head, the first bytes of the file, and reads the
+// dimensions from the header through file, a reader over the whole file, enforcing the
+// budget.
+func (d Decoder) config(head []byte, file io.Reader) (string, image.Config, error) {
+	if len(head) == 0 {
 		return "", image.Config{}, newProblem(ErrNotImage, "empty file, not an image")
 	}
-	format := sniff(data)
+	format := sniff(head)
 	if format == "" {
-		if looksLikeText(data) {
+		if looksLikeText(head) {
 			return "", image.Config{}, newProblem(ErrNotImage, "not an image (looks like text)")
 		}
 		return "", image.Config{}, newProblem(ErrNotImage, "not an image (unknown format)")
@@ -180,7 +190,7 @@ func (d Decoder) config(data []byte) (string, image.Config, error) {
 	var cfg image.Config
 	err := safely(func() error {
 		var err error
-		cfg, err = decoders[format].decodeConfig(bytes.NewReader(data))
+		cfg, err = decoders[format].decodeConfig(file)
 		return err
 	})
 	if err != nil {
@@ -198,7 +208,7 @@ func (d Decoder) config(data []byte) (string, image.Config, error) {
 
 // decode checks the header against the budget first, and only then decodes the pixels.
 func (d Decoder) decode(data []byte) (image.Image, error) {
-	format, _, err := d.config(data)
+	format, _, err := d.config(data, bytes.NewReader(data))
 	if err != nil {
 		return nil, err
 	}
@@ -300,20 +310,14 @@ func megapixels(n int64) string {
 func ToRGBA(img image.Image) *image.RGBA {
 	b := img.Bounds()
 	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	if rgba, ok := img.(*image.RGBA); ok && opaque(rgba) {
+	// Opaque pictures (every JPEG, most PNGs) are copied with draw.Src, which has fast
+	// paths for YCbCr, grey and RGBA sources; only pictures with transparency take the
+	// slower compositing path.
+	if o, ok := img.(interface{ Opaque() bool }); ok && o.Opaque() {
 		draw.Draw(out, out.Bounds(), img, b.Min, draw.Src)
 		return out
 	}
 	draw.Draw(out, out.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
 	draw.Draw(out, out.Bounds(), img, b.Min, draw.Over)
 	return out
-}
-
-func opaque(img *image.RGBA) bool {
-	for i := 3; i < len(img.Pix); i += 4 {
-		if img.Pix[i] != 0xff {
-			return false
-		}
-	}
-	return true
 }

@@ -289,3 +289,56 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// noise is a picture of random pixels: large once compressed, so cutting the file short
+// cuts into the pixel data rather than the header.
+func noise(w, h int) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	state := uint32(1)
+	for i := range img.Pix {
+		state = state*1664525 + 1013904223
+		img.Pix[i] = uint8(state >> 24)
+	}
+	for i := 3; i < len(img.Pix); i += 4 {
+		img.Pix[i] = 255
+	}
+	return img
+}
+
+func TestCheckMatchesLoad(t *testing.T) {
+	dir := t.TempDir()
+	big := noise(200, 150)
+	bigJPEG := jpegBytes(t, big)
+	files := map[string][]byte{
+		// Go's TIFF encoder puts the index after the 120 KB of pixels: Check must seek to it.
+		"late-index.tiff": encode(t, func(b *bytes.Buffer) error { return tiff.Encode(b, big, nil) }),
+		// A 60 KB APP2 segment before the frame header, as a camera's embedded profile is.
+		"profile.jpg": insertSegment(bigJPEG, segment(0xe2, make([]byte, 60000))),
+		"plain.png":   encode(t, func(b *bytes.Buffer) error { return png.Encode(b, big) }),
+		"plain.gif":   encode(t, func(b *bytes.Buffer) error { return gif.Encode(b, big, nil) }),
+	}
+	for name, data := range files {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		format, w, h, err := Decoder{}.Check(path)
+		wantFormat := map[string]string{".tiff": "tiff", ".jpg": "jpeg", ".png": "png", ".gif": "gif"}[filepath.Ext(name)]
+		if err != nil || w != 200 || h != 150 || format != wantFormat {
+			t.Errorf("Check(%s) = %s %dx%d %v, want its format and 200x150", name, format, w, h, err)
+		}
+		if _, err := Load(path); err != nil {
+			t.Errorf("Load(%s): %v", name, err)
+		}
+	}
+
+	// Cut short inside the pixel data: the header check passes, decoding says truncated.
+	cut := filepath.Join(dir, "cut.jpg")
+	os.WriteFile(cut, bigJPEG[:len(bigJPEG)*2/3], 0o644)
+	if _, _, _, err := (Decoder{}).Check(cut); err != nil {
+		t.Errorf("Check of a JPEG cut in its pixel data: %v", err)
+	}
+	if _, err := Load(cut); !errors.Is(err, ErrTruncated) || !strings.Contains(err.Error(), "cut.jpg: truncated JPEG") {
+		t.Errorf("Load of a JPEG cut in its pixel data: %v", err)
+	}
+}

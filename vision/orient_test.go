@@ -75,14 +75,19 @@ func exifSegment(orientation uint16, order binary.ByteOrder) []byte {
 	put16(0)
 	put32(0) // no next IFD
 
-	payload := append([]byte("Exif\x00\x00"), tiff.Bytes()...)
-	segment := []byte{0xff, 0xe1, 0, 0}
-	binary.BigEndian.PutUint16(segment[2:], uint16(len(payload)+2))
-	return append(segment, payload...)
+	return segment(0xe1, append([]byte("Exif\x00\x00"), tiff.Bytes()...))
 }
 
-// withEXIF inserts an EXIF segment after the JPEG's SOI and APP0 (JFIF) markers.
-func withEXIF(jpegData, segment []byte) []byte {
+// segment builds a JPEG marker segment: the marker, the big-endian length, the payload.
+func segment(marker byte, payload []byte) []byte {
+	seg := []byte{0xff, marker, 0, 0}
+	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
+	return append(seg, payload...)
+}
+
+// insertSegment inserts a segment after the JPEG's SOI and APP0 (JFIF) markers, where
+// cameras put EXIF.
+func insertSegment(jpegData, segment []byte) []byte {
 	at := 2
 	if jpegData[2] == 0xff && jpegData[3] == 0xe0 {
 		at += 2 + int(binary.BigEndian.Uint16(jpegData[4:]))
@@ -103,7 +108,7 @@ func TestEXIFOrientation(t *testing.T) {
 	}
 	for o := 1; o <= 8; o++ {
 		for _, order := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
-			data := withEXIF(plain, exifSegment(uint16(o), order))
+			data := insertSegment(plain, exifSegment(uint16(o), order))
 			if got := jpegOrientation(data); got != o {
 				t.Errorf("%v orientation %d read as %d", order, o, got)
 			}
@@ -117,7 +122,7 @@ func TestEXIFOrientation(t *testing.T) {
 		}
 	}
 	// Quarter-turned portrait: the stored 64x32 landscape comes out 32x64, red on top right.
-	img, _ := Decoder{}.Decode("turned.jpg", withEXIF(plain, exifSegment(6, binary.BigEndian)))
+	img, _ := Decoder{}.Decode("turned.jpg", insertSegment(plain, exifSegment(6, binary.BigEndian)))
 	if b := img.Bounds(); b.Dx() != 32 || b.Dy() != 64 {
 		t.Fatalf("orientation 6 gives %v, want 32x64", b)
 	}
@@ -135,7 +140,7 @@ func TestEXIFMalformed(t *testing.T) {
 	copy(badOrder[4+6:], "XX")
 	badValue := exifSegment(42, binary.LittleEndian)
 	for name, seg := range map[string][]byte{"IFD offset past the end": cutIFD, "unknown byte order": badOrder, "value 42": badValue} {
-		data := withEXIF(plain, seg)
+		data := insertSegment(plain, seg)
 		if o := jpegOrientation(data); o != 1 {
 			t.Errorf("%s: orientation %d, want 1", name, o)
 		}
