@@ -25,11 +25,10 @@ type Backend struct {
 	mu sync.Mutex
 	// workers is how many goroutines the parallel ops split their work over.
 	workers int
-	// cols holds one im2col matrix per worker, grown on demand and kept across calls so that
-	// steady-state training allocates nothing per step.
-	cols [][]float32
-	// partials holds per-worker filter-gradient sums, reduced in a fixed order.
-	partials [][]float32
+	// col (the im2col matrix) and prod (a [K, pixels] product) are convolution workspaces,
+	// grown on demand and kept across calls so that steady-state training allocates nothing
+	// per step.
+	col, prod []float32
 }
 
 // New returns a CPU backend that uses every core Go may run on.
@@ -130,7 +129,7 @@ func (*Backend) Sync() error { return nil }
 func (b *Backend) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.cols, b.partials = nil, nil
+	b.col, b.prod = nil, nil
 	return nil
 }
 

@@ -10,19 +10,29 @@ import (
 	"github.com/vgglab/vgg/tensor"
 )
 
-// Convolution is lowered to matrix products (im2col). For one image, the column matrix
-// col[C*R*S, P*Q] holds in row (c,r,s) and column (p,q) the input pixel that filter tap (r,s)
-// of channel c sees at output position (p,q), or 0 in the padding. Then
+// Convolution is lowered to matrix products (im2col). For a group of images, the column
+// matrix col[C*R*S, images*P*Q] holds in row (c,r,s) and column (image,p,q) the input pixel
+// that filter tap (r,s) of channel c sees at output position (p,q), or 0 in the padding. Then
 //
-//	forward:          y[K, P*Q]     = w[K, C*R*S] · col
-//	backward-data:    col           = wᵀ · dy[K, P*Q], scattered back onto dx (col2im)
-//	backward-filter:  dw[K, C*R*S] += dy · colᵀ, summed over the batch
+//	forward:          y[K, images*P*Q] = w[K, C*R*S] · col
+//	backward-data:    col              = wᵀ · dy[K, images*P*Q], scattered back onto dx (col2im)
+//	backward-filter:  dw[K, C*R*S]    += dy · colᵀ, summed over the groups of the batch
 //
-// so nearly all the work happens in Sgemm.
+// so nearly all the work happens in Sgemm. Images are grouped so that each product has at
+// least minGroupColumns columns: for the deep layers (P*Q = 64 or 256) one image alone would
+// make a thin product that Sgemm runs slowly and, in backward-filter, would re-read all of dw
+// for very little work.
+//
+// Sgemm splits each product over the cores itself, handing out 64x64 output blocks to
+// whichever core is free, which also balances well on a machine shared with other work.
+// im2col and col2im are split over (image, channel) pairs.
 
-// sgemm is gonum's pure-Go single-precision matrix product. It splits big products over
-// goroutines by output blocks, each summed over k in a fixed order, so it is deterministic.
+// sgemm is gonum's pure-Go single-precision matrix product. Each output element is summed
+// over k in a fixed order whichever goroutine computes it, so it is deterministic.
 var sgemm = blas32.Implementation().Sgemm
+
+// minGroupColumns is the least number of output pixels per Sgemm call, batch permitting.
+const minGroupColumns = 1024
 
 // convGeometry is the shape of one convolution call, checked once and shared by the three ops.
 type convGeometry struct {
@@ -32,15 +42,15 @@ type convGeometry struct {
 	params     kernels.ConvParams
 }
 
-// colRows and colCols are the im2col matrix's dimensions.
+// colRows is C*R*S, the column matrix's height and the filters' row length.
 func (g convGeometry) colRows() int { return g.c * g.r * g.s }
-func (g convGeometry) colCols() int { return g.p * g.q }
 
-// isPointwise reports a 1x1 stride-1 unpadded convolution, whose column matrix is the image
-// itself, so im2col can be skipped.
-func (g convGeometry) isPointwise() bool {
-	pp := g.params
-	return g.r == 1 && g.s == 1 && pp.StrideH == 1 && pp.StrideW == 1 && pp.PadH == 0 && pp.PadW == 0
+// pixels is P*Q, the columns one image contributes.
+func (g convGeometry) pixels() int { return g.p * g.q }
+
+// groupSize is how many images go into one column matrix.
+func (g convGeometry) groupSize() int {
+	return min(g.n, ceilDiv(minGroupColumns, g.pixels()))
 }
 
 // checkConv validates the window and the shapes of x [N,C,H,W], w [K,C,R,S] and the output
@@ -66,7 +76,7 @@ func checkConv(op string, x, w, out *tensor.Tensor, outName string, p kernels.Co
 	return g, tensor.Check(op, outName, out, g.n, g.k, g.p, g.q)
 }
 
-// Conv2D: y = conv(x, w) + b, one image per worker, each with its own column matrix.
+// Conv2D: y = conv(x, w) + b.
 func (be *Backend) Conv2D(y, x, w, b *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2D"
 	g, err := checkConv(op, x, w, y, "y", p)
@@ -94,31 +104,29 @@ func (be *Backend) Conv2D(y, x, w, b *tensor.Tensor, p kernels.ConvParams) error
 	}
 	be.mu.Lock()
 	defer be.mu.Unlock()
-	cols := be.colWorkspaces(g)
-	inSize, outSize, crs, pq := g.c*g.h*g.w, g.k*g.p*g.q, g.colRows(), g.colCols()
-	parallelFor(g.n, be.workers, func(worker, lo, hi int) {
-		for n := lo; n < hi; n++ {
-			img := xd[n*inSize : (n+1)*inSize]
-			col := img
-			if !g.isPointwise() {
-				col = cols[worker]
-				im2col(col, img, g)
-			}
-			out := yd[n*outSize : (n+1)*outSize]
-			// Start from the bias and let Sgemm add the product (beta = 1).
+	crs, pq := g.colRows(), g.pixels()
+	for first := 0; first < g.n; first += g.groupSize() {
+		images := min(g.groupSize(), g.n-first)
+		cols := images * pq
+		col := be.im2colGroup(xd, g, first, images)
+		prod := be.product(g.k * cols)
+		sgemm(blas.NoTrans, blas.NoTrans, g.k, cols, crs, 1, wd, crs, col, cols, 0, prod, cols)
+		// prod is [K, images*P*Q]; y wants [images, K, P*Q], plus the bias.
+		for i := 0; i < images; i++ {
+			out := yd[(first+i)*g.k*pq:]
 			for k := 0; k < g.k; k++ {
-				row := out[k*pq : (k+1)*pq]
-				for i := range row {
-					row[i] = bd[k]
+				src := prod[k*cols+i*pq : k*cols+(i+1)*pq]
+				dst := out[k*pq : (k+1)*pq]
+				for j, v := range src {
+					dst[j] = v + bd[k]
 				}
 			}
-			sgemm(blas.NoTrans, blas.NoTrans, g.k, pq, crs, 1, wd, crs, col, pq, 1, out, pq)
 		}
-	})
+	}
 	return nil
 }
 
-// Conv2DBackwardData: dx = col2im(wᵀ · dy), one image per worker.
+// Conv2DBackwardData: dx = col2im(wᵀ · dy).
 func (be *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2DBackwardData"
 	g, err := checkConv(op, dx, w, dy, "dy", p)
@@ -139,28 +147,20 @@ func (be *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvPa
 	}
 	be.mu.Lock()
 	defer be.mu.Unlock()
-	cols := be.colWorkspaces(g)
-	inSize, outSize, crs, pq := g.c*g.h*g.w, g.k*g.p*g.q, g.colRows(), g.colCols()
-	parallelFor(g.n, be.workers, func(worker, lo, hi int) {
-		for n := lo; n < hi; n++ {
-			img := dxd[n*inSize : (n+1)*inSize]
-			grad := dyd[n*outSize : (n+1)*outSize]
-			if g.isPointwise() {
-				// The column matrix is the image itself: write the product straight into dx.
-				sgemm(blas.Trans, blas.NoTrans, crs, pq, g.k, 1, wd, crs, grad, pq, 0, img, pq)
-				continue
-			}
-			col := cols[worker]
-			sgemm(blas.Trans, blas.NoTrans, crs, pq, g.k, 1, wd, crs, grad, pq, 0, col, pq)
-			col2im(img, col, g)
-		}
-	})
+	crs, pq := g.colRows(), g.pixels()
+	for first := 0; first < g.n; first += g.groupSize() {
+		images := min(g.groupSize(), g.n-first)
+		cols := images * pq
+		grad := be.gatherGroup(dyd, g, first, images)
+		be.col = grow(be.col, crs*cols)
+		sgemm(blas.Trans, blas.NoTrans, crs, cols, g.k, 1, wd, crs, grad, cols, 0, be.col, cols)
+		be.col2imGroup(dxd, g, first, images)
+	}
 	return nil
 }
 
-// Conv2DBackwardFilter: dw = Σ_n dy_n · col_nᵀ and db = Σ_n Σ_pq dy. Each worker sums its
-// own contiguous run of images into a private buffer; the buffers are then added in worker
-// order, so the summation order is fixed.
+// Conv2DBackwardFilter: dw = Σ_n dy_n · col_nᵀ and db = Σ_n Σ_pq dy, summed group by group in
+// batch order.
 func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2DBackwardFilter"
 	g, err := checkConv(op, x, dw, dy, "dy", p)
@@ -190,36 +190,24 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 	}
 	be.mu.Lock()
 	defer be.mu.Unlock()
-	cols := be.colWorkspaces(g)
-	inSize, outSize, crs, pq := g.c*g.h*g.w, g.k*g.p*g.q, g.colRows(), g.colCols()
-	workers := min(be.workers, g.n)
-	partials := append([][]float32{dwd}, be.extraSums(workers-1, len(dwd))...) // worker 0 sums straight into dw
-	parallelFor(g.n, workers, func(worker, lo, hi int) {
-		sum := partials[worker]
-		for n := lo; n < hi; n++ {
-			col := xd[n*inSize : (n+1)*inSize]
-			if !g.isPointwise() {
-				col = cols[worker]
-				im2col(col, xd[n*inSize:(n+1)*inSize], g)
-			}
-			var beta float32 = 1
-			if n == lo {
-				beta = 0 // overwrite: the first image of the run starts the sum
-			}
-			sgemm(blas.NoTrans, blas.Trans, g.k, crs, pq, 1, dyd[n*outSize:(n+1)*outSize], pq, col, pq, beta, sum, crs)
+	crs, pq := g.colRows(), g.pixels()
+	for first := 0; first < g.n; first += g.groupSize() {
+		images := min(g.groupSize(), g.n-first)
+		cols := images * pq
+		col := be.im2colGroup(xd, g, first, images)
+		grad := be.gatherGroup(dyd, g, first, images)
+		var beta float32 = 1
+		if first == 0 {
+			beta = 0 // the first group overwrites dw, the others add to it
 		}
-	})
-	for _, part := range partials[1:] {
-		for i, v := range part {
-			dwd[i] += v
-		}
+		sgemm(blas.NoTrans, blas.Trans, g.k, crs, cols, 1, grad, cols, col, cols, beta, dwd, crs)
 	}
 	if dbd != nil {
-		// Bias gradients are short sums; accumulate in float64 for accuracy.
+		// Bias gradients sum N*P*Q terms each; accumulate in float64 for accuracy.
 		for k := 0; k < g.k; k++ {
 			var sum float64
 			for n := 0; n < g.n; n++ {
-				for _, v := range dyd[n*outSize+k*pq : n*outSize+(k+1)*pq] {
+				for _, v := range dyd[(n*g.k+k)*pq : (n*g.k+k+1)*pq] {
 					sum += float64(v)
 				}
 			}
@@ -229,30 +217,60 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 	return nil
 }
 
-// colWorkspaces returns one column matrix per worker, big enough for g.
-func (be *Backend) colWorkspaces(g convGeometry) [][]float32 {
-	if g.isPointwise() {
-		return nil
-	}
-	size := g.colRows() * g.colCols()
-	if len(be.cols) < be.workers {
-		be.cols = make([][]float32, be.workers)
-	}
-	for i := range be.cols {
-		be.cols[i] = grow(be.cols[i], size)
-	}
-	return be.cols
+// im2colGroup fills the column workspace from images [first, first+images) of x and
+// returns it.
+func (be *Backend) im2colGroup(xd []float32, g convGeometry, first, images int) []float32 {
+	crs, pq := g.colRows(), g.pixels()
+	cols := images * pq
+	be.col = grow(be.col, crs*cols)
+	col := be.col
+	rowsPerChannel := g.r * g.s
+	parallelFor(images*g.c, be.workers, func(_, lo, hi int) {
+		for unit := lo; unit < hi; unit++ {
+			i, c := unit/g.c, unit%g.c
+			plane := xd[((first+i)*g.c+c)*g.h*g.w:][:g.h*g.w]
+			im2col(col[c*rowsPerChannel*cols+i*pq:], cols, plane, g)
+		}
+	})
+	return col
 }
 
-// extraSums returns count private sum buffers of size floats, kept across calls.
-func (be *Backend) extraSums(count, size int) [][]float32 {
-	if len(be.partials) < count {
-		be.partials = make([][]float32, count)
+// col2imGroup adds the column workspace back onto images [first, first+images) of dx.
+func (be *Backend) col2imGroup(dxd []float32, g convGeometry, first, images int) {
+	pq := g.pixels()
+	cols := images * pq
+	rowsPerChannel := g.r * g.s
+	parallelFor(images*g.c, be.workers, func(_, lo, hi int) {
+		for unit := lo; unit < hi; unit++ {
+			i, c := unit/g.c, unit%g.c
+			plane := dxd[((first+i)*g.c+c)*g.h*g.w:][:g.h*g.w]
+			col2im(plane, be.col[c*rowsPerChannel*cols+i*pq:], cols, g)
+		}
+	})
+}
+
+// gatherGroup returns dy for images [first, first+images) as one [K, images*P*Q] matrix: dy
+// itself when there is one image, else a copy in the product workspace.
+func (be *Backend) gatherGroup(dyd []float32, g convGeometry, first, images int) []float32 {
+	pq := g.pixels()
+	if images == 1 {
+		return dyd[first*g.k*pq : (first+1)*g.k*pq]
 	}
-	for i := 0; i < count; i++ {
-		be.partials[i] = grow(be.partials[i], size)
+	cols := images * pq
+	grad := be.product(g.k * cols)
+	for i := 0; i < images; i++ {
+		src := dyd[(first+i)*g.k*pq:]
+		for k := 0; k < g.k; k++ {
+			copy(grad[k*cols+i*pq:k*cols+(i+1)*pq], src[k*pq:(k+1)*pq])
+		}
 	}
-	return be.partials[:count]
+	return grad
+}
+
+// product returns the [K, columns] workspace, grown to n elements.
+func (be *Backend) product(n int) []float32 {
+	be.prod = grow(be.prod, n)
+	return be.prod
 }
 
 // validRange returns the output positions [lo, hi) along one axis whose input coordinate
@@ -267,61 +285,55 @@ func validRange(outLen, inLen, stride, pad, tap int) (lo, hi int) {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// im2col fills col[C*R*S, P*Q] from one image img[C,H,W].
-func im2col(col, img []float32, g convGeometry) {
+// im2col writes the R*S rows of one input channel plane [H,W] into col, whose rows are ld
+// apart: row (r,s), column (p,q) gets the pixel that tap (r,s) sees at output (p,q), or 0.
+func im2col(col []float32, ld int, plane []float32, g convGeometry) {
 	pp := g.params
-	pq := g.colCols()
 	row := 0
-	for c := 0; c < g.c; c++ {
-		plane := img[c*g.h*g.w : (c+1)*g.h*g.w]
-		for r := 0; r < g.r; r++ {
-			pLo, pHi := validRange(g.p, g.h, pp.StrideH, pp.PadH, r)
-			for s := 0; s < g.s; s++ {
-				qLo, qHi := validRange(g.q, g.w, pp.StrideW, pp.PadW, s)
-				dst := col[row*pq : (row+1)*pq]
-				row++
-				clear(dst[:pLo*g.q])
-				clear(dst[pHi*g.q:])
-				for op := pLo; op < pHi; op++ {
-					src := plane[(op*pp.StrideH-pp.PadH+r)*g.w:]
-					seg := dst[op*g.q : (op+1)*g.q]
-					clear(seg[:qLo])
-					clear(seg[qHi:])
-					first := qLo*pp.StrideW - pp.PadW + s
-					if pp.StrideW == 1 {
-						copy(seg[qLo:qHi], src[first:])
-						continue
-					}
-					for oq, iw := qLo, first; oq < qHi; oq, iw = oq+1, iw+pp.StrideW {
-						seg[oq] = src[iw]
-					}
+	for r := 0; r < g.r; r++ {
+		pLo, pHi := validRange(g.p, g.h, pp.StrideH, pp.PadH, r)
+		for s := 0; s < g.s; s++ {
+			qLo, qHi := validRange(g.q, g.w, pp.StrideW, pp.PadW, s)
+			dst := col[row*ld : row*ld+g.p*g.q]
+			row++
+			clear(dst[:pLo*g.q])
+			clear(dst[pHi*g.q:])
+			for op := pLo; op < pHi; op++ {
+				src := plane[(op*pp.StrideH-pp.PadH+r)*g.w:]
+				seg := dst[op*g.q : (op+1)*g.q]
+				clear(seg[:qLo])
+				clear(seg[qHi:])
+				first := qLo*pp.StrideW - pp.PadW + s
+				if pp.StrideW == 1 {
+					copy(seg[qLo:qHi], src[first:])
+					continue
+				}
+				for oq, iw := qLo, first; oq < qHi; oq, iw = oq+1, iw+pp.StrideW {
+					seg[oq] = src[iw]
 				}
 			}
 		}
 	}
 }
 
-// col2im is im2col's adjoint: it zeroes img[C,H,W] and adds every entry of col back onto the
-// input pixel it was copied from (padding entries are dropped).
-func col2im(img, col []float32, g convGeometry) {
+// col2im is im2col's adjoint for one channel: it zeroes plane [H,W] and adds every entry of
+// the channel's R*S rows of col (ld apart) back onto the pixel it was copied from; padding
+// entries are dropped.
+func col2im(plane, col []float32, ld int, g convGeometry) {
 	pp := g.params
-	pq := g.colCols()
-	clear(img)
+	clear(plane)
 	row := 0
-	for c := 0; c < g.c; c++ {
-		plane := img[c*g.h*g.w : (c+1)*g.h*g.w]
-		for r := 0; r < g.r; r++ {
-			pLo, pHi := validRange(g.p, g.h, pp.StrideH, pp.PadH, r)
-			for s := 0; s < g.s; s++ {
-				qLo, qHi := validRange(g.q, g.w, pp.StrideW, pp.PadW, s)
-				src := col[row*pq : (row+1)*pq]
-				row++
-				for op := pLo; op < pHi; op++ {
-					dst := plane[(op*pp.StrideH-pp.PadH+r)*g.w:]
-					seg := src[op*g.q : (op+1)*g.q]
-					for oq, iw := qLo, qLo*pp.StrideW-pp.PadW+s; oq < qHi; oq, iw = oq+1, iw+pp.StrideW {
-						dst[iw] += seg[oq]
-					}
+	for r := 0; r < g.r; r++ {
+		pLo, pHi := validRange(g.p, g.h, pp.StrideH, pp.PadH, r)
+		for s := 0; s < g.s; s++ {
+			qLo, qHi := validRange(g.q, g.w, pp.StrideW, pp.PadW, s)
+			src := col[row*ld : row*ld+g.p*g.q]
+			row++
+			for op := pLo; op < pHi; op++ {
+				dst := plane[(op*pp.StrideH-pp.PadH+r)*g.w:]
+				seg := src[op*g.q : (op+1)*g.q]
+				for oq, iw := qLo, qLo*pp.StrideW-pp.PadW+s; oq < qHi; oq, iw = oq+1, iw+pp.StrideW {
+					dst[iw] += seg[oq]
 				}
 			}
 		}

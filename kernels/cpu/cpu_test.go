@@ -1,11 +1,131 @@
 package cpu
 
 import (
+	"math"
+	"runtime"
 	"testing"
 
+	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/kernels/kerneltest"
+	"github.com/vgglab/vgg/tensor"
 )
 
 func TestConformance(t *testing.T) {
 	kerneltest.Conformance(t, New(), kerneltest.DefaultTolerance())
+}
+
+func TestRegistered(t *testing.T) {
+	b, err := kernels.Open("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Name() != "cpu" {
+		t.Errorf("Open(\"cpu\") gave backend %q", b.Name())
+	}
+}
+
+// runOps runs a forward and backward pass of a convolution, a linear layer and dropout on
+// fixed random inputs and returns every output, for bit-for-bit comparison.
+func runOps(t *testing.T, be *Backend) [][]float32 {
+	rng := tensor.NewRand(9)
+	// Batch 5 of 24x24 images: the convolution runs in more than one image group.
+	s := kerneltest.ConvShape{N: 5, C: 6, H: 24, W: 24, K: 70, Params: kernels.Conv3x3}
+	x, w := kerneltest.RandomTensor(rng, s.XShape()...), kerneltest.RandomTensor(rng, s.WShape()...)
+	bias, dy := kerneltest.RandomTensor(rng, s.K), kerneltest.RandomTensor(rng, s.YShape()...)
+	y, dx := tensor.Zeros(s.YShape()...), tensor.Zeros(s.XShape()...)
+	dw, db := tensor.Zeros(s.WShape()...), tensor.Zeros(s.K)
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(be.Conv2D(y, x, w, bias, s.Params))
+	must(be.Conv2DBackwardData(dx, dy, w, s.Params))
+	must(be.Conv2DBackwardFilter(dw, db, x, dy, s.Params))
+
+	const n, in, out = 9, 700, 300
+	lx, lw := kerneltest.RandomTensor(rng, n, in), kerneltest.RandomTensor(rng, out, in)
+	lb, ldy := kerneltest.RandomTensor(rng, out), kerneltest.RandomTensor(rng, n, out)
+	ly, ldx, ldw, ldb := tensor.Zeros(n, out), tensor.Zeros(n, in), tensor.Zeros(out, in), tensor.Zeros(out)
+	must(be.Linear(ly, lx, lw, lb))
+	must(be.LinearBackward(ldx, ldw, ldb, ldy, lx, lw))
+
+	drop := tensor.Zeros(3, 100000)
+	must(be.Dropout(drop, kerneltest.RandomTensor(rng, 3, 100000), 0.5, 7))
+
+	var outs [][]float32
+	for _, o := range []*tensor.Tensor{y, dx, dw, db, ly, ldx, ldw, ldb, drop} {
+		outs = append(outs, o.Float32s())
+	}
+	return outs
+}
+
+// Training resumes must replay exactly, so results may not depend on how many threads run
+// them: one thread and all threads must agree bit for bit.
+func TestDeterministicAcrossThreadCounts(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs at least 2 threads to compare against 1")
+	}
+	parallel := runOps(t, New())
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	serial := runOps(t, New())
+	for i := range parallel {
+		for j := range parallel[i] {
+			if math.Float32bits(parallel[i][j]) != math.Float32bits(serial[i][j]) {
+				t.Fatalf("output %d element %d: %v with all threads, %v with one", i, j, parallel[i][j], serial[i][j])
+			}
+		}
+	}
+}
+
+// Bad arguments that are not shape mismatches must also come back as errors, not panics.
+func TestInvalidArguments(t *testing.T) {
+	be := New()
+	f := tensor.Zeros
+	labels := func(v ...int32) *tensor.Tensor { return kerneltest.Int32Tensor(v, len(v)) }
+	conv := kernels.Conv3x3
+	cases := []struct {
+		name string
+		call func() error
+	}{
+		{"conv window", func() error {
+			return be.Conv2D(f(1, 1, 3, 3), f(1, 1, 3, 3), f(1, 1, 0, 3), f(1), kernels.ConvParams{KernelW: 3, StrideH: 1, StrideW: 1})
+		}},
+		{"conv input smaller than window", func() error {
+			return be.Conv2D(f(1, 1, 1, 1), f(1, 1, 2, 2), f(1, 1, 5, 5), f(1), kernels.ConvParams{KernelH: 5, KernelW: 5, StrideH: 1, StrideW: 1})
+		}},
+		{"conv int32 input", func() error { return be.Conv2D(f(1, 1, 3, 3), tensor.New(tensor.Int32, 1, 1, 3, 3), f(1, 1, 3, 3), f(1), conv) }},
+		{"conv missing bias", func() error { return be.Conv2D(f(1, 1, 3, 3), f(1, 1, 3, 3), f(1, 1, 3, 3), nil, conv) }},
+		{"maxpool odd width", func() error { return be.MaxPool2x2(f(1, 1, 2, 2), tensor.New(tensor.Int32, 1, 1, 2, 2), f(1, 1, 4, 5)) }},
+		{"maxpool argmax outside window", func() error {
+			arg := kerneltest.Int32Tensor([]int32{5}, 1, 1, 1, 1)
+			return be.MaxPool2x2Backward(f(1, 1, 2, 2), f(1, 1, 1, 1), arg)
+		}},
+		{"dropout p = 1", func() error { return be.Dropout(f(4), f(4), 1, 0) }},
+		{"dropout p < 0", func() error { return be.DropoutBackward(f(4), f(4), -0.1, 0) }},
+		{"label too large", func() error { return be.SoftmaxCrossEntropy(f(2, 3), f(2), f(2, 3), labels(0, 3)) }},
+		{"negative label", func() error { return be.SoftmaxCrossEntropyBackward(f(2, 3), f(2, 3), labels(-1, 0)) }},
+		{"float labels", func() error { return be.AccumulateStats(f(3), f(2), f(2, 3), f(2)) }},
+		{"adam step 0", func() error { return be.Adam(f(2), f(2), f(2), f(2), kernels.AdamConfig{LR: 1}, 0) }},
+		{"copy sizes", func() error { return be.Copy(f(3), f(4)) }},
+		{"upload types", func() error { return be.Upload(f(3), tensor.New(tensor.Int32, 3)) }},
+		{"alloc negative", func() error { _, err := be.Alloc(tensor.Float32, 2, -1); return err }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("panicked: %v", r)
+					}
+				}()
+				err = tc.call()
+			}()
+			if err == nil {
+				t.Fatal("no error")
+			}
+			t.Log(err)
+		})
+	}
 }

@@ -56,8 +56,9 @@ func Conformance(t *testing.T, b kernels.Backend, tol Tolerance) {
 
 // ConformanceConvShapes are the convolutions Conformance runs: the network's 3x3/pad 1 at
 // batch 1 and 2, stride 2, 1x1, 5x5/pad 2, no padding, a non-square window with unequal
-// strides and pads, and one with 67 channels and filters on 19x23, big and ragged enough to
-// cross the tile edges of a GPU kernel.
+// strides and pads, batch 3 on a larger plane (a backend that groups images per product
+// ends with a partial group), and one with 67 channels and filters on 19x23, big and ragged
+// enough to cross the tile edges of a GPU kernel.
 var ConformanceConvShapes = []ConvShape{
 	{N: 1, C: 3, H: 9, W: 11, K: 5, Params: kernels.Conv3x3},
 	{N: 2, C: 5, H: 13, W: 13, K: 7, Params: kernels.Conv3x3},
@@ -66,6 +67,7 @@ var ConformanceConvShapes = []ConvShape{
 	{N: 1, C: 3, H: 11, W: 7, K: 4, Params: kernels.ConvParams{KernelH: 5, KernelW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2}},
 	{N: 2, C: 5, H: 8, W: 9, K: 3, Params: kernels.ConvParams{KernelH: 3, KernelW: 3, StrideH: 1, StrideW: 1}},
 	{N: 2, C: 3, H: 9, W: 12, K: 5, Params: kernels.ConvParams{KernelH: 3, KernelW: 2, StrideH: 2, StrideW: 1, PadH: 1, PadW: 0}},
+	{N: 3, C: 2, H: 23, W: 25, K: 3, Params: kernels.Conv3x3},
 	{N: 2, C: 67, H: 19, W: 23, K: 67, Params: kernels.Conv3x3},
 }
 
