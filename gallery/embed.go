@@ -1,0 +1,139 @@
+package gallery
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+
+	"github.com/vgglab/vgg/nn"
+	"github.com/vgglab/vgg/tensor"
+	"github.com/vgglab/vgg/vision"
+)
+
+// Embedder runs face pictures through a model in evaluation mode (no dropout) and returns, for
+// each, its unit-length embedding and the classifier's probabilities.
+type Embedder struct {
+	Model *nn.Model
+	// Norm is the input normalisation the model was trained with (from its checkpoint).
+	Norm vision.Normalization
+	// BatchSize is how many pictures go through the network at once; 0 means 32.
+	BatchSize int
+}
+
+// ErrSilent says that a picture's embedding is all zeros: no fc.4 unit fires for it, so it has
+// no direction and resembles nothing. A well-trained model rarely does this on a face.
+var ErrSilent = errors.New("the network's embedding of this picture is all zeros (no fc.4 unit fires), so it cannot be compared")
+
+// Output is what the network says about one picture.
+type Output struct {
+	// Embedding is the fc.4 activation scaled to unit length.
+	Embedding []float32
+	// Probabilities is the softmax of the logits, one per class of the model.
+	Probabilities []float32
+}
+
+// Run embeds pictures of the model's input size (InputSize x InputSize, as dataset.Source
+// makes them). A picture whose fc.4 units are all silent has no direction to compare: its
+// Embedding is nil, and callers say so (ErrSilent) rather than compare it.
+func (e *Embedder) Run(pictures []*image.RGBA) ([]Output, error) {
+	m := e.Model
+	b := m.Ctx.Backend
+	size := m.Config.InputSize
+	batch := e.BatchSize
+	if batch <= 0 {
+		batch = 32
+	}
+	m.SetTraining(false)
+	var out []Output
+	for start := 0; start < len(pictures); start += batch {
+		group := pictures[start:min(start+batch, len(pictures))]
+		host := tensor.Zeros(m.InputShape(len(group))...)
+		plane := 3 * size * size
+		for i, pic := range group {
+			if r := pic.Bounds(); r.Dx() != size || r.Dy() != size {
+				return nil, fmt.Errorf("embed: picture %d is %dx%d, the model takes %dx%d", start+i, r.Dx(), r.Dy(), size, size)
+			}
+			vision.ToCHW(pic, e.Norm, host.Float32s()[i*plane:(i+1)*plane])
+		}
+		x, err := b.Alloc(tensor.Float32, host.Shape()...)
+		if err != nil {
+			return nil, err
+		}
+		results, err := e.forward(x, host)
+		x.Release()
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range results {
+			if r.Embedding, err = Normalize(r.Embedding); err != nil {
+				r.Embedding = nil
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// forward uploads one host batch into x, runs the model and downloads the embeddings (raw) and
+// probabilities.
+func (e *Embedder) forward(x, host *tensor.Tensor) ([]Output, error) {
+	m := e.Model
+	b := m.Ctx.Backend
+	if err := b.Upload(x, host); err != nil {
+		return nil, err
+	}
+	logits, err := m.Forward(x)
+	if err != nil {
+		return nil, err
+	}
+	hostLogits := tensor.Zeros(logits.Shape()...)
+	if err := b.Download(hostLogits, logits); err != nil {
+		return nil, err
+	}
+	emb := m.Embedding()
+	hostEmb := tensor.Zeros(emb.Shape()...)
+	if err := b.Download(hostEmb, emb); err != nil {
+		return nil, err
+	}
+	n, classes, dim := x.Dim(0), logits.Dim(1), emb.Dim(1)
+	out := make([]Output, n)
+	for i := range out {
+		out[i] = Output{
+			Embedding:     hostEmb.Float32s()[i*dim : (i+1)*dim],
+			Probabilities: Softmax(hostLogits.Float32s()[i*classes : (i+1)*classes]),
+		}
+	}
+	return out, nil
+}
+
+// EmbeddingWidth is the length of the model's embedding: the width of fc.3, whose output fc.4's
+// ReLU passes on (2048 for the full network, 2048/WidthDivisor for the narrow ones).
+func EmbeddingWidth(m *nn.Model) int {
+	for _, p := range m.Params() {
+		if p.Name == "fc.3.bias" {
+			return p.Shape[0]
+		}
+	}
+	return 0 // not a VGG-D: VGGD always names fc.3
+}
+
+// Softmax turns logits into probabilities, subtracting the largest logit first so that large
+// logits do not overflow.
+func Softmax(logits []float32) []float32 {
+	top := math.Inf(-1)
+	for _, v := range logits {
+		top = math.Max(top, float64(v))
+	}
+	var sum float64
+	exps := make([]float64, len(logits))
+	for i, v := range logits {
+		exps[i] = math.Exp(float64(v) - top)
+		sum += exps[i]
+	}
+	probs := make([]float32, len(logits))
+	for i := range exps {
+		probs[i] = float32(exps[i] / sum)
+	}
+	return probs
+}

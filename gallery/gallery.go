@@ -1,0 +1,250 @@
+// Package gallery stores the face embeddings of known photos beside a model and searches them:
+// which gallery photo is most like a new face, and which identity is, by cosine similarity.
+//
+// An embedding is the network's 2048-wide penultimate activation (after fc.4's ReLU, before the
+// classifier), scaled to unit length, so the dot product of two embeddings is their cosine
+// similarity: 1 for the same picture, near 0 for unrelated ones (the ReLU makes every component
+// non-negative, so it never goes below 0). A gallery is tied to the model that computed it: the
+// file records a fingerprint of the model's weights, and a gallery from another model (or from
+// an earlier state of the same training run) is refused, because its embeddings live in a
+// different space.
+//
+// The gallery file, MODEL.gallery beside MODEL.safetensors, is:
+//
+//	"vgg-gallery\n"                 magic line
+//	uint32 little-endian            length of the JSON header
+//	JSON header                     {"version", "model_sha256", "dim", "entries": [{"identity", "path"}]}
+//	float32 little-endian           len(entries) x dim embedding values, row after row
+//
+// It is written atomically (temporary file, then rename), so a crash never leaves half a gallery.
+package gallery
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/vgglab/vgg/vision"
+)
+
+// Version is the gallery file version this program writes and reads.
+const Version = 1
+
+const magic = "vgg-gallery\n"
+
+// maxHeaderBytes bounds the JSON header a reader accepts, so a damaged length field cannot make
+// it allocate gigabytes: 64 MiB is room for a million photo paths.
+const maxHeaderBytes = 64 << 20
+
+// Entry is one gallery photo: whose face it is and where the photo is.
+type Entry struct {
+	Identity string `json:"identity"`
+	Path     string `json:"path"`
+}
+
+// Gallery is a set of photos with their unit-length embeddings.
+type Gallery struct {
+	// ModelSHA256 is the Fingerprint of the model whose embeddings these are.
+	ModelSHA256 string
+	// Dim is the length of every embedding.
+	Dim     int
+	Entries []Entry
+	// vectors holds len(Entries) embeddings of Dim values, row after row.
+	vectors []float32
+}
+
+// New returns an empty gallery for the model with the given fingerprint and embedding width.
+func New(modelSHA256 string, dim int) *Gallery {
+	return &Gallery{ModelSHA256: modelSHA256, Dim: dim}
+}
+
+// PathFor is where the gallery of the model checkpoint at modelPath lives:
+// "run/model.safetensors" -> "run/model.gallery".
+func PathFor(modelPath string) string {
+	return strings.TrimSuffix(modelPath, ".safetensors") + ".gallery"
+}
+
+// Len is the number of photos.
+func (g *Gallery) Len() int { return len(g.Entries) }
+
+// Vector returns the embedding of photo i (shared with the gallery: do not modify).
+func (g *Gallery) Vector(i int) []float32 { return g.vectors[i*g.Dim : (i+1)*g.Dim] }
+
+// Add appends a photo. The embedding is scaled to unit length here, so callers may pass the raw
+// activation; an all-zero embedding (every fc.4 unit silent) cannot be compared with anything
+// and is refused.
+func (g *Gallery) Add(e Entry, embedding []float32) error {
+	if len(embedding) != g.Dim {
+		return fmt.Errorf("gallery: embedding of %s has %d values, the gallery holds %d", e.Path, len(embedding), g.Dim)
+	}
+	if strings.TrimSpace(e.Identity) == "" {
+		return fmt.Errorf("gallery: %s has no identity name", e.Path)
+	}
+	unit, err := Normalize(embedding)
+	if err != nil {
+		return fmt.Errorf("gallery: %s: %w", e.Path, err)
+	}
+	g.Entries = append(g.Entries, e)
+	g.vectors = append(g.vectors, unit...)
+	return nil
+}
+
+// Remove deletes every photo of an identity and returns how many there were.
+func (g *Gallery) Remove(identity string) int {
+	keptEntries := g.Entries[:0]
+	keptVectors := g.vectors[:0]
+	removed := 0
+	for i, e := range g.Entries {
+		if e.Identity == identity {
+			removed++
+			continue
+		}
+		keptEntries = append(keptEntries, e)
+		keptVectors = append(keptVectors, g.vectors[i*g.Dim:(i+1)*g.Dim]...)
+	}
+	g.Entries, g.vectors = keptEntries, keptVectors
+	return removed
+}
+
+// IdentityCount is how many photos of one identity the gallery holds.
+type IdentityCount struct {
+	Identity string
+	Photos   int
+}
+
+// Identities lists the identities in name order with their photo counts.
+func (g *Gallery) Identities() []IdentityCount {
+	counts := map[string]int{}
+	for _, e := range g.Entries {
+		counts[e.Identity]++
+	}
+	var out []IdentityCount
+	for name, n := range counts {
+		out = append(out, IdentityCount{name, n})
+	}
+	slices.SortFunc(out, func(a, b IdentityCount) int { return strings.Compare(a.Identity, b.Identity) })
+	return out
+}
+
+// Names lists the identities in name order.
+func (g *Gallery) Names() []string {
+	var names []string
+	for _, c := range g.Identities() {
+		names = append(names, c.Identity)
+	}
+	return names
+}
+
+// Normalize returns v scaled to unit Euclidean length, or an error when v is zero or not finite.
+func Normalize(v []float32) ([]float32, error) {
+	var sum float64
+	for _, x := range v {
+		sum += float64(x) * float64(x)
+	}
+	norm := math.Sqrt(sum)
+	if norm == 0 || math.IsInf(norm, 0) || math.IsNaN(norm) {
+		return nil, fmt.Errorf("embedding has length %v and cannot be normalised", norm)
+	}
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(float64(x) / norm)
+	}
+	return out, nil
+}
+
+// header is the JSON part of the file.
+type header struct {
+	Version     int     `json:"version"`
+	ModelSHA256 string  `json:"model_sha256"`
+	Dim         int     `json:"dim"`
+	Entries     []Entry `json:"entries"`
+}
+
+// Save writes the gallery to path atomically.
+func (g *Gallery) Save(path string) error {
+	head, err := json.Marshal(header{Version: Version, ModelSHA256: g.ModelSHA256, Dim: g.Dim, Entries: g.Entries})
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return vision.WriteAtomic(path, func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		bw.WriteString(magic)
+		binary.Write(bw, binary.LittleEndian, uint32(len(head)))
+		bw.Write(head)
+		if err := binary.Write(bw, binary.LittleEndian, g.vectors); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
+}
+
+// ErrWrongModel is returned (wrapped, with the details) by Load when the gallery was computed
+// by another model than the one it is loaded for.
+var ErrWrongModel = errors.New("the gallery belongs to a different model")
+
+// Load reads the gallery at path and checks that it belongs to the model with fingerprint
+// modelSHA256 (an empty fingerprint skips that check). Every problem is an error naming the
+// file: not a gallery, another version, truncated, or another model's.
+func Load(path, modelSHA256 string) (*Gallery, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no gallery yet; build one with 'vgg index' or 'vgg enrol'", path)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%s: not a usable gallery file: %s", path, fmt.Sprintf(format, args...))
+	}
+	r := bufio.NewReader(f)
+	got := make([]byte, len(magic))
+	if _, err := io.ReadFull(r, got); err != nil || string(got) != magic {
+		return nil, bad("it does not start with %q", strings.TrimSpace(magic))
+	}
+	var headLen uint32
+	if err := binary.Read(r, binary.LittleEndian, &headLen); err != nil {
+		return nil, bad("truncated header")
+	}
+	if int64(headLen) > maxHeaderBytes || int64(headLen) > info.Size() {
+		return nil, bad("truncated header: it claims %d bytes, the file has %d", headLen, info.Size())
+	}
+	head := make([]byte, headLen)
+	if _, err := io.ReadFull(r, head); err != nil {
+		return nil, bad("truncated header")
+	}
+	var h header
+	if err := json.Unmarshal(head, &h); err != nil {
+		return nil, bad("header: %v", err)
+	}
+	if h.Version != Version {
+		return nil, bad("format version %d; this program reads version %d", h.Version, Version)
+	}
+	if h.Dim <= 0 {
+		return nil, bad("embedding width %d", h.Dim)
+	}
+	want := int64(len(magic)) + 4 + int64(headLen) + 4*int64(len(h.Entries))*int64(h.Dim)
+	if info.Size() != want {
+		return nil, bad("%d bytes, but %d photos of %d values need %d (truncated or damaged)", info.Size(), len(h.Entries), h.Dim, want)
+	}
+	if modelSHA256 != "" && h.ModelSHA256 != modelSHA256 {
+		return nil, fmt.Errorf("%s: %w: it was computed by the model with weights sha256 %.12s…, this model's is %.12s…; rebuild it with 'vgg index'",
+			path, ErrWrongModel, h.ModelSHA256, modelSHA256)
+	}
+	g := &Gallery{ModelSHA256: h.ModelSHA256, Dim: h.Dim, Entries: h.Entries, vectors: make([]float32, len(h.Entries)*h.Dim)}
+	if err := binary.Read(r, binary.LittleEndian, g.vectors); err != nil {
+		return nil, bad("embeddings: %v", err)
+	}
+	return g, nil
+}

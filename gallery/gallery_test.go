@@ -1,0 +1,345 @@
+package gallery
+
+import (
+	"context"
+	"errors"
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vgglab/vgg/dataset"
+	"github.com/vgglab/vgg/kernels"
+	_ "github.com/vgglab/vgg/kernels/cpu"
+	"github.com/vgglab/vgg/nn"
+	"github.com/vgglab/vgg/tensor"
+	"github.com/vgglab/vgg/vision"
+)
+
+func openCPU(t testing.TB) kernels.Backend {
+	t.Helper()
+	b, err := kernels.Open("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// tinyModel is an untrained 1/16-width VGG-D on 32-pixel pictures: its random convolutions
+// already map similar pictures to similar embeddings, which is all retrieval needs.
+func tinyModel(t testing.TB, b kernels.Backend, seed uint64) *nn.Model {
+	t.Helper()
+	m, err := nn.New(b, nn.Config{Classes: 3, InputSize: 32, WidthDivisor: 16}, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// basePicture is an identity's "face": a random colour pattern of 4x4 blocks.
+func basePicture(seed uint64, size int) *image.RGBA {
+	rng := tensor.NewRand(seed)
+	img := image.NewRGBA(image.Rect(0, 0, size, size))
+	var blocks [4][4][3]uint8
+	for by := range 4 {
+		for bx := range 4 {
+			for c := range 3 {
+				blocks[by][bx][c] = uint8(rng.IntN(256))
+			}
+		}
+	}
+	for y := range size {
+		for x := range size {
+			px := blocks[y*4/size][x*4/size]
+			i := img.PixOffset(x, y)
+			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = px[0], px[1], px[2], 255
+		}
+	}
+	return img
+}
+
+// photoOf is one "photo" of an identity: its pattern plus pixel noise of amplitude ±noise.
+func photoOf(base *image.RGBA, seed uint64, noise int) *image.RGBA {
+	rng := tensor.NewRand(seed)
+	img := image.NewRGBA(base.Bounds())
+	copy(img.Pix, base.Pix)
+	for i := range img.Pix {
+		if i%4 == 3 {
+			continue
+		}
+		v := int(img.Pix[i]) + rng.IntN(2*noise+1) - noise
+		img.Pix[i] = uint8(min(max(v, 0), 255))
+	}
+	return img
+}
+
+// writePhotos writes n photos of each identity under dir/<identity>/ and returns their entries.
+func writePhotos(t *testing.T, dir string, identities []string, n int, firstSeed uint64) []Entry {
+	t.Helper()
+	var entries []Entry
+	for id, name := range identities {
+		base := basePicture(uint64(100+id), 32)
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for k := range n {
+			path := filepath.Join(dir, name, string(rune('a'+k))+".png")
+			if err := vision.WritePNG(path, photoOf(base, firstSeed+uint64(id*100+k), 40)); err != nil {
+				t.Fatal(err)
+			}
+			entries = append(entries, Entry{Identity: name, Path: path})
+		}
+	}
+	return entries
+}
+
+func embedPhotos(t *testing.T, m *nn.Model, entries []Entry) *Gallery {
+	t.Helper()
+	fp, err := Fingerprint(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := New(fp, EmbeddingWidth(m))
+	src := dataset.NewSource(dataset.SourceOptions{Size: m.Config.InputSize})
+	skipped, err := g.AddPhotos(context.Background(), &Embedder{Model: m, Norm: vision.Identity, BatchSize: 4}, src, entries, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(skipped) > 0 {
+		t.Fatalf("skipped %v", skipped)
+	}
+	return g
+}
+
+// Every gallery photo queried against the gallery finds itself first, with similarity 1.
+func TestGalleryPhotoFindsItself(t *testing.T) {
+	b := openCPU(t)
+	m := tinyModel(t, b, 1)
+	entries := writePhotos(t, t.TempDir(), []string{"Ann", "Bob", "Cyd"}, 4, 1)
+	g := embedPhotos(t, m, entries)
+	if g.Len() != len(entries) {
+		t.Fatalf("gallery has %d photos, want %d", g.Len(), len(entries))
+	}
+	for i := range g.Len() {
+		hits, err := g.Nearest(g.Vector(i), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hits[0].Index != i || math.Abs(float64(hits[0].Similarity)-1) > 1e-5 {
+			t.Errorf("photo %d (%s): nearest is %d with similarity %v, want itself with 1", i, g.Entries[i].Path, hits[0].Index, hits[0].Similarity)
+		}
+		if hits[1].Similarity > hits[0].Similarity {
+			t.Errorf("photo %d: hits not sorted: %v", i, hits)
+		}
+	}
+}
+
+// An identity enrolled after the model was made is found for a photo of it that the gallery has
+// never seen, both by the identity ranking and by the nearest photo.
+func TestEnrolledIdentityMatchesHeldOutPhoto(t *testing.T) {
+	b := openCPU(t)
+	m := tinyModel(t, b, 2)
+	dir := t.TempDir()
+	g := embedPhotos(t, m, writePhotos(t, dir, []string{"Ann", "Bob", "Cyd"}, 4, 1))
+	// Enrol "Dee": three photos now, one held out (a later seed: different noise).
+	enrolled := writePhotos(t, filepath.Join(dir, "enrol"), []string{"Ann", "Bob", "Cyd", "Dee"}, 4, 500)
+	var dee, heldOut []Entry
+	for _, e := range enrolled {
+		if e.Identity == "Dee" {
+			dee = append(dee, e)
+		}
+	}
+	dee, heldOut = dee[:3], dee[3:]
+	src := dataset.NewSource(dataset.SourceOptions{Size: 32})
+	emb := &Embedder{Model: m, Norm: vision.Identity}
+	if _, err := g.AddPhotos(context.Background(), emb, src, dee, nil); err != nil {
+		t.Fatal(err)
+	}
+	pic, err := src.Image(heldOut[0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := emb.Run([]*image.RGBA{pic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranked, err := g.RankIdentities(outs[0].Embedding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ranked[0].Identity != "Dee" || ranked[0].Closest.Entry.Identity != "Dee" {
+		t.Fatalf("held-out photo of the enrolled identity ranks %+v first, want Dee", ranked[0])
+	}
+	t.Logf("Dee scores %.4f, runner-up %s %.4f", ranked[0].Score, ranked[1].Identity, ranked[1].Score)
+	hit, ok, err := g.Closest(outs[0].Embedding, "Bob")
+	if err != nil || !ok || hit.Entry.Identity != "Bob" {
+		t.Fatalf("Closest(Bob) = %+v, %v, %v", hit, ok, err)
+	}
+	if _, ok, _ := g.Closest(outs[0].Embedding, "Nobody"); ok {
+		t.Fatal("Closest found a photo of an identity the gallery does not have")
+	}
+}
+
+func TestSaveLoadRemove(t *testing.T) {
+	g := New("abc", 3)
+	for i, name := range []string{"Bob", "Ann", "Bob"} {
+		if err := g.Add(Entry{Identity: name, Path: name + string(rune('0'+i))}, []float32{float32(i + 1), 2, 0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := g.Add(Entry{Identity: "Zed", Path: "z"}, []float32{0, 0, 0}); err == nil {
+		t.Fatal("an all-zero embedding was accepted")
+	}
+	if err := g.Add(Entry{Identity: "Zed", Path: "z"}, []float32{1}); err == nil {
+		t.Fatal("an embedding of the wrong width was accepted")
+	}
+	path := filepath.Join(t.TempDir(), "model.gallery")
+	if err := g.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(path, "abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Len() != 3 || back.Dim != 3 || back.Entries[1] != g.Entries[1] {
+		t.Fatalf("loaded %+v, saved %+v", back, g)
+	}
+	for i := range 3 {
+		for j, v := range back.Vector(i) {
+			if v != g.Vector(i)[j] {
+				t.Fatalf("vector %d differs: %v vs %v", i, back.Vector(i), g.Vector(i))
+			}
+		}
+	}
+	if got := back.Identities(); len(got) != 2 || got[0] != (IdentityCount{"Ann", 1}) || got[1] != (IdentityCount{"Bob", 2}) {
+		t.Fatalf("Identities = %v", got)
+	}
+	if n := back.Remove("Bob"); n != 2 || back.Len() != 1 || back.Entries[0].Identity != "Ann" || back.Vector(0)[0] != g.Vector(1)[0] {
+		t.Fatalf("Remove(Bob) = %d, left %+v", n, back)
+	}
+}
+
+func TestLoadRefusesBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	g := New("abc", 2)
+	if err := g.Add(Entry{Identity: "Ann", Path: "a.jpg"}, []float32{1, 1}); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "good.gallery")
+	if err := g.Save(good); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		path, model, want string
+	}{
+		{good, "def", "different model"},
+		{write("trunc.gallery", data[:len(data)-3]), "abc", "truncated or damaged"},
+		{write("text.gallery", []byte("hello, world\n")), "abc", "does not start with"},
+		{write("head.gallery", data[:20]), "abc", "truncated header"},
+		{write("v2.gallery", []byte(strings.Replace(string(data), `"version":1`, `"version":2`, 1))), "abc", "format version 2"},
+		{filepath.Join(dir, "missing.gallery"), "abc", "no gallery yet"},
+	}
+	for _, c := range cases {
+		_, err := Load(c.path, c.model)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.path) {
+			t.Errorf("Load(%s) = %v, want an error naming the file and saying %q", filepath.Base(c.path), err, c.want)
+		}
+	}
+	if _, err := Load(good, "def"); !errors.Is(err, ErrWrongModel) {
+		t.Errorf("wrong model error %v does not match ErrWrongModel", err)
+	}
+}
+
+// The fingerprint is the same for the same weights wherever they come from, and changes with
+// any weight.
+func TestFingerprint(t *testing.T) {
+	b := openCPU(t)
+	m := tinyModel(t, b, 7)
+	fp, err := Fingerprint(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	names := []string{"a", "b", "c"}
+	if err := nn.SaveModel(path, m, nn.ModelInfo{ClassNames: names, Std: [3]float32{1, 1, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	loaded, _, err := nn.LoadModel(b, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fp2, _ := Fingerprint(loaded); fp2 != fp {
+		t.Fatalf("fingerprint after save and load %s, before %s", fp2, fp)
+	}
+	if other, _ := Fingerprint(tinyModel(t, b, 8)); other == fp {
+		t.Fatal("two differently seeded models have the same fingerprint")
+	}
+	p := loaded.Params()[len(loaded.Params())-1]
+	host := tensor.Zeros(p.Shape...)
+	if err := b.Download(host, p.Value); err != nil {
+		t.Fatal(err)
+	}
+	host.Float32s()[0] += 1e-3
+	if err := b.Upload(p.Value, host); err != nil {
+		t.Fatal(err)
+	}
+	if fp3, _ := Fingerprint(loaded); fp3 == fp {
+		t.Fatal("changing one weight kept the fingerprint")
+	}
+}
+
+func TestLookup(t *testing.T) {
+	names := []string{"Barack_Obama", "Colin_Powell", "Daniel_Radcliffe", "Arin"}
+	if i, err := Lookup(names, "Colin_Powell"); i != 1 || err != nil {
+		t.Fatalf("exact: %d, %v", i, err)
+	}
+	if i, err := Lookup(names, "barack obama"); i != 0 || err != nil {
+		t.Fatalf("loose: %d, %v", i, err)
+	}
+	_, err := Lookup(names, "Barak Obama")
+	if err == nil || !strings.HasPrefix(err.Error(), `unknown identity "Barak Obama"; closest: "Barack_Obama"`) {
+		t.Fatalf("typo: %v", err)
+	}
+	if _, err := Lookup(names, "Radcliffe"); err == nil || !strings.Contains(err.Error(), `closest: "Daniel_Radcliffe"`) {
+		t.Fatalf("part of a name: %v", err)
+	}
+	if _, err := Lookup(nil, "x"); err == nil {
+		t.Fatal("lookup in no names succeeded")
+	}
+}
+
+// A photo that cannot be decoded is skipped with its name; the others are added.
+func TestAddPhotosSkipsBadFiles(t *testing.T) {
+	b := openCPU(t)
+	m := tinyModel(t, b, 3)
+	dir := t.TempDir()
+	entries := writePhotos(t, dir, []string{"Ann"}, 2, 1)
+	bad := filepath.Join(dir, "Ann", "broken.jpg")
+	if err := os.WriteFile(bad, []byte("not a jpeg"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	entries = append(entries, Entry{Identity: "Ann", Path: bad})
+	fp, _ := Fingerprint(m)
+	g := New(fp, EmbeddingWidth(m))
+	skipped, err := g.AddPhotos(context.Background(), &Embedder{Model: m, Norm: vision.Identity}, dataset.NewSource(dataset.SourceOptions{Size: 32}), entries, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Len() != 2 || len(skipped) != 1 || !strings.Contains(skipped[0].Error(), bad) {
+		t.Fatalf("gallery %d photos, skipped %v", g.Len(), skipped)
+	}
+}

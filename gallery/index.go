@@ -1,0 +1,75 @@
+package gallery
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"sync"
+
+	"github.com/vgglab/vgg/dataset"
+)
+
+// AddPhotos embeds photos and adds them to the gallery: each is loaded by src (decoded, framed
+// by src's preprocessing, resized to the model's input) and run through e in batches. A photo
+// that cannot be loaded is skipped, its error (naming the file) returned in skipped; any other
+// error stops the work and leaves the gallery as it was before the call. progress, when not
+// nil, is told how many photos are done after each batch.
+func (g *Gallery) AddPhotos(ctx context.Context, e *Embedder, src *dataset.Source, photos []Entry, progress func(done int)) (skipped []error, err error) {
+	if src.Size() != e.Model.Config.InputSize {
+		return nil, fmt.Errorf("gallery: the photo source makes %d-pixel pictures, the model takes %d", src.Size(), e.Model.Config.InputSize)
+	}
+	batch := e.BatchSize
+	if batch <= 0 {
+		batch = 32
+	}
+	added := New(g.ModelSHA256, g.Dim)
+	for start := 0; start < len(photos); start += batch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		group := photos[start:min(start+batch, len(photos))]
+		pictures, errs := loadPictures(src, group)
+		var kept []Entry
+		var keptPictures []*image.RGBA
+		for i, err := range errs {
+			if err != nil {
+				skipped = append(skipped, err)
+				continue
+			}
+			kept = append(kept, group[i])
+			keptPictures = append(keptPictures, pictures[i])
+		}
+		outs, err := e.Run(keptPictures)
+		if err != nil {
+			return nil, err
+		}
+		for i, o := range outs {
+			if o.Embedding == nil {
+				skipped = append(skipped, fmt.Errorf("%s: %w", kept[i].Path, ErrSilent))
+				continue
+			}
+			if err := added.Add(kept[i], o.Embedding); err != nil {
+				return nil, err
+			}
+		}
+		if progress != nil {
+			progress(start + len(group))
+		}
+	}
+	g.Entries = append(g.Entries, added.Entries...)
+	g.vectors = append(g.vectors, added.vectors...)
+	return skipped, nil
+}
+
+// loadPictures loads a batch of photos, one goroutine each: JPEG decoding is the slow part of
+// indexing on a GPU machine, and the batch is small enough to decode all at once.
+func loadPictures(src *dataset.Source, photos []Entry) ([]*image.RGBA, []error) {
+	pictures := make([]*image.RGBA, len(photos))
+	errs := make([]error, len(photos))
+	var wg sync.WaitGroup
+	for i, p := range photos {
+		wg.Go(func() { pictures[i], errs[i] = src.Image(p.Path) })
+	}
+	wg.Wait()
+	return pictures, errs
+}
