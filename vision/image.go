@@ -18,6 +18,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"io/fs"
 	"os"
 	"unicode/utf8"
 
@@ -49,6 +50,16 @@ type FileError struct {
 func (e *FileError) Error() string { return e.Path + ": " + e.Err.Error() }
 func (e *FileError) Unwrap() error { return e.Err }
 
+// fileError wraps err for path, dropping an *fs.PathError's own copy of the path so the
+// message reads "a.jpg: permission denied", not "a.jpg: open a.jpg: permission denied".
+func fileError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &FileError{Path: path, Err: err}
+}
+
 // problem is an error whose text is a full sentence but which still matches one of the
 // Err* kinds under errors.Is.
 type problem struct {
@@ -63,9 +74,9 @@ func newProblem(kind error, format string, args ...any) error {
 	return &problem{kind: kind, text: fmt.Sprintf(format, args...)}
 }
 
-// A decoder for each format we accept, keyed by the name image.DecodeConfig reports. Each is
-// called directly (not through image.Decode) so that the format sniffed from the header is
-// the one that decodes the pixels.
+// A decoder for each format we accept, keyed by the name sniff gives it. Each is called
+// directly (not through image.Decode and its registry) so that the format sniffed from the
+// header is the one that decodes the pixels, and no other package's registration matters.
 var decoders = map[string]struct {
 	decode       func(io.Reader) (image.Image, error)
 	decodeConfig func(io.Reader) (image.Config, error)
@@ -101,11 +112,11 @@ func Load(path string) (image.Image, error) { return Decoder{}.Load(path) }
 func (d Decoder) Load(path string) (image.Image, error) {
 	data, err := d.readFile(path)
 	if err != nil {
-		return nil, &FileError{Path: path, Err: err}
+		return nil, fileError(path, err)
 	}
 	img, err := d.decode(data)
 	if err != nil {
-		return nil, &FileError{Path: path, Err: err}
+		return nil, fileError(path, err)
 	}
 	return img, nil
 }
@@ -114,7 +125,7 @@ func (d Decoder) Load(path string) (image.Image, error) {
 func (d Decoder) Decode(name string, data []byte) (image.Image, error) {
 	img, err := d.decode(data)
 	if err != nil {
-		return nil, &FileError{Path: name, Err: err}
+		return nil, fileError(name, err)
 	}
 	return img, nil
 }
@@ -127,24 +138,24 @@ func (d Decoder) Decode(name string, data []byte) (image.Image, error) {
 func (d Decoder) Check(path string) (format string, width, height int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", 0, 0, &FileError{Path: path, Err: err}
+		return "", 0, 0, fileError(path, err)
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return "", 0, 0, &FileError{Path: path, Err: err}
+		return "", 0, 0, fileError(path, err)
 	}
 	if info.IsDir() {
-		return "", 0, 0, &FileError{Path: path, Err: newProblem(ErrNotImage, "is a folder, not an image")}
+		return "", 0, 0, fileError(path, newProblem(ErrNotImage, "is a folder, not an image"))
 	}
 	head := make([]byte, 512) // enough to sniff the format or recognise text
 	n, err := io.ReadFull(f, head)
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return "", 0, 0, &FileError{Path: path, Err: err}
+		return "", 0, 0, fileError(path, err)
 	}
 	format, cfg, err := d.config(head[:n], io.NewSectionReader(f, 0, info.Size()))
 	if err != nil {
-		return "", 0, 0, &FileError{Path: path, Err: err}
+		return "", 0, 0, fileError(path, err)
 	}
 	return format, cfg.Width, cfg.Height, nil
 }

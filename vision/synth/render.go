@@ -22,6 +22,7 @@ func Draw(identity Identity, shot Shot, size int, noise *rand.Rand) *image.RGBA 
 	img := image.NewRGBA(image.Rect(0, 0, size, size))
 	p := newPainter(identity, shot, size)
 	sin, cos := math.Sincos(-shot.Rotate)
+	lightX, lightY := math.Cos(shot.LightAngle), math.Sin(shot.LightAngle)
 	for py := 0; py < size; py++ {
 		for px := 0; px < size; px++ {
 			// Picture coordinates in [-0.5, 0.5], then into the face's own frame: undo the
@@ -33,7 +34,7 @@ func Draw(identity Identity, shot Shot, size int, noise *rand.Rand) *image.RGBA 
 			y := (v - shot.ShiftY - 0.04) / shot.Scale
 			x, y = cos*x-sin*y, sin*x+cos*y
 			c := p.colour(x, y, v)
-			gain := shot.Brightness * (1 + 0.5*shot.LightSlope*(math.Cos(shot.LightAngle)*u+math.Sin(shot.LightAngle)*v))
+			gain := shot.Brightness * (1 + 0.5*shot.LightSlope*(lightX*u+lightY*v))
 			i := img.PixOffset(px, py)
 			for ch := range 3 {
 				value := (0.5+(c[ch]*gain-0.5)*shot.Contrast)*shot.Cast[ch] + shot.Noise*noise.NormFloat64()
@@ -54,6 +55,8 @@ type painter struct {
 	noseTipY float64
 	mouthY   float64
 	clothes  rgb
+	browSin  float64 // sine and cosine of the brow tilt
+	browCos  float64
 }
 
 func newPainter(id Identity, shot Shot, size int) *painter {
@@ -61,6 +64,7 @@ func newPainter(id Identity, shot Shot, size int) *painter {
 	p.faceH = id.FaceWidth * id.FaceAspect
 	p.noseTipY = id.EyeY + 0.03 + id.NoseLength
 	p.mouthY = math.Max(id.MouthY, p.noseTipY+0.05)
+	p.browSin, p.browCos = math.Sincos(id.BrowTilt)
 	// Clothes change from photo to photo: derive their colour from the background so they
 	// carry no identity.
 	p.clothes = shot.BackgroundBottom.mix(rgb{0.2, 0.2, 0.25}, 0.6)
@@ -115,8 +119,8 @@ func (p *painter) colour(x, y, v float64) rgb {
 	// Brows: thin arched ellipses, tilted, mirrored for the two sides.
 	for _, side := range []float64{-1, 1} {
 		bx, by := x-side*id.EyeSpacing, y-(id.EyeY-id.BrowGap)
-		s, co := math.Sincos(side * id.BrowTilt)
-		lx, ly := co*bx-s*by, s*bx+co*by
+		s := side * p.browSin // mirrored: the tilt turns the other way on the other side
+		lx, ly := p.browCos*bx-s*by, s*bx+p.browCos*by
 		rx := id.EyeSize * 1.3
 		ly += 0.012 * (lx / rx) * (lx / rx) // the arch
 		c = c.mix(id.Hair.scale(0.7), p.cover(ellipseDist(lx, ly, 0, 0, rx, id.BrowThick)))
