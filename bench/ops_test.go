@@ -1,9 +1,10 @@
-// Package bench measures the engine: per-op throughput here (ops_test.go), whole-model
-// images per second in model_test.go. Every backend this build has (kernels.Names) runs the
-// same benchmarks, so `go test -tags cuda -bench . ./bench` prints the GPU next to the CPU.
+// Per-op throughput at the network's shapes (model_test.go has the whole network). Every
+// backend this build has (kernels.Names) runs the same benchmarks, so
+// `go test -tags cuda -bench . ./bench` prints the GPU next to the CPU:
 //
 //	go test -bench 'Ops/cpu' -benchtime 1x ./bench           # CPU only, one run each
 //	go test -tags cuda -bench 'Ops/cuda' ./bench             # on a GPU machine
+
 package bench
 
 import (

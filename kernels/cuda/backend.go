@@ -5,6 +5,7 @@ package cuda
 import (
 	"fmt"
 	"math"
+	"sync/atomic"
 	"unsafe"
 
 	"gorgonia.org/cu"
@@ -20,7 +21,8 @@ func init() {
 // Backend runs every op on GPU 0. It is safe for use from several goroutines (calls are
 // serialised on the device's owner goroutine), though nn/ uses it from one.
 type Backend struct {
-	d *device
+	d      *device
+	closed atomic.Bool
 }
 
 var _ kernels.Backend = (*Backend)(nil)
@@ -39,7 +41,7 @@ func (b *Backend) Name() string { return "cuda" }
 // Describe names the card, its memory, compute capability, multiprocessors and driver.
 func (b *Backend) Describe() string {
 	var free int64
-	_ = b.d.do(func() error {
+	_ = b.run("Describe", func() error {
 		var err error
 		free, _, err = cu.MemInfo()
 		return err
@@ -53,6 +55,9 @@ func (b *Backend) Describe() string {
 // run executes f on the device's goroutine, naming op in any error it returns, and records
 // op as the last one queued.
 func (b *Backend) run(op string, f func() error) error {
+	if b.closed.Load() {
+		return fmt.Errorf("cuda %s: the backend is closed", op)
+	}
 	return b.d.do(func() error {
 		b.d.lastOp = op
 		if err := f(); err != nil {
@@ -107,7 +112,7 @@ func (b *Backend) devicePtr(op, name string, t *tensor.Tensor) (cu.DevicePtr, er
 	if buf.mem != b.d.mem {
 		return 0, fmt.Errorf("cuda %s: %s belongs to another cuda backend", op, name)
 	}
-	if buf.released {
+	if buf.released.Load() {
 		return 0, fmt.Errorf("cuda %s: %s was released", op, name)
 	}
 	return buf.ptr, nil
@@ -213,7 +218,12 @@ func (b *Backend) Sync() error {
 }
 
 // Close waits for pending work, frees all device memory (cached and held) and the context.
-func (b *Backend) Close() error { return b.d.close() }
+func (b *Backend) Close() error {
+	if b.closed.Swap(true) {
+		return nil
+	}
+	return b.d.close()
+}
 
 // MemoryStats reports the bytes the caching allocator holds from the driver and how many of
 // them sit unused on its free lists.

@@ -45,22 +45,23 @@ func (g convGeometry) args() []uint64 {
 		intArg(p.PadH), intArg(p.PadW)}
 }
 
-// convGeometryOf reads the sizes from x [N,C,H,W] and w [K,C,R,S].
-func convGeometryOf(op string, x, w *tensor.Tensor, p kernels.ConvParams) (convGeometry, error) {
+// convGeometryOf reads the sizes from an image-shaped tensor [N,C,H,W] (x, or dx) and a
+// filter-shaped one [K,C,R,S] (w, or dw); xName and wName are what errors call them.
+func convGeometryOf(op, xName string, x *tensor.Tensor, wName string, w *tensor.Tensor, p kernels.ConvParams) (convGeometry, error) {
 	if err := p.Validate(); err != nil {
 		return convGeometry{}, err
 	}
-	if err := tensor.Check(op, "x", x, -1, -1, -1, -1); err != nil {
+	if err := tensor.Check(op, xName, x, -1, -1, -1, -1); err != nil {
 		return convGeometry{}, err
 	}
 	g := convGeometry{n: x.Dim(0), c: x.Dim(1), h: x.Dim(2), w: x.Dim(3), params: p}
-	if err := tensor.Check(op, "w", w, -1, g.c, p.KernelH, p.KernelW); err != nil {
+	if err := tensor.Check(op, wName, w, -1, g.c, p.KernelH, p.KernelW); err != nil {
 		return convGeometry{}, err
 	}
 	g.k = w.Dim(0)
 	g.p, g.q = p.OutSize(g.h, g.w)
 	if g.p < 1 || g.q < 1 {
-		return convGeometry{}, &tensor.ShapeError{Op: op, Name: "x (too small for the window)", Got: x.Shape().Clone(), Want: tensor.Shape{g.n, g.c, p.KernelH - 2*p.PadH, p.KernelW - 2*p.PadW}}
+		return convGeometry{}, &tensor.ShapeError{Op: op, Name: xName + " (too small for the window)", Got: x.Shape().Clone(), Want: tensor.Shape{g.n, g.c, p.KernelH - 2*p.PadH, p.KernelW - 2*p.PadW}}
 	}
 	return g, nil
 }
@@ -79,7 +80,7 @@ func (b *Backend) splitK(tiles, k int) (splits, chunk int) {
 
 func (b *Backend) Conv2D(y, x, w, bias *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2D"
-	g, err := convGeometryOf(op, x, w, p)
+	g, err := convGeometryOf(op, "x", x, "w", w, p)
 	if err != nil {
 		return err
 	}
@@ -118,10 +119,7 @@ func (b *Backend) Conv2D(y, x, w, bias *tensor.Tensor, p kernels.ConvParams) err
 
 func (b *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2DBackwardData"
-	if err := tensor.Check(op, "dx", dx, -1, -1, -1, -1); err != nil {
-		return err
-	}
-	g, err := convGeometryOf(op, dx, w, p)
+	g, err := convGeometryOf(op, "dx", dx, "w", w, p)
 	if err != nil {
 		return err
 	}
@@ -151,7 +149,7 @@ func (b *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvPar
 
 func (b *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2DBackwardFilter"
-	g, err := convGeometryOf(op, x, dw, p)
+	g, err := convGeometryOf(op, "x", x, "dw", dw, p)
 	if err != nil {
 		return err
 	}

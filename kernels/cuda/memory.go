@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/bits"
 	"sync"
+	"sync/atomic"
 
 	"gorgonia.org/cu"
 )
@@ -140,19 +141,14 @@ type Buffer struct {
 	mem      *allocator
 	ptr      cu.DevicePtr
 	class    int64
-	released bool
-	mu       sync.Mutex
+	released atomic.Bool
 }
 
 func (*Buffer) Location() string { return "cuda" }
 
 // Release hands the block back to the caching allocator; later calls do nothing.
 func (b *Buffer) Release() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.released {
-		return
+	if !b.released.Swap(true) {
+		b.mem.release(b.ptr, b.class)
 	}
-	b.released = true
-	b.mem.release(b.ptr, b.class)
 }
