@@ -3,12 +3,14 @@ package dataset
 import (
 	"context"
 	"errors"
+	"image"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -204,5 +206,39 @@ func TestNewLoaderChecksOptions(t *testing.T) {
 	}
 	if _, err := NewLoader(d.subset(nil), src, LoaderOptions{BatchSize: 2, Norm: vision.Identity}); err == nil {
 		t.Error("empty set accepted")
+	}
+}
+
+// TestLoaderLooksAheadBoundedly checks that the workers stop Ahead batches beyond the one
+// the consumer holds, however fast they are, so memory stays bounded.
+func TestLoaderLooksAheadBoundedly(t *testing.T) {
+	d, _ := loaderSet(t) // 23 samples
+	var loaded atomic.Int32
+	src := NewSource(SourceOptions{Size: 8, Preprocess: func(img image.Image) (image.Image, error) {
+		loaded.Add(1)
+		return img, nil
+	}})
+	const batch, ahead = 2, 3
+	l, _ := NewLoader(d, src, LoaderOptions{BatchSize: batch, Workers: 4, Ahead: ahead, Norm: vision.Identity})
+	for b, err := range l.Epoch(context.Background(), 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Index == 0 {
+			// A slow training step: wait until the workers have run as far ahead as they
+			// may, then a little longer to give an unbounded pipeline the chance to overshoot.
+			want := int32((1 + ahead) * batch)
+			deadline := time.Now().Add(5 * time.Second)
+			for loaded.Load() < want && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			time.Sleep(50 * time.Millisecond)
+			if n := loaded.Load(); n != want {
+				t.Errorf("%d samples loaded while the consumer holds batch 0, want %d (batch 0 and %d ahead)", n, want, ahead)
+			}
+		}
+	}
+	if n := loaded.Load(); n != 23 {
+		t.Errorf("%d samples loaded in the epoch, want 23", n)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -234,6 +235,23 @@ func TestBadFiles(t *testing.T) {
 	}
 	if _, err := Load(dir); !errors.Is(err, ErrNotImage) || !strings.Contains(err.Error(), "folder") {
 		t.Errorf("folder: %v", err)
+	}
+}
+
+// TestBombRefusedBeforeDecoding checks that a header claiming 900 MP costs next to no
+// memory: the refusal comes from the header, before any pixel buffer is allocated.
+func TestBombRefusedBeforeDecoding(t *testing.T) {
+	bomb := pngHeader(30000, 30000)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := Decoder{}.Decode("bomb.png", bomb)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("bomb: %v", err)
+	}
+	if allocated := after.TotalAlloc - before.TotalAlloc; allocated > 1<<20 {
+		t.Errorf("refusing the bomb allocated %d bytes", allocated)
 	}
 }
 
