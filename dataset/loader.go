@@ -26,7 +26,8 @@ type LoaderOptions struct {
 	Seed uint64
 	// Augment varies the pictures (training); its zero value leaves them as they are.
 	Augment Augment
-	// Norm standardises the channels, usually ComputeNorm of the training split.
+	// Norm standardises the channels, usually ComputeNorm of the training split. Its zero
+	// value (std 0) is refused; vision.Identity keeps raw values in [0, 1].
 	Norm vision.Normalization
 }
 
