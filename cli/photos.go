@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"context"
+	"image"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/vgglab/vgg/train"
+
+	// The CPU backend is always there; kernels/cuda registers itself in builds tagged cuda.
+	_ "github.com/vgglab/vgg/kernels/cpu"
+)
+
+// deviceFlag chooses the compute backend.
+func deviceFlag() cli.Flag {
+	return &cli.StringFlag{Name: "device", Value: "cpu", Usage: "compute on cpu, or cuda in a build with -tags cuda"}
+}
+
+// interruptible returns a context cancelled by Ctrl-C (SIGINT) or SIGTERM, so a long command
+// can save its work and stop cleanly; a second Ctrl-C kills the program as usual.
+func interruptible(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // restore the default handlers: the next signal ends the program
+	}()
+	return ctx, stop
+}
+
+// expandPhotos turns the command line's files and folders into a list of photo paths: a file
+// as it is, a folder as every file inside it and its sub-folders, sorted (hidden files such as
+// .DS_Store left out). A path that does not exist is returned as a problem naming it.
+func expandPhotos(args []string) (photos []string, problems []error) {
+	for _, arg := range args {
+		info, err := os.Stat(arg)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		if !info.IsDir() {
+			photos = append(photos, arg)
+			continue
+		}
+		err = filepath.WalkDir(arg, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				problems = append(problems, err)
+				return nil
+			}
+			hidden := path != arg && strings.HasPrefix(d.Name(), ".")
+			switch {
+			case hidden && d.IsDir():
+				return filepath.SkipDir
+			case hidden || d.IsDir():
+			default:
+				photos = append(photos, path)
+			}
+			return nil
+		})
+		if err != nil {
+			problems = append(problems, err)
+		}
+	}
+	return photos, problems
+}
+
+// preprocessing is how photos are framed before they are resized to the network's input.
+// Until a face aligner is wired in, that is the centre square of the photo, which suits
+// collections of pre-aligned face crops.
+func preprocessing(*cli.Context) (name string, fn func(image.Image) (image.Image, error)) {
+	return train.CentreSquare, nil
+}

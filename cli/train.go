@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/vgglab/vgg/dataset"
+	"github.com/vgglab/vgg/train"
+)
+
+func init() {
+	d := train.DefaultSettings()
+	addCommand(&cli.Command{
+		Name:      "train",
+		Usage:     "train VGG-D on a folder of photos, one sub-folder per person",
+		ArgsUsage: " ",
+		Description: "train reads DIR/<identity>/<photo>, holds out part of each identity for validation, " +
+			"and trains epoch after epoch, printing the training loss and accuracy and the validation " +
+			"top-1 and top-5. It saves the best model to --out and the last epoch beside it (.last), with " +
+			"a JSON report and a PNG of the curves. Ctrl-C saves and stops; --resume continues exactly " +
+			"where the run stopped, with the settings it was started with.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "data", Usage: "photo folder: DIR/<identity>/<photo>"},
+			&cli.StringFlag{Name: "out", Value: "model.safetensors", Usage: "where the best model goes; the other files go beside it"},
+			&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "passes over the training photos"},
+			&cli.IntFlag{Name: "batch", Value: d.BatchSize, Usage: "photos per training step"},
+			&cli.StringFlag{Name: "optimizer", Value: d.Optimizer, Usage: "sgd (with momentum), adam or adamw"},
+			&cli.Float64Flag{Name: "lr", Value: d.LR, Usage: "learning rate (the peak of onecycle)"},
+			&cli.StringFlag{Name: "schedule", Value: d.Schedule, Usage: "learning-rate schedule: constant, step, onecycle or cosine"},
+			&cli.IntFlag{Name: "step-epochs", Value: d.StepEpochs, Usage: "the step schedule divides the rate by 10 every this many epochs"},
+			&cli.Float64Flag{Name: "momentum", Value: d.Momentum, Usage: "SGD momentum"},
+			&cli.Float64Flag{Name: "weight-decay", Value: d.WeightDecay, Usage: "L2 weight decay (decoupled for adamw)"},
+			&cli.IntFlag{Name: "width", Value: d.WidthDivisor, Usage: "divide every layer's width by this (1, 2, 4, 8 or 16)"},
+			&cli.IntFlag{Name: "input", Value: d.InputSize, Usage: "side of the network's input pictures, a multiple of 32"},
+			&cli.Float64Flag{Name: "val", Value: d.ValFraction, Usage: "share of each identity's photos held out for validation"},
+			&cli.Uint64Flag{Name: "seed", Value: d.Seed, Usage: "fixes initial weights, split, shuffles, augmentation and dropout"},
+			&cli.StringFlag{Name: "augment", Value: "default", Usage: "training-picture variation: default (flip, shift, zoom, tilt), flip-shift or none"},
+			&cli.IntFlag{Name: "workers", Usage: "goroutines decoding photos (0: one per CPU)"},
+			&cli.BoolFlag{Name: "resume", Usage: "continue the run saved beside --out"},
+			deviceFlag(),
+		},
+		Action: runTrain,
+	})
+}
+
+// augmentations are the --augment choices.
+var augmentations = map[string]dataset.Augment{
+	"default":    dataset.DefaultAugment,
+	"flip-shift": {Flip: true, MaxShift: dataset.DefaultAugment.MaxShift},
+	"none":       {},
+}
+
+func runTrain(c *cli.Context) error {
+	out := c.String("out")
+	s := train.DefaultSettings()
+	if c.Bool("resume") {
+		// A resumed run takes its settings from the run's report; flags given now must agree
+		// with them, which train.Run checks against the saved state.
+		if report, err := train.ReadReport(train.PathsFor(out).Report); err == nil {
+			s = report.Settings
+		}
+	}
+	set := func(name string, apply func()) {
+		if c.IsSet(name) || !c.Bool("resume") {
+			apply()
+		}
+	}
+	set("data", func() { s.Data = c.String("data") })
+	set("epochs", func() { s.Epochs = c.Int("epochs") })
+	set("batch", func() { s.BatchSize = c.Int("batch") })
+	set("optimizer", func() { s.Optimizer = c.String("optimizer") })
+	set("lr", func() { s.LR = c.Float64("lr") })
+	set("schedule", func() { s.Schedule = c.String("schedule") })
+	set("step-epochs", func() { s.StepEpochs = c.Int("step-epochs") })
+	set("momentum", func() { s.Momentum = c.Float64("momentum") })
+	set("weight-decay", func() { s.WeightDecay = c.Float64("weight-decay") })
+	set("width", func() { s.WidthDivisor = c.Int("width") })
+	set("input", func() { s.InputSize = c.Int("input") })
+	set("val", func() { s.ValFraction = c.Float64("val") })
+	set("seed", func() { s.Seed = c.Uint64("seed") })
+	var augmentErr error
+	set("augment", func() {
+		a, ok := augmentations[c.String("augment")]
+		if !ok {
+			augmentErr = fmt.Errorf("train: --augment %q is unknown; use default, flip-shift or none", c.String("augment"))
+		}
+		s.Augment = a
+	})
+	if augmentErr != nil {
+		return augmentErr
+	}
+	if s.Data == "" {
+		return fmt.Errorf("train: --data is required: the folder of photos, DIR/<identity>/<photo>")
+	}
+	var o train.Options
+	s.Preprocessing, o.Preprocess = preprocessing(c)
+	o.Out, o.Device, o.Resume, o.Workers = out, c.String("device"), c.Bool("resume"), c.Int("workers")
+	o.Log, o.Progress = c.App.Writer, c.App.ErrWriter
+
+	ctx, stop := interruptible(c.Context)
+	defer stop()
+	_, err := train.Run(ctx, s, o)
+	if errors.Is(err, train.ErrInterrupted) {
+		return fmt.Errorf("%w: vgg train --resume --out %q", err, out)
+	}
+	return err
+}

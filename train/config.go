@@ -1,0 +1,191 @@
+// Package train runs the whole training job of a VGG-D face classifier: it reads a folder of
+// identities, splits it, trains epoch after epoch with a progress bar, validates (top-1 and
+// top-5), keeps the best and the last checkpoint, resumes an interrupted run exactly, stops
+// cleanly on Ctrl-C or a diverging loss, and writes a JSON report and a PNG of the curves
+// beside the model. It also matches photos against a trained model (Predictor) and runs the
+// self-contained synthetic demo (Demo).
+//
+// The layers, optimisers and checkpoint files are nn's; the photo loading, split and batch
+// pipeline are dataset's. This package is the loop that ties them together.
+package train
+
+import (
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/vgglab/vgg/dataset"
+	"github.com/vgglab/vgg/nn"
+)
+
+// Settings are the choices that define a training run: the same settings on the same data give
+// the same weights, bit for bit. They are stored with every checkpoint so that a resumed run
+// can check it continues the run it claims to.
+type Settings struct {
+	// Data is the photo folder, DIR/<identity>/<photo>.
+	Data string `json:"data"`
+	// Epochs is the number of passes over the training split.
+	Epochs int `json:"epochs"`
+	// BatchSize is the number of photos per training step.
+	BatchSize int `json:"batch_size"`
+	// Optimizer is "sgd" (with momentum), "adam" or "adamw".
+	Optimizer string `json:"optimizer"`
+	// Momentum is SGD's momentum; Adam ignores it.
+	Momentum float64 `json:"momentum"`
+	// WeightDecay is the L2 penalty (decoupled for adamw).
+	WeightDecay float64 `json:"weight_decay"`
+	// LR is the base learning rate: the peak of "onecycle", the start of the others.
+	LR float64 `json:"lr"`
+	// Schedule is "constant", "step" (x0.1 every StepEpochs), "onecycle" or "cosine"
+	// (with a warm-up over the first 5% of the steps).
+	Schedule string `json:"schedule"`
+	// StepEpochs is the period of the "step" schedule, in epochs.
+	StepEpochs int `json:"step_epochs"`
+	// WidthDivisor divides every layer's width (1: the paper's network).
+	WidthDivisor int `json:"width_divisor"`
+	// InputSize is the side of the square pictures the network sees, a multiple of 32.
+	InputSize int `json:"input_size"`
+	// ValFraction is the share of each identity's photos held out for validation.
+	ValFraction float64 `json:"val_fraction"`
+	// Seed fixes the weight initialisation, the split, the shuffles, the augmentation and the
+	// dropout masks.
+	Seed uint64 `json:"seed"`
+	// Augment is how much training pictures are varied.
+	Augment dataset.Augment `json:"augment"`
+	// Preprocessing names what Options.Preprocess does to a photo ("centre square" when
+	// nothing), so a resumed run cannot silently switch it.
+	Preprocessing string `json:"preprocessing"`
+}
+
+// DefaultSettings is the seed's recipe: SGD with momentum 0.9 and weight decay 5e-4 under a
+// one-cycle schedule, flips, shifts, small zooms and tilts, 128-pixel inputs, the full-width
+// network and a tenth of each identity held out.
+func DefaultSettings() Settings {
+	return Settings{
+		Epochs:        30,
+		BatchSize:     32,
+		Optimizer:     "sgd",
+		Momentum:      0.9,
+		WeightDecay:   5e-4,
+		LR:            0.01,
+		Schedule:      "onecycle",
+		StepEpochs:    10,
+		WidthDivisor:  1,
+		InputSize:     nn.DefaultInputSize,
+		ValFraction:   0.1,
+		Seed:          1,
+		Augment:       dataset.DefaultAugment,
+		Preprocessing: CentreSquare,
+	}
+}
+
+// CentreSquare is the Preprocessing name of "no preprocessing": the photo's centre square.
+const CentreSquare = "centre square"
+
+// Validate rejects settings that cannot make a run, naming the setting.
+func (s Settings) Validate() error {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if s.Data == "" {
+		bad("no data folder")
+	}
+	if s.Epochs < 1 {
+		bad("epochs %d must be at least 1", s.Epochs)
+	}
+	if s.BatchSize < 1 {
+		bad("batch size %d must be at least 1", s.BatchSize)
+	}
+	switch s.Optimizer {
+	case "sgd", "adam", "adamw":
+	default:
+		bad("optimizer %q is unknown; use sgd, adam or adamw", s.Optimizer)
+	}
+	if !(s.Momentum >= 0 && s.Momentum < 1) {
+		bad("momentum %g must be in [0, 1)", s.Momentum)
+	}
+	if !(s.WeightDecay >= 0) || math.IsInf(s.WeightDecay, 0) {
+		bad("weight decay %g must be zero or positive", s.WeightDecay)
+	}
+	if s.Schedule == "step" && s.StepEpochs < 1 {
+		bad("step schedule period %d epochs must be at least 1", s.StepEpochs)
+	}
+	if !(s.ValFraction >= 0 && s.ValFraction < 1) {
+		bad("validation fraction %g must be in [0, 1)", s.ValFraction)
+	}
+	if err := s.Augment.Validate(); err != nil {
+		bad("%v", err)
+	}
+	if _, err := nn.VGGD(nn.Config{Classes: 2, InputSize: s.InputSize, WidthDivisor: s.WidthDivisor}); err != nil {
+		bad("%v", err)
+	}
+	if err := s.schedule(1).Validate(); err != nil {
+		bad("%v", err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("train: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// optimizer is the nn optimiser these settings describe.
+func (s Settings) optimizer() nn.OptimizerConfig {
+	return nn.OptimizerConfig{Kind: s.Optimizer, Momentum: float32(s.Momentum), WeightDecay: float32(s.WeightDecay)}
+}
+
+// schedule is the learning-rate schedule for a run of batchesPerEpoch steps an epoch.
+func (s Settings) schedule(batchesPerEpoch int) nn.Schedule {
+	total := s.Epochs * batchesPerEpoch
+	return nn.Schedule{
+		Kind:        s.Schedule,
+		LR:          s.LR,
+		TotalSteps:  total,
+		StepSize:    s.StepEpochs * batchesPerEpoch,
+		Gamma:       0.1,
+		WarmupSteps: total / 20,
+	}
+}
+
+// Options are how a run is carried out, none of which changes its result.
+type Options struct {
+	// Out is the model file of the best epoch (by validation top-1). The last epoch's model,
+	// its training state, the report and the plot go beside it; see Paths.
+	Out string
+	// Device is the backend name for kernels.Open: "cpu", or "cuda" in a cuda build.
+	Device string
+	// Resume continues the run whose last checkpoint is beside Out instead of starting anew.
+	Resume bool
+	// Workers is the number of goroutines that decode and augment photos (0: one per CPU).
+	Workers int
+	// Preprocess frames each decoded photo before it is resized (a face aligner, say); nil
+	// takes the centre square. Settings.Preprocessing names it.
+	Preprocess func(image.Image) (image.Image, error)
+	// Log receives what the run does, one line at a time (nil: nowhere).
+	Log io.Writer
+	// Progress receives a progress bar per epoch (nil: no bar).
+	Progress io.Writer
+	// AfterStep, when set, is called after every training step with the number of steps done
+	// so far; the run's observers (tests, a UI) hook in here.
+	AfterStep func(steps int)
+}
+
+// Paths are the files a run writes, all beside the best model.
+type Paths struct {
+	Best, Last, LastState, Report, Plot string
+}
+
+// PathsFor derives the run's files from the best model's path: for "run/model.safetensors",
+// "run/model.last.safetensors" (and its ".last.train.safetensors" state),
+// "run/model.report.json" and "run/model.curves.png".
+func PathsFor(out string) Paths {
+	stem := strings.TrimSuffix(out, ".safetensors")
+	last := stem + ".last.safetensors"
+	return Paths{
+		Best:      out,
+		Last:      last,
+		LastState: nn.TrainStatePath(last),
+		Report:    stem + ".report.json",
+		Plot:      stem + ".curves.png",
+	}
+}

@@ -1,0 +1,90 @@
+package train
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/vgglab/vgg/vision"
+)
+
+// The curves are the first thing to look at after a run: a training loss that falls while the
+// validation loss rises is overfitting; two flat lines, a learning rate too low or too high.
+
+// curve is one line of a panel.
+type curve struct {
+	name   string
+	colour color.RGBA
+	value  func(EpochMetrics) float64
+}
+
+var (
+	blue   = color.RGBA{31, 119, 180, 255}
+	orange = color.RGBA{255, 127, 14, 255}
+	green  = color.RGBA{44, 160, 44, 255}
+)
+
+// writePlot draws two panels side by side, loss and accuracy per epoch, into a PNG at path.
+func writePlot(path string, epochs []EpochMetrics, withVal bool) error {
+	lossCurves := []curve{{"train", blue, func(e EpochMetrics) float64 { return e.TrainLoss }}}
+	accCurves := []curve{{"train", blue, func(e EpochMetrics) float64 { return 100 * e.TrainAccuracy }}}
+	if withVal {
+		lossCurves = append(lossCurves, curve{"validation", orange, func(e EpochMetrics) float64 { return e.ValLoss }})
+		accCurves = append(accCurves,
+			curve{"validation top-1", orange, func(e EpochMetrics) float64 { return 100 * e.ValTop1 }},
+			curve{"validation top-5", green, func(e EpochMetrics) float64 { return 100 * e.ValTop5 }})
+	}
+	lossPlot, err := panel("Loss (cross-entropy)", "loss", epochs, lossCurves)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	accPlot, err := panel("Accuracy", "%", epochs, accCurves)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	accPlot.Y.Min, accPlot.Y.Max = 0, 100
+
+	canvas := vgimg.New(10*vg.Inch, 4*vg.Inch)
+	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Centimeter, PadTop: vg.Millimeter * 3,
+		PadBottom: vg.Millimeter * 3, PadLeft: vg.Millimeter * 3, PadRight: vg.Millimeter * 3}
+	plots := [][]*plot.Plot{{lossPlot, accPlot}}
+	for i, row := range plot.Align(plots, tiles, draw.New(canvas)) {
+		for j, c := range row {
+			plots[i][j].Draw(c)
+		}
+	}
+	return vision.WriteAtomic(path, func(w io.Writer) error {
+		_, err := vgimg.PngCanvas{Canvas: canvas}.WriteTo(w)
+		return err
+	})
+}
+
+// panel is one plot of the given curves against the epoch number.
+func panel(title, yLabel string, epochs []EpochMetrics, curves []curve) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "epoch"
+	p.Y.Label.Text = yLabel
+	p.Add(plotter.NewGrid())
+	p.Legend.Top = true
+	for _, c := range curves {
+		xys := make(plotter.XYs, len(epochs))
+		for i, e := range epochs {
+			xys[i] = plotter.XY{X: float64(e.Epoch), Y: c.value(e)}
+		}
+		line, points, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return nil, err
+		}
+		line.Color, points.Color = c.colour, c.colour
+		p.Add(line, points)
+		p.Legend.Add(c.name, line, points)
+	}
+	return p, nil
+}

@@ -1,0 +1,645 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vgglab/vgg/dataset"
+	"github.com/vgglab/vgg/kernels"
+	"github.com/vgglab/vgg/nn"
+	"github.com/vgglab/vgg/tensor"
+	"github.com/vgglab/vgg/vision"
+)
+
+// ErrInterrupted is returned, wrapped, when the context is cancelled (Ctrl-C): the run saved
+// its state and can be continued with Options.Resume.
+var ErrInterrupted = errors.New("training interrupted")
+
+// ErrDiverged is returned, wrapped, when the loss became NaN, infinite or exploded: the run
+// stopped without saving, so the checkpoints on disk are the last good ones.
+var ErrDiverged = errors.New("training diverged")
+
+// statsEvery is how many steps pass between reads of the loss and accuracy from the backend.
+// Each read waits for the device, so on a GPU reading at every step would stall the queue;
+// ten steps keep the progress bar lively and catch a diverging loss within a few steps.
+const statsEvery = 10
+
+// run is one training session: a fresh run or the continuation of a saved one.
+type run struct {
+	s     Settings
+	o     Options
+	paths Paths
+	log   io.Writer
+
+	b       kernels.Backend
+	model   *nn.Model
+	trainer *nn.Trainer
+	info    nn.ModelInfo
+
+	trainLoader, valLoader *dataset.Loader
+	batches                int // training batches per epoch
+	report                 *Report
+
+	// Where the current epoch stands: batches done and their tallies. They are saved with
+	// an interrupted run so that its epoch resumes at the next batch with its metrics whole.
+	epochStep    int
+	epochTally   tally
+	epochSeconds float64
+	// inputs holds a device tensor per batch size (the last batch of an epoch is smaller).
+	inputs map[int]*deviceBatch
+}
+
+// tally sums the training statistics of part of an epoch.
+type tally struct {
+	LossSum float64 `json:"loss_sum"`
+	Correct float64 `json:"correct"`
+	Count   int     `json:"count"`
+}
+
+func (t *tally) add(st nn.Stats) {
+	t.LossSum += st.Loss * float64(st.Count)
+	t.Correct += st.Accuracy * float64(st.Count)
+	t.Count += st.Count
+}
+
+func (t tally) mean() (loss, accuracy float64) {
+	n := float64(max(t.Count, 1))
+	return t.LossSum / n, t.Correct / n
+}
+
+type deviceBatch struct{ x, labels *tensor.Tensor }
+
+// Extra keys of the training state.
+const (
+	extraSettings   = "settings"
+	extraEpochStep  = "epoch_step"
+	extraEpochTally = "epoch_tally"
+	extraEpochSecs  = "epoch_seconds"
+	extraReport     = "report"
+)
+
+// Run trains a model as s says and returns the report of the run (also when it stops early,
+// with the error saying why). With o.Resume it continues the run saved beside o.Out, which
+// must have been started with the same settings; the result is bit for bit the weights an
+// uninterrupted run would have reached.
+func Run(ctx context.Context, s Settings, o Options) (*Report, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Out == "" {
+		return nil, fmt.Errorf("train: no output model path")
+	}
+	r := &run{s: s, o: o, paths: PathsFor(o.Out), log: o.Log, inputs: map[int]*deviceBatch{}}
+	if r.log == nil {
+		r.log = io.Discard
+	}
+	if !o.Resume {
+		if _, err := os.Stat(r.paths.Last); err == nil {
+			return nil, fmt.Errorf("train: %s already holds a training run; resume it or choose another output", r.paths.Last)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	b, err := kernels.Open(o.Device)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	r.b = b
+	defer r.close()
+	if err := r.setUp(ctx); err != nil {
+		return r.report, err
+	}
+	return r.report, r.loop(ctx)
+}
+
+func (r *run) close() {
+	for _, db := range r.inputs {
+		db.x.Release()
+		db.labels.Release()
+	}
+	if r.trainer != nil {
+		r.trainer.Release()
+	}
+	if r.model != nil {
+		r.model.Release()
+	}
+	r.b.Close()
+}
+
+func (r *run) logf(format string, args ...any) { fmt.Fprintf(r.log, format+"\n", args...) }
+
+// setUp reads the data, builds or restores the model and trainer, and makes the loaders.
+func (r *run) setUp(ctx context.Context) error {
+	s := r.s
+	r.logf("reading %s", s.Data)
+	set, err := dataset.Scan(s.Data, vision.Decoder{})
+	if err != nil {
+		return err
+	}
+	src := dataset.NewSource(dataset.SourceOptions{Size: s.InputSize, Preprocess: r.o.Preprocess, Cache: true})
+	start := time.Now()
+	if err := set.Verify(ctx, src, r.o.Workers); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	r.logf("decoded %d photos of %d identities in %.1f s (%s, %dx%d pixels)",
+		len(set.Samples), len(set.Classes), time.Since(start).Seconds(), s.Preprocessing, s.InputSize, s.InputSize)
+	r.logSkipped(set.Skipped)
+	trainSet, valSet, err := set.Split(s.Seed, s.ValFraction)
+	if err != nil {
+		return err
+	}
+	r.logf("split: %d photos to train on, %d to validate with", len(trainSet.Samples), len(valSet.Samples))
+	if len(valSet.Samples) == 0 {
+		r.logf("no validation photos: the best model is chosen by training accuracy")
+	}
+
+	if r.o.Resume {
+		err = r.restore(set.Classes)
+	} else {
+		err = r.fresh(ctx, set.Classes, trainSet, src)
+	}
+	if err != nil {
+		return err
+	}
+
+	r.trainLoader, err = dataset.NewLoader(trainSet, src, dataset.LoaderOptions{BatchSize: s.BatchSize,
+		Workers: r.o.Workers, Shuffle: true, Seed: s.Seed, Augment: s.Augment, Norm: r.norm()})
+	if err != nil {
+		return err
+	}
+	if len(valSet.Samples) > 0 {
+		r.valLoader, err = dataset.NewLoader(valSet, src, dataset.LoaderOptions{BatchSize: s.BatchSize,
+			Workers: r.o.Workers, Norm: r.norm()})
+		if err != nil {
+			return err
+		}
+	}
+	r.batches = r.trainLoader.NumBatches()
+	if r.trainer, err = nn.NewTrainer(r.model, s.optimizer(), s.schedule(r.batches)); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if r.o.Resume {
+		if err := r.restoreState(); err != nil {
+			return err
+		}
+	} else {
+		r.trainer.BestScore = -1 // any first epoch, even at 0% accuracy, is the best so far
+		r.report = &Report{
+			Settings: s, Status: "running", Device: r.b.Describe(), Classes: set.Classes,
+			Normalization: r.norm(), Parameters: r.model.NumParams(), FLOPsPerImage: r.model.FLOPs(), Files: r.paths,
+		}
+	}
+	r.report.TrainPhotos, r.report.ValPhotos = len(trainSet.Samples), len(valSet.Samples)
+	r.report.SkippedPhotos = len(set.Skipped)
+	r.logf("model: VGG-D, width 1/%d, %d classes, %.2f M parameters, %.3f GFLOP per image, on %s",
+		s.WidthDivisor, len(set.Classes), float64(r.model.NumParams())/1e6, float64(r.model.FLOPs())/1e9, r.b.Describe())
+	return nil
+}
+
+func (r *run) norm() vision.Normalization {
+	return vision.Normalization{Mean: r.info.Mean, Std: r.info.Std}
+}
+
+// logSkipped lists the files the run cannot use, a few by name.
+func (r *run) logSkipped(skipped []error) {
+	if len(skipped) == 0 {
+		return
+	}
+	const shown = 10
+	r.logf("skipping %d unusable files:", len(skipped))
+	for _, err := range skipped[:min(shown, len(skipped))] {
+		r.logf("  %v", err)
+	}
+	if len(skipped) > shown {
+		r.logf("  ... and %d more", len(skipped)-shown)
+	}
+}
+
+// fresh initialises a new model, with the input normalisation measured on the training split.
+func (r *run) fresh(ctx context.Context, classes []string, trainSet *dataset.Dataset, src *dataset.Source) error {
+	// One worker: the float64 sums then always add up in the same order, so two runs of the
+	// same settings get the very same statistics (the pictures are cached; this is quick).
+	norm, err := dataset.ComputeNorm(ctx, trainSet, src, 1)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	r.info = nn.ModelInfo{ClassNames: classes, Mean: norm.Mean, Std: norm.Std}
+	r.model, err = nn.New(r.b, nn.Config{Classes: len(classes), InputSize: r.s.InputSize, WidthDivisor: r.s.WidthDivisor}, r.s.Seed)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return nil
+}
+
+// restore loads the last checkpoint's model and checks it fits the data.
+func (r *run) restore(classes []string) error {
+	if _, err := os.Stat(r.paths.LastState); err != nil {
+		return fmt.Errorf("train: nothing to resume: %w", err)
+	}
+	m, info, err := nn.LoadModel(r.b, r.paths.Last)
+	if err != nil {
+		return fmt.Errorf("train: resume: %w", err)
+	}
+	r.model, r.info = m, info
+	if !slices.Equal(info.ClassNames, classes) {
+		return fmt.Errorf("train: resume: %s was trained on %d identities (%s) but %s has %d (%s)",
+			r.paths.Last, len(info.ClassNames), abbreviate(info.ClassNames), r.s.Data, len(classes), abbreviate(classes))
+	}
+	if m.Config.InputSize != r.s.InputSize || m.Config.WidthDivisor != r.s.WidthDivisor {
+		return fmt.Errorf("train: resume: %s holds a model of input %d and width divisor %d, the settings say %d and %d",
+			r.paths.Last, m.Config.InputSize, m.Config.WidthDivisor, r.s.InputSize, r.s.WidthDivisor)
+	}
+	return nil
+}
+
+// restoreState loads the optimiser state, counters and the run's own values, and checks that
+// the run continues with the settings it was started with.
+func (r *run) restoreState() error {
+	t := r.trainer
+	if err := t.LoadState(r.paths.LastState); err != nil {
+		return fmt.Errorf("train: resume: %w", err)
+	}
+	var saved Settings
+	if err := json.Unmarshal([]byte(t.Extra[extraSettings]), &saved); err != nil {
+		return fmt.Errorf("train: resume: %s: no usable settings: %v", r.paths.LastState, err)
+	}
+	if diff := settingsDiff(saved, r.s); diff != "" {
+		return fmt.Errorf("train: resume: %s was started with other settings (%s); a resumed run must use the same ones",
+			r.paths.LastState, diff)
+	}
+	var err error
+	if r.epochStep, err = strconv.Atoi(t.Extra[extraEpochStep]); err != nil {
+		return fmt.Errorf("train: resume: %s: epoch step: %v", r.paths.LastState, err)
+	}
+	if r.epochSeconds, err = strconv.ParseFloat(t.Extra[extraEpochSecs], 64); err != nil {
+		return fmt.Errorf("train: resume: %s: epoch seconds: %v", r.paths.LastState, err)
+	}
+	r.report = &Report{}
+	for key, dst := range map[string]any{extraEpochTally: &r.epochTally, extraReport: r.report} {
+		if err := json.Unmarshal([]byte(t.Extra[key]), dst); err != nil {
+			return fmt.Errorf("train: resume: %s: %s: %v", r.paths.LastState, key, err)
+		}
+	}
+	r.report.Status, r.report.Message, r.report.Device = "running", "", r.b.Describe()
+	r.logf("resuming %s at epoch %d, batch %d of %d (step %d)", r.paths.Last, t.Epoch+1, r.epochStep, r.batches, t.Steps)
+	return nil
+}
+
+// settingsDiff lists the settings that differ, as "batch_size 32 -> 64".
+func settingsDiff(saved, now Settings) string {
+	a, _ := json.Marshal(saved)
+	b, _ := json.Marshal(now)
+	var ma, mb map[string]any
+	json.Unmarshal(a, &ma)
+	json.Unmarshal(b, &mb)
+	var diffs []string
+	for _, k := range slices.Sorted(maps.Keys(ma)) {
+		x, _ := json.Marshal(ma[k])
+		y, _ := json.Marshal(mb[k])
+		if string(x) != string(y) {
+			diffs = append(diffs, fmt.Sprintf("%s %s, now %s", k, x, y))
+		}
+	}
+	return strings.Join(diffs, "; ")
+}
+
+// loop trains the remaining epochs.
+func (r *run) loop(ctx context.Context) error {
+	t := r.trainer
+	for t.Epoch < r.s.Epochs {
+		if err := r.epoch(ctx); err != nil {
+			return err
+		}
+	}
+	r.report.Status = "complete"
+	if err := r.writeReport(); err != nil {
+		return err
+	}
+	best := r.report.Epochs[r.report.BestEpoch-1]
+	r.logf("done in %.1f s: best epoch %d (validation top-1 %.1f%%) saved to %s",
+		r.report.Seconds, best.Epoch, 100*best.ValTop1, r.paths.Best)
+	return nil
+}
+
+// epoch trains the rest of the current epoch, validates, and saves the checkpoints.
+func (r *run) epoch(ctx context.Context) error {
+	t := r.trainer
+	epoch := t.Epoch
+	started := time.Now()
+	trainSeconds := 0.0
+	images := 0
+	bar := newBar(r.o.Progress, r.batches, fmt.Sprintf("epoch %d/%d", epoch+1, r.s.Epochs))
+	bar.Set(r.epochStep)
+	if r.epochStep < r.batches {
+		trainStart := time.Now()
+		for batch, err := range r.trainLoader.Epoch(ctx, epoch) {
+			if err != nil {
+				bar.Finish()
+				if ctx.Err() != nil {
+					return r.interrupt(started)
+				}
+				return err
+			}
+			if batch.Index < r.epochStep {
+				continue // done before the run was interrupted
+			}
+			if err := r.step(batch); err != nil {
+				bar.Finish()
+				return err
+			}
+			images += batch.Labels.Numel()
+			r.epochStep++
+			if r.o.AfterStep != nil {
+				r.o.AfterStep(t.Steps)
+			}
+			if r.epochStep%statsEvery == 0 || r.epochStep == r.batches || ctx.Err() != nil {
+				if err := r.readStats(); err != nil {
+					bar.Finish()
+					return err
+				}
+				loss, acc := r.epochTally.mean()
+				bar.Describe(fmt.Sprintf("epoch %d/%d  loss %.3f  acc %5.1f%%  %4.0f img/s", epoch+1, r.s.Epochs,
+					loss, 100*acc, float64(images)/time.Since(trainStart).Seconds()))
+			}
+			bar.Set(r.epochStep)
+			if ctx.Err() != nil {
+				bar.Finish()
+				return r.interrupt(started)
+			}
+		}
+		trainSeconds = time.Since(trainStart).Seconds()
+	}
+	bar.Finish()
+
+	m := EpochMetrics{Epoch: epoch + 1, LR: t.Schedule.Rate(t.Steps - 1)}
+	m.TrainLoss, m.TrainAccuracy = r.epochTally.mean()
+	if trainSeconds > 0 {
+		m.ImagesPerSecond = float64(images) / trainSeconds
+	}
+	score := m.TrainAccuracy
+	if r.valLoader != nil {
+		val, err := r.validate(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return r.interrupt(started)
+			}
+			return err
+		}
+		m.ValLoss, m.ValTop1, m.ValTop5 = val.loss(), val.top1Rate(), val.top5Rate()
+		score = m.ValTop1
+	}
+	m.Seconds = r.epochSeconds + time.Since(started).Seconds()
+	r.report.Seconds += time.Since(started).Seconds()
+	r.report.Epochs = append(r.report.Epochs, m)
+
+	isBest := score >= t.BestScore
+	if isBest {
+		t.BestScore = score
+		r.report.BestEpoch = m.Epoch
+	}
+	t.Epoch++
+	r.epochStep, r.epochTally, r.epochSeconds = 0, tally{}, 0
+	r.logEpoch(m, isBest)
+	if err := r.save(isBest); err != nil {
+		return err
+	}
+	return r.writeReport()
+}
+
+// step uploads a batch and trains on it.
+func (r *run) step(batch *dataset.Batch) error {
+	n := batch.Labels.Numel()
+	db := r.inputs[n]
+	if db == nil {
+		x, err := r.b.Alloc(tensor.Float32, batch.X.Shape()...)
+		if err != nil {
+			return fmt.Errorf("train: batch of %d: %w", n, err)
+		}
+		labels, err := r.b.Alloc(tensor.Int32, n)
+		if err != nil {
+			x.Release()
+			return fmt.Errorf("train: batch of %d: %w", n, err)
+		}
+		db = &deviceBatch{x, labels}
+		r.inputs[n] = db
+	}
+	if err := r.b.Upload(db.x, batch.X); err != nil {
+		return err
+	}
+	if err := r.b.Upload(db.labels, batch.Labels); err != nil {
+		return err
+	}
+	return r.trainer.Step(db.x, db.labels)
+}
+
+// readStats adds the steps since the last read to the epoch's tally and stops a diverging run.
+func (r *run) readStats() error {
+	st, err := r.trainer.ReadTrainStats()
+	if err != nil {
+		return err
+	}
+	if err := r.checkLoss(st); err != nil {
+		r.report.Status, r.report.Message = "diverged", err.Error()
+		r.writeReport()
+		return err
+	}
+	r.epochTally.add(st)
+	return nil
+}
+
+// checkLoss reports a NaN, infinite or exploding loss. A fresh network's loss is about
+// ln(classes); one twenty times that plus ten is far beyond anything a run that is still
+// learning produces, and the NaNs follow within steps.
+func (r *run) checkLoss(st nn.Stats) error {
+	t := r.trainer
+	limit := 20*math.Log(float64(r.model.Config.Classes)) + 10
+	if err := st.Check(); err != nil || st.Loss > limit {
+		what := fmt.Sprintf("mean loss %.4g over the last %d photos", st.Loss, st.Count)
+		if st.Loss > limit {
+			what += fmt.Sprintf(" (over the limit %.1f)", limit)
+		}
+		return fmt.Errorf("%w at epoch %d, step %d: %s. Nothing was saved from this point: %s is the last good checkpoint. Lower the learning rate (now %g)",
+			ErrDiverged, t.Epoch+1, t.Steps, what, r.paths.Last, r.s.LR)
+	}
+	return nil
+}
+
+// validate scores the validation split with the network in evaluation mode (no dropout).
+func (r *run) validate(ctx context.Context) (scores, error) {
+	var sc scores
+	classes := r.model.Config.Classes
+	for batch, err := range r.valLoader.Epoch(ctx, 0) {
+		if err != nil {
+			return sc, err
+		}
+		logits, err := forward(r.b, r.model, r.inputs, batch.X)
+		if err != nil {
+			return sc, err
+		}
+		for i, label := range batch.Labels.Int32s() {
+			sc.add(logits[i*classes:(i+1)*classes], int(label))
+		}
+	}
+	return sc, nil
+}
+
+// forward runs a host batch through the model in evaluation mode and returns the logits on the
+// host, row after row. inputs caches a device tensor per batch size.
+func forward(b kernels.Backend, m *nn.Model, inputs map[int]*deviceBatch, x *tensor.Tensor) ([]float32, error) {
+	n := x.Dim(0)
+	db := inputs[n]
+	if db == nil || !db.x.Shape().Equal(x.Shape()) {
+		dx, err := b.Alloc(tensor.Float32, x.Shape()...)
+		if err != nil {
+			return nil, err
+		}
+		labels, err := b.Alloc(tensor.Int32, n)
+		if err != nil {
+			dx.Release()
+			return nil, err
+		}
+		if db != nil {
+			db.x.Release()
+			db.labels.Release()
+		}
+		db = &deviceBatch{dx, labels}
+		inputs[n] = db
+	}
+	if err := b.Upload(db.x, x); err != nil {
+		return nil, err
+	}
+	m.SetTraining(false)
+	logits, err := m.Forward(db.x)
+	if err != nil {
+		return nil, err
+	}
+	host := tensor.Zeros(logits.Shape()...)
+	if err := b.Download(host, logits); err != nil {
+		return nil, err
+	}
+	return host.Float32s(), nil
+}
+
+// interrupt saves the run where it stands so that Resume continues it exactly.
+func (r *run) interrupt(epochStarted time.Time) error {
+	t := r.trainer
+	elapsed := time.Since(epochStarted).Seconds()
+	r.epochSeconds += elapsed
+	r.report.Seconds += elapsed
+	if err := r.readStats(); err != nil {
+		return err
+	}
+	stopped := fmt.Errorf("%w at epoch %d, batch %d of %d (step %d); saved to %s: resume to continue",
+		ErrInterrupted, t.Epoch+1, r.epochStep, r.batches, t.Steps, r.paths.Last)
+	r.report.Status, r.report.Message = "interrupted", stopped.Error()
+	if err := r.save(false); err != nil {
+		return err
+	}
+	if err := r.writeReport(); err != nil {
+		return err
+	}
+	return stopped
+}
+
+// save writes the last checkpoint (model and training state) and, when best, the best model.
+// Each file is written atomically; the weights are checked first, so a NaN never reaches disk.
+func (r *run) save(best bool) error {
+	if err := r.checkWeights(); err != nil {
+		return err
+	}
+	t := r.trainer
+	settings, err := json.Marshal(r.s)
+	if err != nil {
+		return err
+	}
+	tally, err := json.Marshal(r.epochTally)
+	if err != nil {
+		return err
+	}
+	report, err := json.Marshal(r.report)
+	if err != nil {
+		return err
+	}
+	t.Extra = map[string]string{
+		extraSettings:   string(settings),
+		extraEpochStep:  strconv.Itoa(r.epochStep),
+		extraEpochTally: string(tally),
+		extraEpochSecs:  strconv.FormatFloat(r.epochSeconds, 'g', -1, 64),
+		extraReport:     string(report),
+	}
+	if best {
+		if err := nn.SaveModel(r.paths.Best, r.model, r.info); err != nil {
+			return err
+		}
+	}
+	if err := nn.SaveModel(r.paths.Last, r.model, r.info); err != nil {
+		return err
+	}
+	return t.SaveState(r.paths.LastState)
+}
+
+// checkWeights refuses to save weights that hold a NaN or an infinity: the update after the
+// last finite loss may have produced them.
+func (r *run) checkWeights() error {
+	for _, p := range r.model.Params() {
+		host := tensor.Zeros(p.Shape...)
+		if err := r.b.Download(host, p.Value); err != nil {
+			return err
+		}
+		for _, v := range host.Float32s() {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				err := fmt.Errorf("%w at epoch %d, step %d: %s holds %v. Nothing was saved from this point: %s is the last good checkpoint. Lower the learning rate (now %g)",
+					ErrDiverged, r.trainer.Epoch+1, r.trainer.Steps, p.Name, v, r.paths.Last, r.s.LR)
+				r.report.Status, r.report.Message = "diverged", err.Error()
+				r.writeReport()
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeReport writes the JSON report and the plot of the curves so far.
+func (r *run) writeReport() error {
+	if err := writeJSON(r.paths.Report, r.report); err != nil {
+		return err
+	}
+	if len(r.report.Epochs) == 0 {
+		return nil
+	}
+	return writePlot(r.paths.Plot, r.report.Epochs, r.report.ValPhotos > 0)
+}
+
+func (r *run) logEpoch(m EpochMetrics, best bool) {
+	line := fmt.Sprintf("epoch %*d/%d  train loss %.3f acc %5.1f%%", len(strconv.Itoa(r.s.Epochs)), m.Epoch, r.s.Epochs,
+		m.TrainLoss, 100*m.TrainAccuracy)
+	if r.valLoader != nil {
+		line += fmt.Sprintf("  val loss %.3f top-1 %5.1f%% top-5 %5.1f%%", m.ValLoss, 100*m.ValTop1, 100*m.ValTop5)
+	}
+	line += fmt.Sprintf("  lr %.2g  %.0f img/s  %.1f s", m.LR, m.ImagesPerSecond, m.Seconds)
+	if best {
+		line += "  best"
+	}
+	r.logf("%s", line)
+}
+
+// abbreviate lists the first few names, enough to recognise a collection in a message.
+func abbreviate(names []string) string {
+	const shown = 4
+	if len(names) <= shown {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:shown], ", ") + fmt.Sprintf(", ... %d more", len(names)-shown)
+}

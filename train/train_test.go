@@ -1,0 +1,355 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vgglab/vgg/dataset"
+	_ "github.com/vgglab/vgg/kernels/cpu"
+	"github.com/vgglab/vgg/vision/synth"
+)
+
+// synthData writes a small synthetic collection (identities x photos, 32x32) and returns its
+// folder.
+func synthData(t *testing.T, identities, photos int) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "photos")
+	if err := synth.WriteDataset(context.Background(), dir, synth.Options{Seed: 7, Identities: identities, Photos: photos, Size: 32}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// tinySettings train the narrowest network on 32x32 pictures for a few short epochs.
+func tinySettings(data string) Settings {
+	s := DefaultSettings()
+	s.Data = data
+	s.InputSize = 32
+	s.WidthDivisor = 16
+	s.Epochs = 3
+	s.BatchSize = 8
+	s.LR = 0.02
+	s.ValFraction = 0.25
+	s.Seed = 3
+	s.Augment = dataset.Augment{Flip: true, MaxShift: 0.06}
+	return s
+}
+
+// noTempFiles fails when dir holds a leftover temporary file of an atomic write.
+func noTempFiles(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp") {
+			t.Errorf("%s holds a temporary file %s", dir, e.Name())
+		}
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func TestRunWritesModelReportAndPlot(t *testing.T) {
+	data := synthData(t, 3, 12)
+	out := filepath.Join(t.TempDir(), "run", "model.safetensors")
+	var log bytes.Buffer
+	report, err := Run(context.Background(), tinySettings(data), Options{Out: out, Device: "cpu", Log: &log})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	if report.Status != "complete" || len(report.Epochs) != 3 || report.BestEpoch < 1 {
+		t.Errorf("report status %q, %d epochs, best %d; want complete, 3, >= 1", report.Status, len(report.Epochs), report.BestEpoch)
+	}
+	if report.TrainPhotos != 27 || report.ValPhotos != 9 || len(report.Classes) != 3 {
+		t.Errorf("report counts %d train, %d val, %d classes; want 27, 9, 3", report.TrainPhotos, report.ValPhotos, len(report.Classes))
+	}
+	paths := PathsFor(out)
+	saved, err := ReadReport(paths.Report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.Status != "complete" || len(saved.Epochs) != 3 || saved.Settings != report.Settings {
+		t.Errorf("saved report %+v differs from the returned one", saved)
+	}
+	png := readFile(t, paths.Plot)
+	if !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Errorf("%s is not a PNG", paths.Plot)
+	}
+	for _, want := range []string{"epoch 1/3", "epoch 3/3", "top-5", "done in"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log.String())
+		}
+	}
+	p, err := OpenPredictor("cpu", out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	photo := filepath.Join(data, synth.Name(1), "0000.jpg")
+	preds, err := p.Predict(context.Background(), []string{photo, filepath.Join(data, "missing.jpg")}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if preds[0].Err != nil || len(preds[0].Matches) != 3 {
+		t.Fatalf("prediction %+v, want 3 matches (top 5 of 3 classes)", preds[0])
+	}
+	sum := 0.0
+	for i, m := range preds[0].Matches {
+		sum += m.Probability
+		if i > 0 && m.Probability > preds[0].Matches[i-1].Probability {
+			t.Errorf("matches not ranked: %+v", preds[0].Matches)
+		}
+	}
+	if sum < 0.999 || sum > 1.001 {
+		t.Errorf("probabilities of all classes sum to %v", sum)
+	}
+	if preds[1].Err == nil || !strings.Contains(preds[1].Err.Error(), "missing.jpg") {
+		t.Errorf("missing photo: error %v, want one naming it", preds[1].Err)
+	}
+	noTempFiles(t, filepath.Dir(out))
+}
+
+// Interrupting a run (mid-epoch, then again between the last step of an epoch and its
+// validation) and resuming it must reach the very bytes an uninterrupted run writes.
+func TestResumeAfterInterruptIsBitIdentical(t *testing.T) {
+	data := synthData(t, 3, 12) // 27 training photos: 4 batches of 8 an epoch
+	s := tinySettings(data)
+	straight := filepath.Join(t.TempDir(), "model.safetensors")
+	if _, err := Run(context.Background(), s, Options{Out: straight, Device: "cpu"}); err != nil {
+		t.Fatal(err)
+	}
+
+	resumed := filepath.Join(t.TempDir(), "model.safetensors")
+	for i, stopAt := range []int{6, 8} { // epoch 2 batch 2; the end of epoch 2
+		ctx, cancel := context.WithCancel(context.Background())
+		_, err := Run(ctx, s, Options{Out: resumed, Device: "cpu", Resume: i > 0, AfterStep: func(steps int) {
+			if steps == stopAt {
+				cancel()
+			}
+		}})
+		cancel()
+		if !errors.Is(err, ErrInterrupted) {
+			t.Fatalf("run stopped at step %d: error %v, want ErrInterrupted", stopAt, err)
+		}
+		report, err := ReadReport(PathsFor(resumed).Report)
+		if err != nil || report.Status != "interrupted" {
+			t.Fatalf("report after the interrupt: %+v, %v", report, err)
+		}
+		noTempFiles(t, filepath.Dir(resumed))
+	}
+	report, err := Run(context.Background(), s, Options{Out: resumed, Device: "cpu", Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Epochs) != 3 || report.Status != "complete" {
+		t.Errorf("resumed report: %d epochs, status %q", len(report.Epochs), report.Status)
+	}
+	a, b := PathsFor(straight), PathsFor(resumed)
+	for _, pair := range [][2]string{{a.Last, b.Last}, {a.Best, b.Best}, {a.LastState, b.LastState}} {
+		x, y := readFile(t, pair[0]), readFile(t, pair[1])
+		if pair[0] == a.LastState {
+			// The state's metadata holds the report, with its timings; compare the tensors.
+			x, y = x[8+binary.LittleEndian.Uint64(x):], y[8+binary.LittleEndian.Uint64(y):]
+		}
+		if !bytes.Equal(x, y) {
+			t.Errorf("%s differs from the uninterrupted %s", filepath.Base(pair[1]), filepath.Base(pair[0]))
+		}
+	}
+}
+
+func TestResumeRefusesOtherDataOrSettings(t *testing.T) {
+	data := synthData(t, 3, 8)
+	s := tinySettings(data)
+	s.Epochs = 2
+	out := filepath.Join(t.TempDir(), "model.safetensors")
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := Run(ctx, s, Options{Out: out, Device: "cpu", AfterStep: func(int) { cancel() }})
+	cancel()
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("error %v, want ErrInterrupted", err)
+	}
+
+	// A fresh run over a saved one would destroy it.
+	if _, err := Run(context.Background(), s, Options{Out: out, Device: "cpu"}); err == nil || !strings.Contains(err.Error(), "already holds") {
+		t.Errorf("fresh run over a saved one: error %v", err)
+	}
+
+	other := s
+	other.BatchSize = 4
+	_, err = Run(context.Background(), other, Options{Out: out, Device: "cpu", Resume: true})
+	if err == nil || !strings.Contains(err.Error(), "batch_size 8, now 4") {
+		t.Errorf("resume with another batch size: error %v", err)
+	}
+
+	// A fourth identity changes the class count: the checkpoint no longer fits.
+	extra := filepath.Join(data, "Zed Newcomer")
+	if err := os.Mkdir(extra, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"0000.jpg", "0001.jpg"} {
+		if err := os.WriteFile(filepath.Join(extra, f), readFile(t, filepath.Join(data, synth.Name(0), f)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = Run(context.Background(), s, Options{Out: out, Device: "cpu", Resume: true})
+	if err == nil || !strings.Contains(err.Error(), PathsFor(out).Last) || !strings.Contains(err.Error(), "3 identities") {
+		t.Errorf("resume with 4 identities: error %v, want one naming the checkpoint and its 3 identities", err)
+	}
+	noTempFiles(t, filepath.Dir(out))
+}
+
+func TestDivergingRunStopsWithoutSaving(t *testing.T) {
+	s := tinySettings(synthData(t, 3, 8))
+	s.LR, s.Schedule, s.Momentum = 1e6, "constant", 0.9
+	dir := t.TempDir()
+	out := filepath.Join(dir, "model.safetensors")
+	report, err := Run(context.Background(), s, Options{Out: out, Device: "cpu"})
+	if !errors.Is(err, ErrDiverged) || !strings.Contains(err.Error(), "Lower the learning rate") {
+		t.Fatalf("error %v, want ErrDiverged advising a lower rate", err)
+	}
+	if report.Status != "diverged" {
+		t.Errorf("report status %q, want diverged", report.Status)
+	}
+	for _, f := range []string{out, PathsFor(out).Last, PathsFor(out).LastState} {
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("%s was written by a diverged run", f)
+		}
+	}
+	noTempFiles(t, dir)
+}
+
+// Bad files are skipped with their names in the log; bad folders stop the run before anything
+// is written.
+func TestBadInput(t *testing.T) {
+	data := synthData(t, 3, 8)
+	someone := filepath.Join(data, synth.Name(2))
+	jpeg := readFile(t, filepath.Join(someone, "0000.jpg"))
+	bad := map[string][]byte{
+		"truncated.jpg": jpeg[:len(jpeg)/2],
+		"notes.jpg":     []byte("this is not a photo\n"),
+		"huge.png":      pngHeader(30000, 30000),
+	}
+	for name, content := range bad {
+		if err := os.WriteFile(filepath.Join(someone, name), content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := tinySettings(data)
+	s.Epochs = 1
+	var log bytes.Buffer
+	out := filepath.Join(t.TempDir(), "model.safetensors")
+	report, err := Run(context.Background(), s, Options{Out: out, Device: "cpu", Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if report.SkippedPhotos != 3 || report.TrainPhotos+report.ValPhotos != 24 {
+		t.Errorf("skipped %d, used %d photos; want 3 and 24", report.SkippedPhotos, report.TrainPhotos+report.ValPhotos)
+	}
+	for name := range bad {
+		if !strings.Contains(log.String(), filepath.Join(someone, name)) {
+			t.Errorf("log does not name %s:\n%s", name, log.String())
+		}
+	}
+
+	for _, c := range []struct {
+		name  string
+		setUp func(dir string)
+		want  string
+	}{
+		{"empty identity folder", func(dir string) { os.Mkdir(filepath.Join(dir, "Nobody"), 0o755) }, "Nobody is empty"},
+		{"single identity", func(dir string) {
+			for _, id := range []int{1, 2} {
+				os.RemoveAll(filepath.Join(dir, synth.Name(id)))
+			}
+		}, "only the identity"},
+		{"missing folder", func(dir string) { os.RemoveAll(dir) }, "no such file"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			data := synthData(t, 3, 4)
+			c.setUp(data)
+			outDir := t.TempDir()
+			s := tinySettings(data)
+			_, err := Run(context.Background(), s, Options{Out: filepath.Join(outDir, "m.safetensors"), Device: "cpu"})
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), data) {
+				t.Errorf("error %v, want one naming %s and saying %q", err, data, c.want)
+			}
+			if entries, _ := os.ReadDir(outDir); len(entries) != 0 {
+				t.Errorf("a failed run left %d files in the output folder", len(entries))
+			}
+		})
+	}
+}
+
+// pngHeader is the start of a PNG claiming width x height pixels: enough for a decoder to
+// read the size, nothing more.
+func pngHeader(width, height uint32) []byte {
+	chunk := []byte("IHDR")
+	chunk = binary.BigEndian.AppendUint32(chunk, width)
+	chunk = binary.BigEndian.AppendUint32(chunk, height)
+	chunk = append(chunk, 8, 6, 0, 0, 0) // 8-bit RGBA, no interlace
+	b := append([]byte("\x89PNG\r\n\x1a\n"), 0, 0, 0, 13)
+	b = append(b, chunk...)
+	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(chunk))
+}
+
+func TestPredictorRefusesBadModels(t *testing.T) {
+	dir := t.TempDir()
+	notModel := filepath.Join(dir, "notes.safetensors")
+	os.WriteFile(notModel, []byte("hello"), 0o644)
+	for _, path := range []string{notModel, filepath.Join(dir, "missing.safetensors")} {
+		if _, err := OpenPredictor("cpu", path, nil); err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("OpenPredictor(%s): error %v, want one naming the file", path, err)
+		}
+	}
+	if _, err := OpenPredictor("tpu", notModel, nil); err == nil || !strings.Contains(err.Error(), "tpu") {
+		t.Errorf("unknown device: error %v", err)
+	}
+}
+
+func TestSettingsValidate(t *testing.T) {
+	s := DefaultSettings()
+	s.Data = "x"
+	if err := s.Validate(); err != nil {
+		t.Fatalf("default settings: %v", err)
+	}
+	s.Optimizer, s.InputSize, s.ValFraction, s.Schedule = "rmsprop", 100, 1, "linear"
+	err := s.Validate()
+	for _, want := range []string{"rmsprop", "input size 100", "validation fraction 1", "linear"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %q", err, want)
+		}
+	}
+}
+
+func TestScores(t *testing.T) {
+	var s scores
+	s.add([]float32{0, 0, 10, 0, 0, 0, 0}, 2)  // right
+	s.add([]float32{1, 2, 3, 4, 5, 6, 7}, 2)   // fifth best: top-5 only
+	s.add([]float32{1, 2, 3, 4, 5, 6, 7}, 1)   // sixth best: neither
+	s.add([]float32{1e4, 0, 0, 0, 0, 0, 0}, 6) // confidently wrong: large, finite loss
+	if s.top1 != 1 || s.top5 != 2 || s.count != 4 {
+		t.Errorf("top-1 %d, top-5 %d of %d; want 1, 2 of 4", s.top1, s.top5, s.count)
+	}
+	if l := s.loss(); !(l > 100) || l > 1e300 {
+		t.Errorf("mean loss %v, want large and finite", l)
+	}
+	if r := ranked(softmax([]float32{1, 3, 3, 2})); r[0] != 1 || r[1] != 2 || r[3] != 0 {
+		t.Errorf("ranking %v, want ties to the lower index: [1 2 3 0]", r)
+	}
+}
