@@ -15,6 +15,56 @@ import (
 // metadata says everything needed to use it: the class names, the input size, the width divisor
 // and the input normalisation. The training state (optimiser buffers, step, epoch, best score)
 // goes into a second file beside it, so the model file stays a plain state_dict.
+//
+// In PyTorch (torch and safetensors installed):
+//
+//	import json
+//	import torch
+//	from torch import nn
+//	from safetensors import safe_open
+//	from safetensors.torch import load_file
+//
+//	class VGGD(nn.Module):
+//	    """VGG-16 configuration D as the vgg engine builds it: module indices = tensor names."""
+//	    def __init__(self, classes, input_size=128, width_divisor=1):
+//	        super().__init__()
+//	        layers, c = [], 3
+//	        for v in [64, 64, "M", 128, 128, "M", 256, 256, 256, "M",
+//	                  512, 512, 512, "M", 512, 512, 512, "M"]:
+//	            if v == "M":
+//	                layers.append(nn.MaxPool2d(2))
+//	            else:
+//	                v //= width_divisor
+//	                layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU(inplace=True)]
+//	                c = v
+//	        self.cnn = nn.Sequential(*layers)
+//	        h1, h2, side = 4096 // width_divisor, 2048 // width_divisor, input_size // 32
+//	        self.fc = nn.Sequential(
+//	            nn.Linear(c * side * side, h1), nn.ReLU(inplace=True), nn.Dropout(0.5),
+//	            nn.Linear(h1, h2), nn.ReLU(inplace=True), nn.Dropout(0.5),
+//	            nn.Linear(h2, classes))
+//
+//	    def forward(self, x):
+//	        return self.fc(torch.flatten(self.cnn(x), 1))
+//
+//	    def embedding(self, x):
+//	        """The 2048-wide face descriptor: fc.4's ReLU output."""
+//	        return self.fc[:5](torch.flatten(self.cnn(x), 1))
+//
+//	def load_vgg(path):
+//	    """Returns the model (eval mode), the class names and the input mean and std."""
+//	    with safe_open(path, framework="pt") as f:
+//	        meta = f.metadata()
+//	    classes = json.loads(meta["classes"])
+//	    model = VGGD(len(classes), int(meta["input_size"]), int(meta["width_divisor"]))
+//	    model.load_state_dict(load_file(path), strict=True)
+//	    mean = torch.tensor(json.loads(meta["mean"])).view(1, 3, 1, 1)
+//	    std = torch.tensor(json.loads(meta["std"])).view(1, 3, 1, 1)
+//	    return model.eval(), classes, mean, std
+//
+//	# x: float RGB batch [N, 3, S, S] in [0, 1]; probabilities per class:
+//	# model, classes, mean, std = load_vgg("model.safetensors")
+//	# probs = model((x - mean) / std).softmax(1)
 
 // Format names and versions, stored in the metadata so a reader can refuse what it does not know.
 const (

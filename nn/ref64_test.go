@@ -42,9 +42,14 @@ func toFloat64(v []float32) []float64 {
 
 // loss is the batch-mean cross-entropy of the model on x (NCHW, n images) against labels.
 func (r *ref64) loss(x []float64, n int, labels []int32) float64 {
-	a := x
-	shape := r.m.InputShape(n)
-	for _, l := range r.m.Layers() {
+	return r.lossFrom(0, x, r.m.InputShape(n), labels)
+}
+
+// lossFrom runs the model from layer number first on, a being that layer's input of the given
+// shape, and returns the batch-mean cross-entropy.
+func (r *ref64) lossFrom(first int, a []float64, shape tensor.Shape, labels []int32) float64 {
+	n := shape[0]
+	for _, l := range r.m.Layers()[first:] {
 		out, err := l.OutShape(shape)
 		if err != nil {
 			panic(err)

@@ -77,6 +77,10 @@ func writeSafetensors(path string, sources []stSource, metadata map[string]strin
 			os.Remove(tmp.Name())
 		}
 	}()
+	// CreateTemp makes the file private (0600); a checkpoint is an ordinary shareable file.
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
 	w := bufio.NewWriterSize(tmp, 1<<20)
 	if err := binary.Write(w, binary.LittleEndian, uint64(len(js))); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
