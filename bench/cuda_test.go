@@ -8,9 +8,11 @@ package bench
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vgglab/vgg/kernels"
@@ -43,6 +45,13 @@ func trainer(t *testing.T, name string, cfg nn.Config) (kernels.Backend, *nn.Tra
 // TestTrainingStepAgreesWithCPU runs one full VGG-D training step (dropout on) on the GPU
 // and the CPU from the same weights and batch: the loss and every parameter gradient must
 // agree, which also proves both backends drew the same dropout masks.
+//
+// Two tolerances: the two backends' forward passes differ by float32 rounding (~1e-7), and
+// where two inputs of a max-pool window are closer than that, the argmax - and so where the
+// whole gradient entry goes - can differ. Gradients that flow back through a max-pool get
+// 2e-2 (the first run on an H200 measured up to 4.3e-3, while a wrong kernel errs by order
+// 1); the classifier and the last conv block, above the last such pool, get 1e-4 (measured
+// 2.5e-6).
 func TestTrainingStepAgreesWithCPU(t *testing.T) {
 	const batch = 2 // the CPU takes seconds per image for the full network
 	rng := tensor.NewRand(3)
@@ -72,13 +81,24 @@ func TestTrainingStepAgreesWithCPU(t *testing.T) {
 		t.Errorf("loss differs: cpu %v, cuda %v", losses[0], losses[1])
 	}
 	for i, name := range names {
+		tol := 2e-2
+		var layer int
+		if strings.HasPrefix(name, "fc.") {
+			tol = 1e-4
+		} else if _, err := fmt.Sscanf(name, "cnn.%d.", &layer); err == nil && layer > lastBlockPool {
+			tol = 1e-4
+		}
 		e := kerneltest.RelErr(grads[1][i].Float32s(), kerneltest.Float64s(grads[0][i]))
-		t.Logf("%-10s gradient relative error %.2e", name, e)
-		if !(e <= 1e-3) {
+		t.Logf("%-14s gradient relative error %.2e (tolerance %.0e)", name, e, tol)
+		if !(e <= tol) {
 			t.Errorf("%s: gradient differs from the CPU's by %.3g", name, e)
 		}
 	}
 }
+
+// lastBlockPool is the index in nn's cnn Sequential of the max-pool before the last conv
+// block (cnn.24, cnn.26, cnn.28).
+const lastBlockPool = 23
 
 // loadSubset reads the preprocessed faces that scripts/gpusubset wrote into dir.
 func loadSubset(t *testing.T, dir string) (x, labels *tensor.Tensor) {

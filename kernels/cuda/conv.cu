@@ -135,15 +135,17 @@ struct BackwardFilterProblem {
     bool a_ok;
     int c, r, s;
     bool b_ok;
+    FastDiv by_pq, by_q; // k = img*P*Q + p*Q + q is split in the inner loop
 
     __device__ void set_a_row(int m) {
         a_ok = m < d.K;
         ko = a_ok ? m : 0;
+        by_pq.init(d.P * d.Q);
+        by_q.init(d.Q);
     }
     __device__ float a(int k) const {
-        int PQ = d.P * d.Q;
-        int img = k / PQ, pq = k - img * PQ;
-        return a_ok ? __ldg(dy + ((size_t)img * d.K + ko) * PQ + pq) : 0.f;
+        int img = by_pq.div(k), pq = k - img * d.P * d.Q;
+        return a_ok ? __ldg(dy + ((size_t)img * d.K + ko) * d.P * d.Q + pq) : 0.f;
     }
     __device__ void set_b_col(int n) {
         int RS = d.R() * d.S();
@@ -155,9 +157,8 @@ struct BackwardFilterProblem {
         s = rs - r * d.S();
     }
     __device__ float b(int k) const {
-        int PQ = d.P * d.Q;
-        int img = k / PQ, pq = k - img * PQ;
-        int p = pq / d.Q, q = pq - p * d.Q;
+        int img = by_pq.div(k), pq = k - img * d.P * d.Q;
+        int p = by_q.div(pq), q = pq - p * d.Q;
         int h = p * d.sh() - d.ph + r, wi = q * d.sw() - d.pw + s;
         bool ok = b_ok && (unsigned)h < (unsigned)d.H && (unsigned)wi < (unsigned)d.W;
         return ok ? __ldg(x + (((size_t)img * d.C + c) * d.H + h) * d.W + wi) : 0.f;

@@ -172,7 +172,7 @@ func TestAllocatorReusesBlocks(t *testing.T) {
 	if held, _ := b.MemoryStats(); held != heldBefore {
 		t.Errorf("driver memory held grew from %d to %d bytes on reuse", heldBefore, held)
 	}
-	if err := b.ReLU(c, a); err == nil || !strings.Contains(err.Error(), "released") {
+	if err := b.ReLU(a, a); err == nil || !strings.Contains(err.Error(), "released") {
 		t.Errorf("ReLU on a released tensor: got %v, want an error saying so", err)
 	}
 }

@@ -23,9 +23,10 @@ func (b *Backend) dropout(op string, out, in *tensor.Tensor, p float32, seed uin
 		return err
 	}
 	n := in.Numel()
+	scale := 1 / (1 - p) // in float32, as kernels/cpu rounds it: the outputs match bit for bit
 	return b.run(op, func() error {
 		return b.d.launch(dropoutApply, b.d.gridFor(ceilDiv(n, 4)), dim3{256, 1, 1},
-			ptrArg(ptr[0]), ptrArg(ptr[1]), intArg(n), floatArg(p), seed)
+			ptrArg(ptr[0]), ptrArg(ptr[1]), intArg(n), floatArg(p), floatArg(scale), seed)
 	})
 }
 

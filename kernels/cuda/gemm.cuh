@@ -117,6 +117,27 @@ __device__ __forceinline__ void gemm_tile(P& p, int M, int N, int k_begin, int k
     }
 }
 
+// FastDiv divides by a divisor known only at run time with one multiply-high and a shift
+// (Granlund & Montgomery 1994; the form CUTLASS uses), exact for dividends below 2^31. With
+// l = ceil(log2 d), m = ceil(2^(31+l) / d) fits in 32 bits and floor(n*m / 2^(31+l)) equals
+// floor(n/d). A plain 32-bit division costs about twenty instructions, which matters in a
+// GEMM inner loop that decomposes every k into (image, pixel).
+struct FastDiv {
+    unsigned d, m, s;
+    __device__ void init(unsigned divisor) {
+        d = divisor;
+        if (divisor == 1) {
+            m = 0;
+            s = 0;
+            return;
+        }
+        const unsigned l = 32 - __clz(divisor - 1);
+        m = (unsigned)(((1ull << (31 + l)) + divisor - 1) / divisor);
+        s = l - 1;
+    }
+    __device__ unsigned div(unsigned n) const { return d == 1 ? n : __umulhi(n, m) >> s; }
+};
+
 // split_range is the slice of the K axis that split blockIdx.z owns; chunk is a multiple of
 // GEMM_BK chosen by the launcher.
 __device__ __forceinline__ void split_range(int K, int chunk, int& k_begin, int& k_end) {

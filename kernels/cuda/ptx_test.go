@@ -20,6 +20,9 @@ func TestLaunchedKernelsAreInPTX(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(files) == 0 {
+		t.Skip("no Go sources here: the test binary runs outside its package directory")
+	}
 	fset := token.NewFileSet()
 	var launched []kernel
 	for _, name := range files {
