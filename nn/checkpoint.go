@@ -132,6 +132,7 @@ func LoadModel(b kernels.Backend, path string) (*Model, ModelInfo, error) {
 		return nil, ModelInfo{}, fmt.Errorf("%s: %w", path, err)
 	}
 	if err := m.allocParams(b); err != nil {
+		m.Release()
 		return nil, ModelInfo{}, err
 	}
 	if err := loadTensors(f, b, paramTensors(m.Params())); err != nil {

@@ -120,6 +120,7 @@ func New(b kernels.Backend, cfg Config, seed uint64) (*Model, error) {
 		return nil, err
 	}
 	if err := m.Init(b, seed); err != nil {
+		m.Release()
 		return nil, err
 	}
 	return m, nil
