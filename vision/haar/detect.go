@@ -200,6 +200,9 @@ type scanner struct {
 	taps    []bilinearTap
 	norm    [4]int // corners of the variance-normalisation rectangle
 	area    float64
+
+	level       []uint8 // the current level's pixels (the image itself at scale 1)
+	levelStride int
 }
 
 func newScanner(m *model) *scanner {
@@ -230,25 +233,11 @@ func (s *scanner) place(stride, tiltedBase int) {
 
 // scanLevel scans one pyramid level and appends accepted windows (in image pixels) to hits.
 func (s *scanner) scanLevel(img *image.Gray, factor float32, hits []image.Rectangle) []image.Rectangle {
-	w, h := img.Rect.Dx(), img.Rect.Dy()
-	sw := int(math.RoundToEven(float64(w) / float64(factor)))
-	sh := int(math.RoundToEven(float64(h) / float64(factor)))
-	ww, wh := s.m.width, s.m.height
-	if sw < ww || sh < wh {
+	sw, sh, ok := s.prepareLevel(img, factor)
+	if !ok {
 		return hits
 	}
-	pix, stride := img.Pix, img.Stride
-	if sw != w || sh != h {
-		if cap(s.resized) < sw*sh {
-			s.resized = make([]uint8, sw*sh)
-		}
-		s.resized = s.resized[:sw*sh]
-		resizeBilinear(s.resized, sw, sh, img.Pix, w, h, img.Stride, s.taps)
-		pix, stride = s.resized, sw
-	}
-	s.ii.compute(pix, sw, sh, stride, s.m.tilted)
-	s.place(s.ii.stride, len(s.ii.sum))
-
+	ww, wh := s.m.width, s.m.height
 	step := 2
 	if factor >= 2 {
 		step = 1
@@ -269,6 +258,31 @@ func (s *scanner) scanLevel(img *image.Gray, factor float32, hits []image.Rectan
 		}
 	}
 	return hits
+}
+
+// prepareLevel resizes img by 1/factor (OpenCV's rounding of the level size), builds the
+// level's integral tables and places the model on them. It reports the level size, and false
+// when the level is smaller than the window.
+func (s *scanner) prepareLevel(img *image.Gray, factor float32) (sw, sh int, ok bool) {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	sw = int(math.RoundToEven(float64(w) / float64(factor)))
+	sh = int(math.RoundToEven(float64(h) / float64(factor)))
+	if sw < s.m.width || sh < s.m.height {
+		return sw, sh, false
+	}
+	pix, stride := img.Pix, img.Stride
+	if sw != w || sh != h {
+		if cap(s.resized) < sw*sh {
+			s.resized = make([]uint8, sw*sh)
+		}
+		s.resized = s.resized[:sw*sh]
+		resizeBilinear(s.resized, sw, sh, img.Pix, w, h, img.Stride, s.taps)
+		pix, stride = s.resized, sw
+	}
+	s.level, s.levelStride = pix, stride
+	s.ii.compute(pix, sw, sh, stride, s.m.tilted)
+	s.place(s.ii.stride, len(s.ii.sum))
+	return sw, sh, true
 }
 
 // evaluate runs the cascade on the window whose top-left table entry is at offset p. It returns

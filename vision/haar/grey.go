@@ -16,6 +16,14 @@ func Grey(img image.Image) *image.Gray {
 		for y := 0; y < b.Dy(); y++ {
 			copy(g.Pix[y*g.Stride:y*g.Stride+b.Dx()], src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):])
 		}
+	case *image.RGBA:
+		for y := 0; y < b.Dy(); y++ {
+			row := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < b.Dx(); x++ {
+				r, gg, bb := uint32(row[4*x]), uint32(row[4*x+1]), uint32(row[4*x+2])
+				g.Pix[y*g.Stride+x] = uint8((4899*r + 9617*gg + 1868*bb + 8192) >> 14)
+			}
+		}
 	case *image.YCbCr:
 		for y := 0; y < b.Dy(); y++ {
 			copy(g.Pix[y*g.Stride:y*g.Stride+b.Dx()], src.Y[src.YOffset(b.Min.X, b.Min.Y+y):])
@@ -86,4 +94,31 @@ func bilinearTap1(d, scale float64, n int) bilinearTap {
 		i1 = n - 1
 	}
 	return bilinearTap{i0: i, i1: i1, w0: 256 - w1, w1: w1}
+}
+
+// Patch cuts box out of g and scales it to w x h with the pyramid's bilinear rule, so a
+// training patch looks exactly like the window the detector sees when it meets that box.
+// The box is clipped to the image first.
+func Patch(g *image.Gray, box image.Rectangle, w, h int) *image.Gray {
+	box = box.Intersect(g.Rect)
+	out := image.NewGray(image.Rect(0, 0, w, h))
+	if box.Empty() {
+		return out
+	}
+	src := g.Pix[g.PixOffset(box.Min.X, box.Min.Y):]
+	resizeBilinear(out.Pix, w, h, src, box.Dx(), box.Dy(), g.Stride, nil)
+	return out
+}
+
+// Mirror returns g flipped left to right (a mirrored face is another good training face).
+func Mirror(g *image.Gray) *image.Gray {
+	out := image.NewGray(image.Rect(0, 0, g.Rect.Dx(), g.Rect.Dy()))
+	w := g.Rect.Dx()
+	for y := 0; y < g.Rect.Dy(); y++ {
+		row := g.Pix[g.PixOffset(g.Rect.Min.X, g.Rect.Min.Y+y):]
+		for x := 0; x < w; x++ {
+			out.Pix[y*out.Stride+x] = row[w-1-x]
+		}
+	}
+	return out
 }
