@@ -182,24 +182,24 @@ __device__ Dims<SEED> make_dims(int C, int H, int W, int K, int P, int Q, int R,
         int pw
 #define CONV_DIM_ARGS C, H, W, K, P, Q, R, S, sh, sw, ph, pw
 
-template <bool SEED>
+template <bool SEED, int BM>
 __device__ void conv_forward_impl(float* y, const float* x, const float* w, const float* bias,
                                   CONV_DIM_PARAMS) {
     ForwardProblem<SEED> p;
     p.d = make_dims<SEED>(CONV_DIM_ARGS);
     p.nimg = N;
     p.y = y; p.x = x; p.w = w; p.bias = bias;
-    gemm_tile(p, K, N * P * Q, 0, C * R * S);
+    gemm_tile<BM, 16384 / BM>(p, K, N * P * Q, 0, C * R * S);
 }
 
-template <bool SEED>
+template <bool SEED, int BM>
 __device__ void conv_backward_data_impl(float* dx, const float* dy, const float* w,
                                         CONV_DIM_PARAMS) {
     BackwardDataProblem<SEED> p;
     p.d = make_dims<SEED>(CONV_DIM_ARGS);
     p.nimg = N;
     p.dx = dx; p.dy = dy; p.w = w;
-    gemm_tile(p, C, N * H * W, 0, K * R * S);
+    gemm_tile<BM, 16384 / BM>(p, C, N * H * W, 0, K * R * S);
 }
 
 template <bool SEED>
@@ -210,29 +210,40 @@ __device__ void conv_backward_filter_impl(float* dw, const float* x, const float
     p.dw = dw; p.x = x; p.dy = dy;
     int k_begin, k_end;
     split_range(N * P * Q, chunk, k_begin, k_end);
-    gemm_tile(p, K, C * R * S, k_begin, k_end);
+    gemm_tile<128, 128>(p, K, C * R * S, k_begin, k_end);
 }
 
 extern "C" {
 
-// Launch: grid (ceil(N*P*Q/128), ceil(K/128)), 256 threads.
+// Launch: grid (ceil(N*P*Q/128), ceil(K/128)), 256 threads; the _m64 instance takes
+// 64x256 tiles, grid (ceil(N*P*Q/256), ceil(K/64)), for layers of at most 64 filters.
 __global__ void __launch_bounds__(GEMM_THREADS, 2)
 conv_forward_3x3s1(float* y, const float* x, const float* w, const float* bias, CONV_DIM_PARAMS) {
-    conv_forward_impl<true>(y, x, w, bias, N, CONV_DIM_ARGS);
+    conv_forward_impl<true, 128>(y, x, w, bias, N, CONV_DIM_ARGS);
+}
+__global__ void __launch_bounds__(GEMM_THREADS, 2)
+conv_forward_3x3s1_m64(float* y, const float* x, const float* w, const float* bias,
+                       CONV_DIM_PARAMS) {
+    conv_forward_impl<true, 64>(y, x, w, bias, N, CONV_DIM_ARGS);
 }
 __global__ void __launch_bounds__(GEMM_THREADS, 2)
 conv_forward(float* y, const float* x, const float* w, const float* bias, CONV_DIM_PARAMS) {
-    conv_forward_impl<false>(y, x, w, bias, N, CONV_DIM_ARGS);
+    conv_forward_impl<false, 128>(y, x, w, bias, N, CONV_DIM_ARGS);
 }
 
-// Launch: grid (ceil(N*H*W/128), ceil(C/128)), 256 threads.
+// Launch: grid (ceil(N*H*W/128), ceil(C/128)), 256 threads; the _m64 instance as above, for
+// layers of at most 64 input channels.
 __global__ void __launch_bounds__(GEMM_THREADS, 2)
 conv_backward_data_3x3s1(float* dx, const float* dy, const float* w, CONV_DIM_PARAMS) {
-    conv_backward_data_impl<true>(dx, dy, w, N, CONV_DIM_ARGS);
+    conv_backward_data_impl<true, 128>(dx, dy, w, N, CONV_DIM_ARGS);
+}
+__global__ void __launch_bounds__(GEMM_THREADS, 2)
+conv_backward_data_3x3s1_m64(float* dx, const float* dy, const float* w, CONV_DIM_PARAMS) {
+    conv_backward_data_impl<true, 64>(dx, dy, w, N, CONV_DIM_ARGS);
 }
 __global__ void __launch_bounds__(GEMM_THREADS, 2)
 conv_backward_data(float* dx, const float* dy, const float* w, CONV_DIM_PARAMS) {
-    conv_backward_data_impl<false>(dx, dy, w, N, CONV_DIM_ARGS);
+    conv_backward_data_impl<false, 128>(dx, dy, w, N, CONV_DIM_ARGS);
 }
 
 // Launch: grid (ceil(C*R*S/128), ceil(K/128), splits), 256 threads; dw zeroed first.
@@ -241,7 +252,9 @@ conv_backward_filter_3x3s1(float* dw, const float* x, const float* dy, int chunk
                            CONV_DIM_PARAMS) {
     conv_backward_filter_impl<true>(dw, x, dy, chunk, N, CONV_DIM_ARGS);
 }
-__global__ void __launch_bounds__(GEMM_THREADS, 2)
+// The general instance keeps every window size in registers; one block per multiprocessor's
+// register share (instead of two) keeps it free of spills. VGG never runs it.
+__global__ void __launch_bounds__(GEMM_THREADS, 1)
 conv_backward_filter(float* dw, const float* x, const float* dy, int chunk, CONV_DIM_PARAMS) {
     conv_backward_filter_impl<false>(dw, x, dy, chunk, N, CONV_DIM_ARGS);
 }

@@ -9,21 +9,34 @@ import (
 
 // Kernels of conv.cu; the _3x3s1 instances have the VGG window compiled in.
 var (
-	convForward3x3s1        = kernel{"conv", "conv_forward_3x3s1"}
-	convForward             = kernel{"conv", "conv_forward"}
-	convBackwardData3x3s1   = kernel{"conv", "conv_backward_data_3x3s1"}
-	convBackwardData        = kernel{"conv", "conv_backward_data"}
-	convBackwardFilter3x3s1 = kernel{"conv", "conv_backward_filter_3x3s1"}
-	convBackwardFilter      = kernel{"conv", "conv_backward_filter"}
-	convBiasGrad            = kernel{"conv", "conv_bias_grad"}
+	convForward3x3s1         = kernel{"conv", "conv_forward_3x3s1"}
+	convForward3x3s1M64      = kernel{"conv", "conv_forward_3x3s1_m64"}
+	convForward              = kernel{"conv", "conv_forward"}
+	convBackwardData3x3s1    = kernel{"conv", "conv_backward_data_3x3s1"}
+	convBackwardData3x3s1M64 = kernel{"conv", "conv_backward_data_3x3s1_m64"}
+	convBackwardData         = kernel{"conv", "conv_backward_data"}
+	convBackwardFilter3x3s1  = kernel{"conv", "conv_backward_filter_3x3s1"}
+	convBackwardFilter       = kernel{"conv", "conv_backward_filter"}
+	convBiasGrad             = kernel{"conv", "conv_bias_grad"}
 )
 
-// gemmTile is the output tile of one block of gemm.cuh, and gemmThreads its block size.
+// gemm.cuh's block: 256 threads computing a 128x128 tile of the output, or a 64x256 one in
+// the _m64 instances, stepping through the summed axis 8 at a time.
 const (
 	gemmTile    = 128
 	gemmThreads = 256
 	gemmStep    = 8
 )
+
+// tileFor picks the kernel and grid of an implicit-GEMM convolution with an m x n output:
+// the 64x256 tiles when m (the filters, or the input channels) fits in 64, since a 128-row
+// tile would compute half of it for nothing.
+func tileFor(m, n int, wide, square kernel) (kernel, dim3) {
+	if m <= 64 {
+		return wide, dim3{ceilDiv(n, 256), ceilDiv(m, 64), 1}
+	}
+	return square, dim3{ceilDiv(n, gemmTile), ceilDiv(m, gemmTile), 1}
+}
 
 // convGeometry is a convolution's sizes, checked against the tensors.
 type convGeometry struct {
@@ -108,11 +121,10 @@ func (b *Backend) Conv2D(y, x, w, bias *tensor.Tensor, p kernels.ConvParams) err
 	if err != nil {
 		return err
 	}
-	k := convForward
+	k, grid := convForward, dim3{ceilDiv(g.n*g.p*g.q, gemmTile), ceilDiv(g.k, gemmTile), 1}
 	if g.seed() {
-		k = convForward3x3s1
+		k, grid = tileFor(g.k, g.n*g.p*g.q, convForward3x3s1M64, convForward3x3s1)
 	}
-	grid := dim3{ceilDiv(g.n*g.p*g.q, gemmTile), ceilDiv(g.k, gemmTile), 1}
 	args := append([]uint64{ptrArg(py), ptrArg(px), ptrArg(pw), ptrArg(pb)}, g.args()...)
 	return b.run(op, func() error { return b.d.launch(k, grid, dim3{gemmThreads, 1, 1}, args...) })
 }
@@ -138,11 +150,10 @@ func (b *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvPar
 	if err != nil {
 		return err
 	}
-	k := convBackwardData
+	k, grid := convBackwardData, dim3{ceilDiv(g.n*g.h*g.w, gemmTile), ceilDiv(g.c, gemmTile), 1}
 	if g.seed() {
-		k = convBackwardData3x3s1
+		k, grid = tileFor(g.c, g.n*g.h*g.w, convBackwardData3x3s1M64, convBackwardData3x3s1)
 	}
-	grid := dim3{ceilDiv(g.n*g.h*g.w, gemmTile), ceilDiv(g.c, gemmTile), 1}
 	args := append([]uint64{ptrArg(pdx), ptrArg(pdy), ptrArg(pw)}, g.args()...)
 	return b.run(op, func() error { return b.d.launch(k, grid, dim3{gemmThreads, 1, 1}, args...) })
 }

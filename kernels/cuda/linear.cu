@@ -112,7 +112,7 @@ linear_forward(float* y, const float* x, const float* w, const float* bias, int 
     p.C.c = y; p.C.bias = bias; p.C.ldc = Out; p.C.split = gridDim.z > 1;
     int k_begin, k_end;
     split_range(In, chunk, k_begin, k_end);
-    gemm_tile(p, N, Out, k_begin, k_end);
+    gemm_tile<128, 128>(p, N, Out, k_begin, k_end);
 }
 
 // Launch: grid (ceil(In/128), ceil(N/128), splits), 256 threads; dx zeroed when splits > 1.
@@ -125,7 +125,7 @@ linear_backward_data(float* dx, const float* dy, const float* w, int N, int In, 
     p.C.c = dx; p.C.bias = nullptr; p.C.ldc = In; p.C.split = gridDim.z > 1;
     int k_begin, k_end;
     split_range(Out, chunk, k_begin, k_end);
-    gemm_tile(p, N, In, k_begin, k_end);
+    gemm_tile<128, 128>(p, N, In, k_begin, k_end);
 }
 
 // Launch: grid (ceil(In/128), ceil(Out/128), splits), 256 threads; dw zeroed when splits > 1.
@@ -138,7 +138,7 @@ linear_backward_weight(float* dw, const float* dy, const float* x, int N, int In
     p.C.c = dw; p.C.bias = nullptr; p.C.ldc = In; p.C.split = gridDim.z > 1;
     int k_begin, k_end;
     split_range(N, chunk, k_begin, k_end);
-    gemm_tile(p, Out, In, k_begin, k_end);
+    gemm_tile<128, 128>(p, Out, In, k_begin, k_end);
 }
 
 // linear_bias_grad: one thread per output column sums the batch; consecutive threads read
