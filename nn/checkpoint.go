@@ -259,7 +259,8 @@ func TrainStatePath(modelPath string) string {
 
 // SaveState writes what an exact resume needs besides the weights: the optimiser's buffers, the
 // step and epoch counters, the run seed (dropout masks), the best score and the loop's Extra
-// values.
+// values. The optimiser and schedule settings go along as JSON, so the file says how it was
+// made.
 func (t *Trainer) SaveState(path string) error {
 	opt, err := json.Marshal(t.Opt.Config)
 	if err != nil {
@@ -283,12 +284,7 @@ func (t *Trainer) SaveState(path string) error {
 	for k, v := range t.Extra {
 		meta["extra."+k] = v
 	}
-	names, tensors := t.Opt.StateTensors()
-	nts := make([]namedTensor, len(names))
-	for i := range names {
-		nts[i] = namedTensor{names[i], tensors[i]}
-	}
-	return writeSafetensors(path, backendSources(t.Model.Ctx.Backend, nts), meta)
+	return writeSafetensors(path, backendSources(t.Model.Ctx.Backend, t.Opt.stateTensors()), meta)
 }
 
 // LoadState restores a state SaveState wrote. The trainer must have been made with the same
@@ -324,12 +320,7 @@ func (t *Trainer) LoadState(path string) error {
 			return bad("%v", err)
 		}
 	}
-	names, tensors := t.Opt.StateTensors()
-	nts := make([]namedTensor, len(names))
-	for i := range names {
-		nts[i] = namedTensor{names[i], tensors[i]}
-	}
-	if err := loadTensors(f, t.Model.Ctx.Backend, nts); err != nil {
+	if err := loadTensors(f, t.Model.Ctx.Backend, t.Opt.stateTensors()); err != nil {
 		return err
 	}
 	t.Steps, t.Opt.Steps, t.Epoch, t.BestScore = steps, optSteps, epoch, best

@@ -94,16 +94,16 @@ func (o *Optimizer) Update(lr float32) error {
 	return nil
 }
 
-// StateTensors lists the optimiser's buffers by name ("cnn.0.weight.exp_avg"), for the
+// stateTensors lists the optimiser's buffers by name ("cnn.0.weight.exp_avg"), for the
 // training-state checkpoint.
-func (o *Optimizer) StateTensors() (names []string, tensors []*tensor.Tensor) {
+func (o *Optimizer) stateTensors() []namedTensor {
+	var nts []namedTensor
 	for i, p := range o.params {
 		for j, n := range o.names {
-			names = append(names, p.Name+"."+n)
-			tensors = append(tensors, o.state[i][j])
+			nts = append(nts, namedTensor{p.Name + "." + n, o.state[i][j]})
 		}
 	}
-	return names, tensors
+	return nts
 }
 
 // Release frees the optimiser's state.

@@ -53,7 +53,10 @@ func TestOptimizerFirstSteps(t *testing.T) {
 				t.Errorf("%+v: element %d went %g -> %g, want %g", c.cfg, i, value[i], got[i], want)
 			}
 		}
-		names, _ := o.StateTensors()
+		var names []string
+		for _, nt := range o.stateTensors() {
+			names = append(names, nt.name)
+		}
 		if c.cfg.Kind == "sgd" && strings.Join(names, ",") != "w.momentum_buffer" ||
 			c.cfg.Kind != "sgd" && strings.Join(names, ",") != "w.exp_avg,w.exp_avg_sq" {
 			t.Errorf("%s state is named %v", c.cfg.Kind, names)
