@@ -15,13 +15,14 @@ func init() {
 		Name:      "match",
 		Usage:     "tell whom each photo looks like, with a trained model",
 		ArgsUsage: "PHOTO|FOLDER...",
-		Description: "match runs each photo (or every photo in a folder) through the model and prints " +
+		Description: "match finds and aligns the face in each photo (or every photo in a folder), as training did, runs it through the model and prints " +
 			"the identities it resembles most, with their probabilities. A file that cannot be read is " +
 			"reported and skipped; the others are still matched, and the exit status is non-zero.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "model", Required: true, Usage: "the model file `vgg train` wrote"},
 			&cli.IntFlag{Name: "top", Value: 5, Usage: "how many identities to list per photo"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
+			alignedFlag(),
 			deviceFlag(),
 		},
 		Action: runMatch,
@@ -32,6 +33,7 @@ func init() {
 type matchResult struct {
 	Photo   string        `json:"photo"`
 	Matches []train.Match `json:"matches,omitempty"`
+	Note    string        `json:"note,omitempty"`
 	Error   string        `json:"error,omitempty"`
 }
 
@@ -43,8 +45,8 @@ func runMatch(c *cli.Context) error {
 		return fmt.Errorf("match: --top %d must be at least 1", c.Int("top"))
 	}
 	photos, problems := expandPhotos(c.Args().Slice())
-	_, preprocess := preprocessing(c)
-	p, err := train.OpenPredictor(c.String("device"), c.String("model"), preprocess)
+	_, frame := framing(c)
+	p, err := train.OpenPredictor(c.String("device"), c.String("model"), frame)
 	if err != nil {
 		return fmt.Errorf("match: %w", err)
 	}
@@ -62,7 +64,7 @@ func runMatch(c *cli.Context) error {
 	}
 	failed := len(problems)
 	for _, pr := range preds {
-		r := matchResult{Photo: pr.Path, Matches: pr.Matches}
+		r := matchResult{Photo: pr.Path, Matches: pr.Matches, Note: pr.Note}
 		if pr.Err != nil {
 			r.Error = pr.Err.Error()
 			failed++
@@ -110,7 +112,11 @@ func writeMatchTable(w io.Writer, results []matchResult) error {
 		if r.Error != "" {
 			continue
 		}
-		if _, err := fmt.Fprintln(w, r.Photo); err != nil {
+		heading := r.Photo
+		if r.Note != "" {
+			heading += "  (" + r.Note + ")"
+		}
+		if _, err := fmt.Fprintln(w, heading); err != nil {
 			return err
 		}
 		for i, m := range r.Matches {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"io/fs"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vgglab/vgg/train"
+	"github.com/vgglab/vgg/vision/align"
+	"github.com/vgglab/vgg/vision/haar"
 
 	// The CPU backend is always there; kernels/cuda registers itself in builds tagged cuda.
 	_ "github.com/vgglab/vgg/kernels/cpu"
@@ -70,9 +73,33 @@ func expandPhotos(args []string) (photos []string, problems []error) {
 	return photos, problems
 }
 
-// preprocessing is how photos are framed before they are resized to the network's input.
-// Until a face aligner is wired in, that is the centre square of the photo, which suits
-// collections of pre-aligned face crops.
-func preprocessing(*cli.Context) (name string, fn func(image.Image) (image.Image, error)) {
-	return train.CentreSquare, nil
+// alignedFlag turns face alignment off, for collections of face crops that are aligned already.
+func alignedFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "aligned", Usage: "the photos are aligned face crops already: use their centre square " +
+		"instead of finding and aligning the face"}
+}
+
+// framing is how photos are framed before they are resized to the network's input: by default
+// the largest face of each photo, found by the Haar cascade and turned and scaled so that the
+// eyes land where they do in the aligned crops; with --aligned, the photo's centre square.
+// name describes the choice for the training settings.
+func framing(c *cli.Context) (name string, f train.Framing) {
+	if c.Bool("aligned") {
+		return train.CentreSquare, nil
+	}
+	aligner := align.New(haar.FrontalFace(), haar.Eye())
+	return "largest face, aligned by the eyes", func(img image.Image) (image.Image, string, error) {
+		faces, err := aligner.Align(img)
+		if err != nil {
+			return nil, "", err
+		}
+		note := ""
+		switch {
+		case faces[0].WholeImage:
+			note = "no face found: matched the whole photo as if it were a face crop"
+		case len(faces) > 1:
+			note = fmt.Sprintf("%d faces found: matched the largest", len(faces))
+		}
+		return faces[0].Aligned, note, nil
+	}
 }

@@ -16,7 +16,7 @@ func init() {
 		Name:      "train",
 		Usage:     "train VGG-D on a folder of photos, one sub-folder per person",
 		ArgsUsage: " ",
-		Description: "train reads DIR/<identity>/<photo>, holds out part of each identity for validation, " +
+		Description: "train reads DIR/<identity>/<photo>, finds and aligns the face in each photo (--aligned skips that), holds out part of each identity for validation, " +
 			"and trains epoch after epoch, printing the training loss and accuracy and the validation " +
 			"top-1 and top-5. It saves the best model to --out and the last epoch beside it (.last), with " +
 			"a JSON report and a PNG of the curves. Ctrl-C saves and stops; --resume continues exactly " +
@@ -39,6 +39,7 @@ func init() {
 			&cli.StringFlag{Name: "augment", Value: "default", Usage: "training-picture variation: default (flip, shift, zoom, tilt), flip-shift or none"},
 			&cli.IntFlag{Name: "workers", Usage: "goroutines decoding photos (0: one per CPU)"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue the run saved beside --out"},
+			alignedFlag(),
 			deviceFlag(),
 		},
 		Action: runTrain,
@@ -95,7 +96,7 @@ func runTrain(c *cli.Context) error {
 		return fmt.Errorf("train: --data is required: the folder of photos, DIR/<identity>/<photo>")
 	}
 	var o train.Options
-	s.Preprocessing, o.Preprocess = preprocessing(c)
+	s.Preprocessing, o.Framing = framing(c)
 	o.Out, o.Device, o.Resume, o.Workers = out, c.String("device"), c.Bool("resume"), c.Int("workers")
 	o.Log, o.Progress = c.App.Writer, c.App.ErrWriter
 

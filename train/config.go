@@ -11,7 +11,6 @@ package train
 
 import (
 	"fmt"
-	"image"
 	"io"
 	"math"
 	"strings"
@@ -158,9 +157,9 @@ type Options struct {
 	Resume bool
 	// Workers is the number of goroutines that decode and augment photos (0: one per CPU).
 	Workers int
-	// Preprocess frames each decoded photo before it is resized (a face aligner, say); nil
-	// takes the centre square. Settings.Preprocessing names it.
-	Preprocess func(image.Image) (image.Image, error)
+	// Framing frames each decoded photo before it is resized (a face aligner, say); nil takes
+	// the centre square. Settings.Preprocessing names it. Its notes are not shown in training.
+	Framing Framing
 	// Log receives what the run does, one line at a time (nil: nowhere).
 	Log io.Writer
 	// Progress receives a progress bar per epoch (nil: no bar).

@@ -5,19 +5,34 @@ import (
 	"fmt"
 	"image"
 
-	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/nn"
 	"github.com/vgglab/vgg/tensor"
 	"github.com/vgglab/vgg/vision"
 )
 
+// Framing turns a decoded photo into the picture the network is to see (before resizing),
+// say by finding and aligning the face, and may return a note worth telling the user, such as
+// "2 faces found: matched the largest". Nil framing takes the centre square of the photo.
+type Framing func(image.Image) (framed image.Image, note string, err error)
+
+// dropNote adapts the framing to dataset.SourceOptions.Preprocess, which has no notes.
+func (f Framing) dropNote() func(image.Image) (image.Image, error) {
+	if f == nil {
+		return nil
+	}
+	return func(img image.Image) (image.Image, error) {
+		framed, _, err := f(img)
+		return framed, err
+	}
+}
+
 // Predictor answers "whom does this photo look like" with a trained model.
 type Predictor struct {
-	Model *nn.Model
-	Info  nn.ModelInfo
-	b     kernels.Backend
-	src   *dataset.Source
+	Model   *nn.Model
+	Info    nn.ModelInfo
+	b       kernels.Backend
+	framing Framing
 	// ownBackend is set when the predictor opened its backend and must close it.
 	ownBackend bool
 	inputs     map[int]*deviceBatch
@@ -29,22 +44,23 @@ type Match struct {
 	Probability float64 `json:"probability"`
 }
 
-// Prediction is the answer for one photo: its best matches, most likely first, or the error
-// that kept it from being matched (a file that is not an image, say).
+// Prediction is the answer for one photo: its best matches, most likely first, and the
+// framing's note, or the error that kept it from being matched (a file that is not an image).
 type Prediction struct {
-	Path    string  `json:"photo"`
-	Matches []Match `json:"matches,omitempty"`
-	Err     error   `json:"-"`
+	Path    string
+	Matches []Match
+	Note    string
+	Err     error
 }
 
-// OpenPredictor opens the device and loads the model file at path. preprocess frames each
-// decoded photo as training did (nil: the centre square).
-func OpenPredictor(device, path string, preprocess func(image.Image) (image.Image, error)) (*Predictor, error) {
+// OpenPredictor opens the device and loads the model file at path. framing should frame
+// photos as they were framed for training.
+func OpenPredictor(device, path string, framing Framing) (*Predictor, error) {
 	b, err := kernels.Open(device)
 	if err != nil {
 		return nil, err
 	}
-	p, err := NewPredictor(b, path, preprocess)
+	p, err := NewPredictor(b, path, framing)
 	if err != nil {
 		b.Close()
 		return nil, err
@@ -54,15 +70,12 @@ func OpenPredictor(device, path string, preprocess func(image.Image) (image.Imag
 }
 
 // NewPredictor loads the model file at path onto backend b.
-func NewPredictor(b kernels.Backend, path string, preprocess func(image.Image) (image.Image, error)) (*Predictor, error) {
+func NewPredictor(b kernels.Backend, path string, framing Framing) (*Predictor, error) {
 	m, info, err := nn.LoadModel(b, path)
 	if err != nil {
 		return nil, err
 	}
-	return &Predictor{
-		Model: m, Info: info, b: b, inputs: map[int]*deviceBatch{},
-		src: dataset.NewSource(dataset.SourceOptions{Size: m.Config.InputSize, Preprocess: preprocess}),
-	}, nil
+	return &Predictor{Model: m, Info: info, b: b, framing: framing, inputs: map[int]*deviceBatch{}}, nil
 }
 
 // Close releases the model (and the backend when the predictor opened it).
@@ -98,11 +111,12 @@ func (p *Predictor) Predict(ctx context.Context, paths []string, topK int) ([]Pr
 		var pixels []float32
 		for i := start; i < min(start+predictBatch, len(paths)); i++ {
 			preds[i].Path = paths[i]
-			img, err := p.src.Image(paths[i])
+			img, note, err := p.load(paths[i])
 			if err != nil {
 				preds[i].Err = err
 				continue
 			}
+			preds[i].Note = note
 			pixels = append(pixels, make([]float32, plane)...)
 			vision.ToCHW(img, norm, pixels[len(pixels)-plane:])
 			rows = append(rows, i)
@@ -126,4 +140,19 @@ func (p *Predictor) Predict(ctx context.Context, paths []string, topK int) ([]Pr
 		}
 	}
 	return preds, nil
+}
+
+// load decodes, frames and resizes one photo, as training's dataset.Source does.
+func (p *Predictor) load(path string) (*image.RGBA, string, error) {
+	photo, err := vision.Load(path)
+	if err != nil {
+		return nil, "", err
+	}
+	note := ""
+	if p.framing != nil {
+		if photo, note, err = p.framing(photo); err != nil {
+			return nil, "", &vision.FileError{Path: path, Err: err}
+		}
+	}
+	return vision.SquareResize(photo, p.Model.Config.InputSize), note, nil
 }

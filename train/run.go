@@ -148,7 +148,7 @@ func (r *run) setUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	src := dataset.NewSource(dataset.SourceOptions{Size: s.InputSize, Preprocess: r.o.Preprocess, Cache: true})
+	src := dataset.NewSource(dataset.SourceOptions{Size: s.InputSize, Preprocess: r.o.Framing.dropNote(), Cache: true})
 	start := time.Now()
 	if err := set.Verify(ctx, src, r.o.Workers); err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -195,7 +195,6 @@ func (r *run) setUp(ctx context.Context) error {
 			return err
 		}
 	} else {
-		r.trainer.BestScore = -1 // any first epoch, even at 0% accuracy, is the best so far
 		r.report = &Report{
 			Settings: s, Status: "running", Device: r.b.Describe(), Classes: set.Classes,
 			Normalization: r.norm(), Parameters: r.model.NumParams(), FLOPsPerImage: r.model.FLOPs(), Files: r.paths,
@@ -328,8 +327,11 @@ func (r *run) loop(ctx context.Context) error {
 		return err
 	}
 	best := r.report.Epochs[r.report.BestEpoch-1]
-	r.logf("done in %.1f s: best epoch %d (validation top-1 %.1f%%) saved to %s",
-		r.report.Seconds, best.Epoch, 100*best.ValTop1, r.paths.Best)
+	how := fmt.Sprintf("validation top-1 %.1f%%", 100*best.ValTop1)
+	if r.valLoader == nil {
+		how = fmt.Sprintf("training accuracy %.1f%%", 100*best.TrainAccuracy)
+	}
+	r.logf("done in %.1f s: best epoch %d (%s) saved to %s", r.report.Seconds, best.Epoch, how, r.paths.Best)
 	return nil
 }
 
@@ -388,7 +390,6 @@ func (r *run) epoch(ctx context.Context) error {
 	if trainSeconds > 0 {
 		m.ImagesPerSecond = float64(images) / trainSeconds
 	}
-	score := m.TrainAccuracy
 	if r.valLoader != nil {
 		val, err := r.validate(ctx)
 		if err != nil {
@@ -398,15 +399,13 @@ func (r *run) epoch(ctx context.Context) error {
 			return err
 		}
 		m.ValLoss, m.ValTop1, m.ValTop5 = val.loss(), val.top1Rate(), val.top5Rate()
-		score = m.ValTop1
 	}
 	m.Seconds = r.epochSeconds + time.Since(started).Seconds()
 	r.report.Seconds += time.Since(started).Seconds()
 	r.report.Epochs = append(r.report.Epochs, m)
 
-	isBest := score >= t.BestScore
+	isBest := r.report.BestEpoch == 0 || r.better(m, r.report.Epochs[r.report.BestEpoch-1])
 	if isBest {
-		t.BestScore = score
 		r.report.BestEpoch = m.Epoch
 	}
 	t.Epoch++
@@ -416,6 +415,16 @@ func (r *run) epoch(ctx context.Context) error {
 		return err
 	}
 	return r.writeReport()
+}
+
+// better says whether epoch a beats the best epoch so far, b: a higher validation top-1, or an
+// equal one with a lower validation loss (small validation sets tie often). Without a
+// validation split, training accuracy and loss stand in.
+func (r *run) better(a, b EpochMetrics) bool {
+	if r.valLoader == nil {
+		return a.TrainAccuracy > b.TrainAccuracy || (a.TrainAccuracy == b.TrainAccuracy && a.TrainLoss < b.TrainLoss)
+	}
+	return a.ValTop1 > b.ValTop1 || (a.ValTop1 == b.ValTop1 && a.ValLoss < b.ValLoss)
 }
 
 // step uploads a batch and trains on it.

@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vgglab/vgg/train"
+	"github.com/vgglab/vgg/vision/synth"
+)
+
+// run runs the vgg command line with args and returns what it printed and its error.
+func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	app := App()
+	app.Writer, app.ErrWriter = &out, &errOut
+	err = app.Run(append([]string{"vgg"}, args...))
+	return out.String(), errOut.String(), err
+}
+
+// synthPhotos writes a small synthetic collection and returns its folder.
+func synthPhotos(t *testing.T, identities, photos int) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "photos")
+	if err := synth.WriteDataset(context.Background(), dir, synth.Options{Seed: 5, Identities: identities, Photos: photos, Size: 32}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// trainTiny trains a one-epoch toy model through the command and returns its path.
+func trainTiny(t *testing.T, data string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "toy.safetensors")
+	if _, stderr, err := run(t, "train", "--data", data, "--out", out, "--epochs", "1", "--width", "16",
+		"--input", "32", "--batch", "8", "--optimizer", "adam", "--lr", "0.003", "--aligned"); err != nil {
+		t.Fatalf("vgg train: %v\n%s", err, stderr)
+	}
+	return out
+}
+
+func TestMatchReportsBadFilesAndMatchesTheRest(t *testing.T) {
+	data := synthPhotos(t, 3, 6)
+	model := trainTiny(t, data)
+	notPhoto := filepath.Join(t.TempDir(), "notes.jpg")
+	os.WriteFile(notPhoto, []byte("not a photo"), 0o644)
+	good := filepath.Join(data, synth.Name(0), "0000.jpg")
+	folder := filepath.Join(data, synth.Name(1))
+
+	stdout, stderr, err := run(t, "match", "--model", model, "--aligned", "--top", "2", good, notPhoto, folder)
+	if err == nil || !strings.Contains(err.Error(), "1 of 8 photos") {
+		t.Errorf("error %v, want one saying 1 of 8 photos failed", err)
+	}
+	if !strings.Contains(stderr, notPhoto) || !strings.Contains(stderr, "not an image") {
+		t.Errorf("stderr does not report %s:\n%s", notPhoto, stderr)
+	}
+	if strings.Count(stdout, "   1. ") != 7 || strings.Count(stdout, "   2. ") != 7 || !strings.Contains(stdout, good) {
+		t.Errorf("table should rank 2 identities for each of the 7 good photos:\n%s", stdout)
+	}
+
+	// Without --aligned the face is looked for; a 32-pixel cartoon is too small to be found,
+	// and match says so.
+	stdout, _, err = run(t, "match", "--model", model, good)
+	if err != nil || !strings.Contains(stdout, "no face found") {
+		t.Errorf("match of a photo without a detectable face: error %v, output lacks the note:\n%s", err, stdout)
+	}
+
+	stdout, _, err = run(t, "match", "--model", model, "--aligned", "--json", good, notPhoto)
+	if err == nil {
+		t.Error("no error for a bad photo with --json")
+	}
+	var results []matchResult
+	if err := json.Unmarshal([]byte(stdout), &results); err != nil {
+		t.Fatalf("--json output does not parse: %v\n%s", err, stdout)
+	}
+	if len(results) != 2 || len(results[0].Matches) != 3 || results[1].Error == "" || results[1].Photo != notPhoto {
+		t.Errorf("--json results %+v, want 3 matches for the photo and an error for the text file", results)
+	}
+}
+
+func TestMatchRefusesBadModels(t *testing.T) {
+	photo := filepath.Join(synthPhotos(t, 2, 1), synth.Name(0), "0000.jpg")
+	truncated := filepath.Join(t.TempDir(), "cut.safetensors")
+	whole, err := os.ReadFile(trainTiny(t, synthPhotos(t, 2, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(truncated, whole[:len(whole)/2], 0o644)
+	for _, model := range []string{truncated, filepath.Join(t.TempDir(), "none.safetensors")} {
+		_, _, err := run(t, "match", "--model", model, photo)
+		if err == nil || !strings.Contains(err.Error(), model) {
+			t.Errorf("match --model %s: error %v, want one naming the model file", model, err)
+		}
+	}
+	if _, _, err := run(t, "match", "--model", truncated); err == nil || !strings.Contains(err.Error(), "no photos") {
+		t.Errorf("match without photos: error %v", err)
+	}
+}
+
+func TestTrainCommand(t *testing.T) {
+	data := synthPhotos(t, 3, 6)
+	model := trainTiny(t, data)
+	report, err := train.ReadReport(train.PathsFor(model).Report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if report.Status != "complete" || report.Settings.Optimizer != "adam" || report.Settings.InputSize != 32 {
+		t.Errorf("report %+v does not reflect the flags", report.Settings)
+	}
+	// Resuming a finished run with its saved settings has nothing left to do; a flag that
+	// contradicts them is refused.
+	if _, stderr, err := run(t, "train", "--out", model, "--resume"); err != nil {
+		t.Errorf("resume of a finished run: %v\n%s", err, stderr)
+	}
+	if _, _, err := run(t, "train", "--out", model, "--resume", "--batch", "4"); err == nil || !strings.Contains(err.Error(), "batch_size") {
+		t.Errorf("resume with another batch size: error %v", err)
+	}
+	if _, _, err := run(t, "train", "--data", data, "--out", model); err == nil || !strings.Contains(err.Error(), "already holds") {
+		t.Errorf("fresh run over a finished one: error %v", err)
+	}
+	if _, _, err := run(t, "train", "--data", data, "--out", model, "--augment", "wild"); err == nil || !strings.Contains(err.Error(), "wild") {
+		t.Errorf("unknown augmentation: error %v", err)
+	}
+	single := filepath.Join(t.TempDir(), "one")
+	os.MkdirAll(filepath.Join(single, "Only Person"), 0o755)
+	os.WriteFile(filepath.Join(single, "Only Person", "a.jpg"), mustRead(t, filepath.Join(data, synth.Name(0), "0000.jpg")), 0o644)
+	outDir := t.TempDir()
+	if _, _, err := run(t, "train", "--data", single, "--out", filepath.Join(outDir, "m.safetensors")); err == nil || !strings.Contains(err.Error(), single) {
+		t.Errorf("single identity: error %v, want one naming %s", err, single)
+	}
+	if entries, _ := os.ReadDir(outDir); len(entries) != 0 {
+		t.Errorf("a refused run left %d files behind", len(entries))
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
