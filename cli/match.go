@@ -45,7 +45,7 @@ func runMatch(c *cli.Context) error {
 		return fmt.Errorf("match: --top %d must be at least 1", c.Int("top"))
 	}
 	photos, problems := expandPhotos(c.Args().Slice())
-	_, frame := framing(c)
+	_, frame := framing(c.Bool("aligned"))
 	p, err := train.OpenPredictor(c.String("device"), c.String("model"), frame)
 	if err != nil {
 		return fmt.Errorf("match: %w", err)

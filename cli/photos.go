@@ -83,8 +83,8 @@ func alignedFlag() cli.Flag {
 // the largest face of each photo, found by the Haar cascade and turned and scaled so that the
 // eyes land where they do in the aligned crops; with --aligned, the photo's centre square.
 // name describes the choice for the training settings.
-func framing(c *cli.Context) (name string, f train.Framing) {
-	if c.Bool("aligned") {
+func framing(aligned bool) (name string, f train.Framing) {
+	if aligned {
 		return train.CentreSquare, nil
 	}
 	aligner := align.New(haar.FrontalFace(), haar.Eye())

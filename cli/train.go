@@ -96,7 +96,11 @@ func runTrain(c *cli.Context) error {
 		return fmt.Errorf("train: --data is required: the folder of photos, DIR/<identity>/<photo>")
 	}
 	var o train.Options
-	s.Preprocessing, o.Framing = framing(c)
+	aligned := c.Bool("aligned")
+	if c.Bool("resume") && !c.IsSet("aligned") {
+		aligned = s.Preprocessing == train.CentreSquare // as the run was started
+	}
+	s.Preprocessing, o.Framing = framing(aligned)
 	o.Out, o.Device, o.Resume, o.Workers = out, c.String("device"), c.Bool("resume"), c.Int("workers")
 	o.Log, o.Progress = c.App.Writer, c.App.ErrWriter
 
