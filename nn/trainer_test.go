@@ -162,3 +162,46 @@ func TestSaveLoadResumeIsExact(t *testing.T) {
 		})
 	}
 }
+
+// countingBackend counts the allocations made through it.
+type countingBackend struct {
+	kernels.Backend
+	allocs int
+}
+
+func (c *countingBackend) Alloc(dtype tensor.DType, shape ...int) (*tensor.Tensor, error) {
+	c.allocs++
+	return c.Backend.Alloc(dtype, shape...)
+}
+
+// Once a batch shape has been seen, training and evaluation steps allocate nothing on the
+// backend: every activation, gradient and loss buffer is reused.
+func TestStepsReuseTheirBuffers(t *testing.T) {
+	b := &countingBackend{Backend: openCPU(t)}
+	cfg := tinyConfig(3)
+	m, err := New(b, cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTrainer(m, OptimizerConfig{Kind: "adam"}, Schedule{Kind: "constant", LR: 1e-3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, labels := randomBatch(t, b, cfg, 4, 1)
+	step := func() {
+		if err := tr.Step(x, labels); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Eval(x, labels); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	before := b.allocs
+	for i := 0; i < 3; i++ {
+		step()
+	}
+	if b.allocs != before {
+		t.Errorf("3 more training and evaluation steps made %d allocations, want 0", b.allocs-before)
+	}
+}

@@ -207,7 +207,10 @@ func (m *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if m.Ctx.Backend == nil {
 		return nil, fmt.Errorf("model: forward before the weights were initialised or loaded")
 	}
-	if err := tensor.Check("vgg", "input", x, -1, InputChannels, m.Config.InputSize, m.Config.InputSize); err != nil {
+	if err := tensor.Check("model", "input", x, -1, InputChannels, m.Config.InputSize, m.Config.InputSize); err != nil {
+		return nil, err
+	}
+	if err := tensor.CheckDType("model", "input", x, tensor.Float32); err != nil {
 		return nil, err
 	}
 	features, err := m.CNN.Forward(x)

@@ -135,3 +135,25 @@ func TestInitIsSeededAndScaled(t *testing.T) {
 		}
 	}
 }
+
+func TestForwardRejectsAWrongInput(t *testing.T) {
+	b := openCPU(t)
+	m, err := New(b, tinyConfig(3), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, shape := range [][]int{{2, 3, 64, 64}, {2, 1, 32, 32}, {3, 32, 32}} {
+		x, _ := b.Alloc(tensor.Float32, shape...)
+		if _, err := m.Forward(x); err == nil || !strings.Contains(err.Error(), "input") {
+			t.Errorf("input of shape %v: %v", shape, err)
+		}
+	}
+	x, _ := b.Alloc(tensor.Int32, 2, 3, 32, 32)
+	if _, err := m.Forward(x); err == nil {
+		t.Error("an int32 input was accepted")
+	}
+	unloaded, _ := VGGD(tinyConfig(3))
+	if _, err := unloaded.Forward(x); err == nil {
+		t.Error("a model without weights ran")
+	}
+}
