@@ -25,10 +25,10 @@ type Backend struct {
 	mu sync.Mutex
 	// workers is how many goroutines the parallel ops split their work over.
 	workers int
-	// col (the im2col matrix) and prod (a [K, pixels] product) are convolution workspaces,
-	// grown on demand and kept across calls so that steady-state training allocates nothing
-	// per step.
-	col, prod []float32
+	// col (the im2col matrix), prod (a [K, pixels] matrix, or its transpose) and wt (a
+	// filter-shaped matrix, transposed) are convolution workspaces, grown on demand and kept
+	// across calls so that steady-state training allocates nothing per step.
+	col, prod, wt []float32
 }
 
 // New returns a CPU backend that uses every core Go may run on.
@@ -129,7 +129,7 @@ func (*Backend) Sync() error { return nil }
 func (b *Backend) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.col, b.prod = nil, nil
+	b.col, b.prod, b.wt = nil, nil, nil
 	return nil
 }
 

@@ -12,17 +12,21 @@ import (
 
 // Convolution is lowered to matrix products (im2col). For a group of images, the column
 // matrix col[C*R*S, images*P*Q] holds in row (c,r,s) and column (image,p,q) the input pixel
-// that filter tap (r,s) of channel c sees at output position (p,q), or 0 in the padding. Then
+// that filter tap (r,s) of channel c sees at output position (p,q), or 0 in the padding.
+// Writing dy and y as [K, images*P*Q] matrices, the three ops are
 //
-//	forward:          y[K, images*P*Q] = w[K, C*R*S] · col
-//	backward-data:    col              = wᵀ · dy[K, images*P*Q], scattered back onto dx (col2im)
-//	backward-filter:  dw[K, C*R*S]    += dy · colᵀ, summed over the groups of the batch
+//	forward:          yᵀ  = colᵀ · wᵀ        (w as [K, C*R*S])
+//	backward-data:    colᵀ = dyᵀ · w,         scattered back onto dx (col2im)
+//	backward-filter:  dwᵀ += col · dyᵀ,       summed over the groups of the batch
 //
-// so nearly all the work happens in Sgemm. Images are grouped so that each product has at
-// least minGroupColumns columns: for the deep layers (P*Q = 64 or 256) one image alone would
-// make a thin product that Sgemm runs slowly and, in backward-filter, would re-read all of dw
-// for very little work.
+// Each product is arranged so that its left operand is the one that holds the activations'
+// zeros (col, from post-ReLU inputs and padding; dy, masked by ReLU and max-pool backward):
+// gonum's Sgemm skips the whole row update for a zero left-hand element, so in training,
+// where about half of these are zero, it does about half the work. The transposes this costs
+// touch each output once, against C*R*S or K multiply-adds per output for the product.
 //
+// Images are grouped so that each product has at least minGroupColumns columns: for the deep
+// layers (P*Q = 64 or 256) one image alone would make a thin product that Sgemm runs slowly.
 // Sgemm splits each product over the cores itself, handing out 64x64 output blocks to
 // whichever core is free, which also balances well on a machine shared with other work.
 // im2col and col2im are split over (image, channel) pairs.
@@ -105,28 +109,32 @@ func (be *Backend) Conv2D(y, x, w, b *tensor.Tensor, p kernels.ConvParams) error
 	be.mu.Lock()
 	defer be.mu.Unlock()
 	crs, pq := g.colRows(), g.pixels()
+	be.wt = grow(be.wt, crs*g.k)
+	transpose(be.wt, g.k, wd, crs, g.k, crs)
 	for first := 0; first < g.n; first += g.groupSize() {
 		images := min(g.groupSize(), g.n-first)
 		cols := images * pq
 		col := be.im2colGroup(xd, g, first, images)
-		prod := be.product(g.k * cols)
-		sgemm(blas.NoTrans, blas.NoTrans, g.k, cols, crs, 1, wd, crs, col, cols, 0, prod, cols)
-		// prod is [K, images*P*Q]; y wants [images, K, P*Q], plus the bias.
-		for i := 0; i < images; i++ {
-			out := yd[(first+i)*g.k*pq:]
-			for k := 0; k < g.k; k++ {
-				src := prod[k*cols+i*pq : k*cols+(i+1)*pq]
-				dst := out[k*pq : (k+1)*pq]
-				for j, v := range src {
-					dst[j] = v + bd[k]
+		be.prod = grow(be.prod, cols*g.k)
+		sgemm(blas.Trans, blas.NoTrans, cols, g.k, crs, 1, col, cols, be.wt, g.k, 0, be.prod, g.k)
+		// prod is yᵀ [images*P*Q, K]; y wants [images, K, P*Q], plus the bias.
+		parallelFor(images, be.workers, func(_, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				out := yd[(first+i)*g.k*pq : (first+i+1)*g.k*pq]
+				transpose(out, pq, be.prod[i*pq*g.k:], g.k, pq, g.k)
+				for k := 0; k < g.k; k++ {
+					row := out[k*pq : (k+1)*pq]
+					for j := range row {
+						row[j] += bd[k]
+					}
 				}
 			}
-		}
+		})
 	}
 	return nil
 }
 
-// Conv2DBackwardData: dx = col2im(wᵀ · dy).
+// Conv2DBackwardData: dx = col2im((dyᵀ · w)ᵀ).
 func (be *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2DBackwardData"
 	g, err := checkConv(op, dx, w, dy, "dy", p)
@@ -152,8 +160,8 @@ func (be *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvPa
 		images := min(g.groupSize(), g.n-first)
 		cols := images * pq
 		grad := be.gatherGroup(dyd, g, first, images)
-		be.col = grow(be.col, crs*cols)
-		sgemm(blas.Trans, blas.NoTrans, crs, cols, g.k, 1, wd, crs, grad, cols, 0, be.col, cols)
+		be.col = grow(be.col, cols*crs)
+		sgemm(blas.Trans, blas.NoTrans, cols, crs, g.k, 1, grad, cols, wd, crs, 0, be.col, crs)
 		be.col2imGroup(dxd, g, first, images)
 	}
 	return nil
@@ -191,17 +199,25 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 	be.mu.Lock()
 	defer be.mu.Unlock()
 	crs, pq := g.colRows(), g.pixels()
+	be.wt = grow(be.wt, crs*g.k)
 	for first := 0; first < g.n; first += g.groupSize() {
 		images := min(g.groupSize(), g.n-first)
 		cols := images * pq
 		col := be.im2colGroup(xd, g, first, images)
-		grad := be.gatherGroup(dyd, g, first, images)
+		// dyᵀ [images*P*Q, K], one image at a time.
+		be.prod = grow(be.prod, cols*g.k)
+		parallelFor(images, be.workers, func(_, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				transpose(be.prod[i*pq*g.k:], g.k, dyd[(first+i)*g.k*pq:], pq, g.k, pq)
+			}
+		})
 		var beta float32 = 1
 		if first == 0 {
-			beta = 0 // the first group overwrites dw, the others add to it
+			beta = 0 // the first group overwrites dwᵀ, the others add to it
 		}
-		sgemm(blas.NoTrans, blas.Trans, g.k, crs, cols, 1, grad, cols, col, cols, beta, dwd, crs)
+		sgemm(blas.NoTrans, blas.NoTrans, crs, g.k, cols, 1, col, cols, be.prod, g.k, beta, be.wt, g.k)
 	}
+	transpose(dwd, crs, be.wt, g.k, crs, g.k)
 	if dbd != nil {
 		// Bias gradients sum N*P*Q terms each; accumulate in float64 for accuracy.
 		for k := 0; k < g.k; k++ {
@@ -217,8 +233,8 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 	return nil
 }
 
-// im2colGroup fills the column workspace from images [first, first+images) of x and
-// returns it.
+// im2colGroup fills the column workspace [C*R*S, images*P*Q] from images
+// [first, first+images) of x and returns it.
 func (be *Backend) im2colGroup(xd []float32, g convGeometry, first, images int) []float32 {
 	crs, pq := g.colRows(), g.pixels()
 	cols := images * pq
@@ -235,16 +251,17 @@ func (be *Backend) im2colGroup(xd []float32, g convGeometry, first, images int) 
 	return col
 }
 
-// col2imGroup adds the column workspace back onto images [first, first+images) of dx.
+// col2imGroup adds the transposed column workspace [images*P*Q, C*R*S] back onto images
+// [first, first+images) of dx, split over (image, block of channels) pairs.
 func (be *Backend) col2imGroup(dxd []float32, g convGeometry, first, images int) {
-	pq := g.pixels()
-	cols := images * pq
-	rowsPerChannel := g.r * g.s
-	parallelFor(images*g.c, be.workers, func(_, lo, hi int) {
+	crs, pq, hw := g.colRows(), g.pixels(), g.h*g.w
+	blocks := ceilDiv(g.c, col2imChannels)
+	parallelFor(images*blocks, be.workers, func(_, lo, hi int) {
 		for unit := lo; unit < hi; unit++ {
-			i, c := unit/g.c, unit%g.c
-			plane := dxd[((first+i)*g.c+c)*g.h*g.w:][:g.h*g.w]
-			col2im(plane, be.col[c*rowsPerChannel*cols+i*pq:], cols, g)
+			i, c0 := unit/blocks, unit%blocks*col2imChannels
+			c1 := min(c0+col2imChannels, g.c)
+			planes := dxd[((first+i)*g.c+c0)*hw : ((first+i)*g.c+c1)*hw]
+			col2imTransposed(planes, c1-c0, be.col[i*pq*crs+c0*g.r*g.s:], crs, g)
 		}
 	})
 }
@@ -257,20 +274,34 @@ func (be *Backend) gatherGroup(dyd []float32, g convGeometry, first, images int)
 		return dyd[first*g.k*pq : (first+1)*g.k*pq]
 	}
 	cols := images * pq
-	grad := be.product(g.k * cols)
+	be.prod = grow(be.prod, g.k*cols)
 	for i := 0; i < images; i++ {
 		src := dyd[(first+i)*g.k*pq:]
 		for k := 0; k < g.k; k++ {
-			copy(grad[k*cols+i*pq:k*cols+(i+1)*pq], src[k*pq:(k+1)*pq])
+			copy(be.prod[k*cols+i*pq:k*cols+(i+1)*pq], src[k*pq:(k+1)*pq])
 		}
 	}
-	return grad
+	return be.prod
 }
 
-// product returns the [K, columns] workspace, grown to n elements.
-func (be *Backend) product(n int) []float32 {
-	be.prod = grow(be.prod, n)
-	return be.prod
+// transposeTile is the side of the square blocks transpose copies, small enough that a
+// block of the source and one of the destination stay in L1 cache together.
+const transposeTile = 32
+
+// transpose writes the rows x cols matrix src (rows lds apart) transposed into dst (rows
+// ldd apart): dst[j*ldd+i] = src[i*lds+j]. It goes block by block so that neither side is
+// read or written with a cache-missing stride for long.
+func transpose(dst []float32, ldd int, src []float32, lds int, rows, cols int) {
+	for i0 := 0; i0 < rows; i0 += transposeTile {
+		for j0 := 0; j0 < cols; j0 += transposeTile {
+			for i := i0; i < min(i0+transposeTile, rows); i++ {
+				row := src[i*lds:]
+				for j := j0; j < min(j0+transposeTile, cols); j++ {
+					dst[j*ldd+i] = row[j]
+				}
+			}
+		}
+	}
 }
 
 // validRange returns the output positions [lo, hi) along one axis whose input coordinate
@@ -316,24 +347,35 @@ func im2col(col []float32, ld int, plane []float32, g convGeometry) {
 	}
 }
 
-// col2im is im2col's adjoint for one channel: it zeroes plane [H,W] and adds every entry of
-// the channel's R*S rows of col (ld apart) back onto the pixel it was copied from; padding
-// entries are dropped.
-func col2im(plane, col []float32, ld int, g convGeometry) {
+// col2imChannels is how many channels one col2im task handles: the row of the transposed
+// column matrix it reads per output pixel is then col2imChannels*R*S floats long, several
+// whole cache lines.
+const col2imChannels = 8
+
+// col2imTransposed is im2col's adjoint for a run of channels, reading the column matrix
+// transposed: colT holds, for output pixel (p,q), the channels' R*S taps each at
+// colT[(p*Q+q)*ld + c*R*S + r*S+s]. It zeroes planes [channels,H,W] and adds every tap back
+// onto the pixel it was copied from; taps that fell in the padding are dropped.
+func col2imTransposed(planes []float32, channels int, colT []float32, ld int, g convGeometry) {
 	pp := g.params
-	clear(plane)
-	row := 0
-	for r := 0; r < g.r; r++ {
-		pLo, pHi := validRange(g.p, g.h, pp.StrideH, pp.PadH, r)
-		for s := 0; s < g.s; s++ {
-			qLo, qHi := validRange(g.q, g.w, pp.StrideW, pp.PadW, s)
-			src := col[row*ld : row*ld+g.p*g.q]
-			row++
-			for op := pLo; op < pHi; op++ {
-				dst := plane[(op*pp.StrideH-pp.PadH+r)*g.w:]
-				seg := src[op*g.q : (op+1)*g.q]
-				for oq, iw := qLo, qLo*pp.StrideW-pp.PadW+s; oq < qHi; oq, iw = oq+1, iw+pp.StrideW {
-					dst[iw] += seg[oq]
+	hw, rs := g.h*g.w, g.r*g.s
+	clear(planes)
+	for op := 0; op < g.p; op++ {
+		for oq := 0; oq < g.q; oq++ {
+			taps := colT[(op*g.q+oq)*ld:][:channels*rs]
+			for r := 0; r < g.r; r++ {
+				ih := op*pp.StrideH - pp.PadH + r
+				if ih < 0 || ih >= g.h {
+					continue
+				}
+				for s := 0; s < g.s; s++ {
+					iw := oq*pp.StrideW - pp.PadW + s
+					if iw < 0 || iw >= g.w {
+						continue
+					}
+					for c, at := 0, ih*g.w+iw; c < channels; c, at = c+1, at+hw {
+						planes[at] += taps[c*rs+r*g.s+s]
+					}
 				}
 			}
 		}

@@ -94,7 +94,9 @@ func TestInvalidArguments(t *testing.T) {
 		{"conv input smaller than window", func() error {
 			return be.Conv2D(f(1, 1, 1, 1), f(1, 1, 2, 2), f(1, 1, 5, 5), f(1), kernels.ConvParams{KernelH: 5, KernelW: 5, StrideH: 1, StrideW: 1})
 		}},
-		{"conv int32 input", func() error { return be.Conv2D(f(1, 1, 3, 3), tensor.New(tensor.Int32, 1, 1, 3, 3), f(1, 1, 3, 3), f(1), conv) }},
+		{"conv int32 input", func() error {
+			return be.Conv2D(f(1, 1, 3, 3), tensor.New(tensor.Int32, 1, 1, 3, 3), f(1, 1, 3, 3), f(1), conv)
+		}},
 		{"conv missing bias", func() error { return be.Conv2D(f(1, 1, 3, 3), f(1, 1, 3, 3), f(1, 1, 3, 3), nil, conv) }},
 		{"maxpool odd width", func() error { return be.MaxPool2x2(f(1, 1, 2, 2), tensor.New(tensor.Int32, 1, 1, 2, 2), f(1, 1, 4, 5)) }},
 		{"maxpool argmax outside window", func() error {
