@@ -1,0 +1,99 @@
+// Package report writes the answer to "whom do I look like" for one photo as a page a person
+// reads: a self-contained HTML file (every picture inline as a data: URI, so it can be mailed
+// or opened from anywhere) and a PNG montage of the same, for places that show pictures only.
+package report
+
+import (
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/vgglab/vgg/vision"
+)
+
+// Match is one identity the photo resembles.
+type Match struct {
+	Identity string
+	// Probability is the classifier's softmax output for the identity; HasProbability is
+	// false for an identity enrolled after training, which the classifier does not know.
+	Probability    float32
+	HasProbability bool
+	// Score is the gallery score the identities were ranked by ('--by embedding'): the mean
+	// similarity of its closest photos. HasScore is false when the classifier ranked them.
+	Score    float32
+	HasScore bool
+	// Closest is the identity's gallery photo most similar to the face, its path, and the
+	// cosine similarity of their embeddings. Closest is nil when the gallery has no photo of
+	// the identity.
+	Closest     image.Image
+	ClosestPath string
+	Similarity  float32
+}
+
+// Report is everything one page shows.
+type Report struct {
+	// PhotoPath and Photo are the photo asked about.
+	PhotoPath string
+	Photo     image.Image
+	// FaceBox is where the face was found in Photo (empty: no detector ran, the photo was
+	// framed by its centre square) and Framing says how in words.
+	FaceBox image.Rectangle
+	Framing string
+	// Face is the picture the network saw (aligned, at its input size).
+	Face image.Image
+	// Heatmap is the Grad-CAM overlay on Face, for the identity CAMIdentity.
+	Heatmap     image.Image
+	CAMIdentity string
+	// RankedBy says what ordered the matches: "classifier" or "embedding".
+	RankedBy string
+	Matches  []Match
+	// Model names the model file the answer came from.
+	Model string
+}
+
+// File names inside the report folder.
+const (
+	HTMLFile    = "index.html"
+	MontageFile = "montage.png"
+)
+
+// PrepareDir makes sure a report can be written to dir, creating it if needed, before any slow
+// work starts: a folder that cannot be written to is an error naming it now, not after a minute
+// of computing.
+func PrepareDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("report folder: %w", err)
+	}
+	probe, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("report folder %s is not writable: %w", dir, err)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+// Write writes dir/index.html and dir/montage.png. Both are rendered in memory first and each
+// file is then written atomically (a reader sees the old file or the complete new one), so a
+// failure leaves no half-written file. dir must exist (see PrepareDir).
+func Write(dir string, r *Report) error {
+	if r.Photo == nil || r.Face == nil {
+		return fmt.Errorf("report: the photo and the face are needed")
+	}
+	page, err := renderHTML(r)
+	if err != nil {
+		return err
+	}
+	picture, err := montage(r)
+	if err != nil {
+		return err
+	}
+	if err := vision.WriteAtomic(filepath.Join(dir, HTMLFile), func(w io.Writer) error {
+		_, err := w.Write(page)
+		return err
+	}); err != nil {
+		return err
+	}
+	return vision.WritePNG(filepath.Join(dir, MontageFile), picture)
+}

@@ -1,0 +1,194 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Distinct flat colours for the test pictures, so the screenshot test can find each one.
+var (
+	photoColour   = color.RGBA{R: 200, G: 40, B: 160, A: 255}
+	faceColour    = color.RGBA{R: 30, G: 170, B: 200, A: 255}
+	galleryColour = color.RGBA{R: 240, G: 200, B: 20, A: 255}
+)
+
+func flat(w, h int, c color.RGBA) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, c.A
+	}
+	return img
+}
+
+func sampleReport() *Report {
+	return &Report{
+		PhotoPath:   "/photos/holiday <1>.jpg",
+		Photo:       flat(400, 300, photoColour),
+		FaceBox:     image.Rect(150, 80, 250, 180),
+		Framing:     "Face found by the detector (green box) and aligned.",
+		Face:        flat(128, 128, faceColour),
+		Heatmap:     flat(128, 128, color.RGBA{R: 180, G: 20, B: 10, A: 255}),
+		CAMIdentity: "Barack_Obama",
+		RankedBy:    "classifier",
+		Model:       "run/model.safetensors",
+		Matches: []Match{
+			{Identity: "Barack_Obama", Probability: 0.83, HasProbability: true, Closest: flat(250, 250, galleryColour), ClosestPath: "/g/Barack_Obama/0007.jpg", Similarity: 0.912},
+			{Identity: "Colin_Powell", Probability: 0.11, HasProbability: true, Closest: flat(112, 112, galleryColour), ClosestPath: "/g/Colin_Powell/0002.jpg", Similarity: 0.702},
+			{Identity: "An Enrolled Friend With A Very Long Name", Closest: flat(160, 160, galleryColour), ClosestPath: "/g/friend.jpg", Similarity: 0.654},
+			{Identity: "Arin", Probability: 0.01, HasProbability: true},
+		},
+	}
+}
+
+func TestWriteReport(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "report")
+	if err := PrepareDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(dir, sampleReport()); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(page)
+	for _, want := range []string{"Barack_Obama", "Colin_Powell", "An Enrolled Friend", "not in the classifier", "0.912", "0.830", "no gallery photo", "holiday &lt;1&gt;.jpg"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the page does not contain %q", want)
+		}
+	}
+	// Self-contained: every picture is inline, nothing is fetched from elsewhere.
+	if n := strings.Count(html, `src="data:image/png;base64,`); n != 6 {
+		t.Errorf("%d inline pictures, want 6 (photo, face, heatmap, 3 gallery photos)", n)
+	}
+	if strings.Contains(html, `src="http`) || strings.Contains(html, `src="/`) || strings.Contains(html, `src="file:`) {
+		t.Error("the page refers to a picture outside itself")
+	}
+	f, err := os.Open(filepath.Join(dir, MontageFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := m.Bounds(); b.Dx() < 600 || b.Dy() < 400 {
+		t.Errorf("montage is only %v", b)
+	}
+	// Nothing but the two files: no temporary left behind.
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Errorf("report folder holds %d entries, want 2", len(entries))
+	}
+}
+
+func TestPrepareDirRefusesUnwritable(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "plain-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := PrepareDir(filepath.Join(file, "report"))
+	if err == nil || !strings.Contains(err.Error(), "report folder") || !strings.Contains(err.Error(), file) {
+		t.Fatalf("PrepareDir under a file = %v, want an error naming it", err)
+	}
+	if os.Geteuid() != 0 { // root writes anywhere: the permission case only means something for others
+		ro := filepath.Join(t.TempDir(), "read-only")
+		if err := os.Mkdir(ro, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		if err := PrepareDir(ro); err == nil || !strings.Contains(err.Error(), "not writable") {
+			t.Fatalf("PrepareDir of a read-only folder = %v", err)
+		}
+	}
+}
+
+// findBrowser returns a headless-capable Chromium, or "" when none is installed.
+func findBrowser() string {
+	if p := os.Getenv("VGG_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// runBrowser runs headless Chromium on a page with a private profile and no network chatter.
+func runBrowser(t *testing.T, browser string, args ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir=" + t.TempDir(), "--window-size=1200,1600"}
+	cmd := exec.CommandContext(ctx, browser, append(base, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v\n%s", browser, err, stderr.String())
+	}
+	return stdout.Bytes()
+}
+
+// The page renders in a real browser: the screenshot shows the photo, the face and the gallery
+// photos (found by their colours), and the DOM holds every picture and name.
+func TestReportInChromium(t *testing.T) {
+	browser := findBrowser()
+	if browser == "" {
+		t.Skip("no chromium installed (apt-get install chromium, or set VGG_CHROMIUM)")
+	}
+	dir := t.TempDir()
+	if err := Write(dir, sampleReport()); err != nil {
+		t.Fatal(err)
+	}
+	url := "file://" + filepath.Join(dir, HTMLFile)
+	shot := filepath.Join(t.TempDir(), "shot.png")
+	runBrowser(t, browser, "--screenshot="+shot, url)
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatalf("no screenshot: %v", err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[color.RGBA]int{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			counts[color.RGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(bl >> 8), A: 255}]++
+		}
+	}
+	t.Logf("screenshot %v, %d distinct colours", b, len(counts))
+	if len(counts) < 20 {
+		t.Fatalf("the screenshot is blank: %d distinct colours", len(counts))
+	}
+	for name, c := range map[string]color.RGBA{"photo": photoColour, "face": faceColour, "gallery photos": galleryColour} {
+		// The photo is shown at 360x270 minus its box, the face at 192x192, three gallery
+		// photos at 128x128: each covers well over 10,000 pixels.
+		if counts[c] < 10000 {
+			t.Errorf("the %s's colour %v covers only %d pixels of the screenshot", name, c, counts[c])
+		}
+	}
+	dom := string(runBrowser(t, browser, "--dump-dom", url))
+	for _, want := range []string{`id="photo"`, `id="face"`, `id="heatmap"`, "Colin_Powell", "not in the classifier"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("the rendered DOM lacks %q", want)
+		}
+	}
+}
