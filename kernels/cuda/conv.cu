@@ -202,7 +202,7 @@ __device__ void conv_backward_data_impl(float* dx, const float* dy, const float*
     gemm_tile<BM, 16384 / BM>(p, C, N * H * W, 0, K * R * S);
 }
 
-template <bool SEED>
+template <bool SEED, int BM>
 __device__ void conv_backward_filter_impl(float* dw, const float* x, const float* dy,
                                           int chunk, CONV_DIM_PARAMS) {
     BackwardFilterProblem<SEED> p;
@@ -210,7 +210,7 @@ __device__ void conv_backward_filter_impl(float* dw, const float* x, const float
     p.dw = dw; p.x = x; p.dy = dy;
     int k_begin, k_end;
     split_range(N * P * Q, chunk, k_begin, k_end);
-    gemm_tile<128, 128>(p, K, C * R * S, k_begin, k_end);
+    gemm_tile<BM, 16384 / BM>(p, K, C * R * S, k_begin, k_end);
 }
 
 extern "C" {
@@ -247,16 +247,61 @@ conv_backward_data(float* dx, const float* dy, const float* w, CONV_DIM_PARAMS) 
 }
 
 // Launch: grid (ceil(C*R*S/128), ceil(K/128), splits), 256 threads; dw zeroed first.
+// (A 64x256 instance for 64-filter layers spills: eight gathered B elements per thread.)
 __global__ void __launch_bounds__(GEMM_THREADS, 2)
 conv_backward_filter_3x3s1(float* dw, const float* x, const float* dy, int chunk,
                            CONV_DIM_PARAMS) {
-    conv_backward_filter_impl<true>(dw, x, dy, chunk, N, CONV_DIM_ARGS);
+    conv_backward_filter_impl<true, 128>(dw, x, dy, chunk, N, CONV_DIM_ARGS);
 }
 // The general instance keeps every window size in registers; one block per multiprocessor's
 // register share (instead of two) keeps it free of spills. VGG never runs it.
 __global__ void __launch_bounds__(GEMM_THREADS, 1)
 conv_backward_filter(float* dw, const float* x, const float* dy, int chunk, CONV_DIM_PARAMS) {
-    conv_backward_filter_impl<false>(dw, x, dy, chunk, N, CONV_DIM_ARGS);
+    conv_backward_filter_impl<false, 128>(dw, x, dy, chunk, N, CONV_DIM_ARGS);
+}
+
+// conv_backward_data_3x3s1_small_c: the input gradient of a 3x3 stride-1 layer with at most
+// SMALL_C input channels (the first layer: RGB). As a GEMM its M would be C = 3, so a tiled
+// product would compute 61 of every 64 rows for nothing; here one thread computes the C
+// values of one input pixel directly, summing K*9 products each, with all of w (K*C*9
+// floats, at most SMALL_W) in shared memory. Consecutive threads take consecutive pixels of a
+// row, so their dy reads are coalesced, and each dy value is reused by nine threads through
+// L1. Launch: grid-stride over N*H*W pixels, 256 threads.
+#define SMALL_C 4
+#define SMALL_W 4096
+__global__ void conv_backward_data_3x3s1_small_c(float* dx, const float* dy, const float* w,
+                                                 CONV_DIM_PARAMS) {
+    __shared__ float ws[SMALL_W];
+    for (int i = threadIdx.x; i < K * C * 9; i += blockDim.x) ws[i] = w[i];
+    __syncthreads();
+    const int HW = H * W, PQ = P * Q, total = N * HW;
+    for (int pix = blockIdx.x * blockDim.x + threadIdx.x; pix < total;
+         pix += gridDim.x * blockDim.x) {
+        const int img = pix / HW, hw = pix - img * HW;
+        const int h = hw / W, wi = hw - h * W;
+        float acc[SMALL_C] = {0.f, 0.f, 0.f, 0.f};
+        for (int k = 0; k < K; k++) {
+            const float* plane = dy + ((size_t)img * K + k) * PQ;
+            const float* wk = ws + k * C * 9;
+#pragma unroll
+            for (int r = 0; r < 3; r++) {
+                const int p = h + ph - r;
+                if (p < 0 || p >= P) continue;
+#pragma unroll
+                for (int s = 0; s < 3; s++) {
+                    const int q = wi + pw - s;
+                    if (q < 0 || q >= Q) continue;
+                    const float g = __ldg(plane + p * Q + q);
+#pragma unroll
+                    for (int c = 0; c < SMALL_C; c++)
+                        if (c < C) acc[c] = fmaf(g, wk[c * 9 + r * 3 + s], acc[c]);
+                }
+            }
+        }
+#pragma unroll
+        for (int c = 0; c < SMALL_C; c++)
+            if (c < C) dx[((size_t)img * C + c) * HW + hw] = acc[c];
+    }
 }
 
 // conv_bias_grad: db[k] += Σ over images [img0, img0+per) and all pixels of dy[img,k,:].

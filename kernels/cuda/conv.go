@@ -15,6 +15,7 @@ var (
 	convBackwardData3x3s1    = kernel{"conv", "conv_backward_data_3x3s1"}
 	convBackwardData3x3s1M64 = kernel{"conv", "conv_backward_data_3x3s1_m64"}
 	convBackwardData         = kernel{"conv", "conv_backward_data"}
+	convBackwardDataSmallC   = kernel{"conv", "conv_backward_data_3x3s1_small_c"}
 	convBackwardFilter3x3s1  = kernel{"conv", "conv_backward_filter_3x3s1"}
 	convBackwardFilter       = kernel{"conv", "conv_backward_filter"}
 	convBiasGrad             = kernel{"conv", "conv_bias_grad"}
@@ -26,6 +27,13 @@ const (
 	gemmTile    = 128
 	gemmThreads = 256
 	gemmStep    = 8
+)
+
+// The direct input-gradient kernel for few input channels (conv.cu's SMALL_C, SMALL_W): at
+// most 4 channels and a filter bank of at most 4096 floats, held in shared memory.
+const (
+	smallC = 4
+	smallW = 4096
 )
 
 // tileFor picks the kernel and grid of an implicit-GEMM convolution with an m x n output:
@@ -151,7 +159,10 @@ func (b *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvPar
 		return err
 	}
 	k, grid := convBackwardData, dim3{ceilDiv(g.n*g.h*g.w, gemmTile), ceilDiv(g.c, gemmTile), 1}
-	if g.seed() {
+	switch {
+	case g.seed() && g.c <= smallC && g.k*g.c*9 <= smallW:
+		k, grid = convBackwardDataSmallC, b.d.gridFor(g.n*g.h*g.w)
+	case g.seed():
 		k, grid = tileFor(g.c, g.n*g.h*g.w, convBackwardData3x3s1M64, convBackwardData3x3s1)
 	}
 	args := append([]uint64{ptrArg(pdx), ptrArg(pdy), ptrArg(pw)}, g.args()...)

@@ -3,26 +3,38 @@
 // it, so both backends give bit-identical outputs. Forward (in = x) and backward (in = dy)
 // are the same map, because backward redraws the very mask forward used from (seed, i)
 // instead of storing it; the keep rule is kernels.DropoutKeep, bit for bit (philox.cuh).
-// Each thread handles float4s in a grid-stride loop: 8 bytes moved and one Philox4x32-10
-// (10 rounds of two 32x32->64 multiplies) per element, which makes this kernel bound by
-// integer multiplies rather than memory on an H200. The tail goes to the first threads.
-// out may alias in.
+//
+// 8 bytes move per element, but each element also costs one Philox4x32-10 (10 rounds of two
+// 32x32->64 multiplies and two 3-way XORs, ~40 instructions), so on an H200 this kernel is
+// bound by instruction issue, not memory. Each thread takes two float4s per grid-stride
+// step and issues both loads before any Philox work, so memory latency overlaps the
+// arithmetic. The n%4 trailing elements go to the first threads. out may alias in.
 #include "philox.cuh"
 
-extern "C" __global__ void dropout_apply(float* out, const float* in, int n, float p,
+// apply4 masks and scales the four elements starting at flat index e.
+__device__ __forceinline__ float4 apply4(float4 v, unsigned long long e, unsigned threshold,
                                          float scale, unsigned long long seed) {
+    v.x = philox_keep(seed, e, threshold) ? v.x * scale : 0.f;
+    v.y = philox_keep(seed, e + 1, threshold) ? v.y * scale : 0.f;
+    v.z = philox_keep(seed, e + 2, threshold) ? v.z * scale : 0.f;
+    v.w = philox_keep(seed, e + 3, threshold) ? v.w * scale : 0.f;
+    return v;
+}
+
+extern "C" __global__ void dropout_apply(float* out, const float* in, int n, unsigned threshold,
+                                         float scale, unsigned long long seed) {
+    const float4* in4 = reinterpret_cast<const float4*>(in);
+    float4* out4 = reinterpret_cast<float4*>(out);
     const int n4 = n >> 2;
     const int stride = gridDim.x * blockDim.x;
     const int tid = blockIdx.x * blockDim.x + threadIdx.x;
-    for (int i = tid; i < n4; i += stride) {
-        float4 v = reinterpret_cast<const float4*>(in)[i];
-        const unsigned long long e = 4ull * (unsigned)i;
-        v.x = philox_uniform(seed, e) >= p ? v.x * scale : 0.f;
-        v.y = philox_uniform(seed, e + 1) >= p ? v.y * scale : 0.f;
-        v.z = philox_uniform(seed, e + 2) >= p ? v.z * scale : 0.f;
-        v.w = philox_uniform(seed, e + 3) >= p ? v.w * scale : 0.f;
-        reinterpret_cast<float4*>(out)[i] = v;
+    for (int i = tid; i < n4; i += 2 * stride) {
+        const int j = i + stride;
+        const float4 a = in4[i];
+        const float4 b = j < n4 ? in4[j] : make_float4(0.f, 0.f, 0.f, 0.f);
+        out4[i] = apply4(a, 4ull * (unsigned)i, threshold, scale, seed);
+        if (j < n4) out4[j] = apply4(b, 4ull * (unsigned)j, threshold, scale, seed);
     }
     const int t = (n4 << 2) + tid;
-    if (t < n) out[t] = philox_uniform(seed, (unsigned long long)t) >= p ? in[t] * scale : 0.f;
+    if (t < n) out[t] = philox_keep(seed, (unsigned long long)t, threshold) ? in[t] * scale : 0.f;
 }

@@ -24,9 +24,10 @@ func (b *Backend) dropout(op string, out, in *tensor.Tensor, p float32, seed uin
 	}
 	n := in.Numel()
 	scale := 1 / (1 - p) // in float32, as kernels/cpu rounds it: the outputs match bit for bit
+	threshold := uint64(dropoutThreshold(p))
 	return b.run(op, func() error {
-		return b.d.launch(dropoutApply, b.d.gridFor(ceilDiv(n, 4)), dim3{256, 1, 1},
-			ptrArg(ptr[0]), ptrArg(ptr[1]), intArg(n), floatArg(p), floatArg(scale), seed)
+		return b.d.launch(dropoutApply, b.d.gridFor(ceilDiv(n, 8)), dim3{256, 1, 1},
+			ptrArg(ptr[0]), ptrArg(ptr[1]), intArg(n), threshold, floatArg(scale), seed)
 	})
 }
 

@@ -1,7 +1,7 @@
 // philox.cuh: Philox4x32-10, the CUDA twin of kernels/philox.go. The two must stay
 // bit-identical: same counter layout (element index in words 0 and 1), same key (seed, low
-// word first), same round constants, and the same Uniform rule (top 24 bits of the first
-// output word, times 2^-24), so the GPU drops exactly the elements the CPU drops.
+// word first), same round constants, and the same keep rule (the top 24 bits of the first
+// output word, as Uniform reads them), so the GPU drops exactly the elements the CPU drops.
 #pragma once
 
 #define PHILOX_M0 0xD2511F53u
@@ -22,9 +22,12 @@ __device__ __forceinline__ uint4 philox4x32_10(uint4 c, uint2 k) {
     return c;
 }
 
-// philox_uniform is kernels.Uniform: a float in [0, 1) for element i under seed.
-__device__ __forceinline__ float philox_uniform(unsigned long long seed, unsigned long long i) {
+// philox_keep is kernels.DropoutKeep without floating point. Uniform is (x>>8) * 2^-24 for
+// the first output word x, exactly, so Uniform >= p holds exactly when the integer x>>8 is
+// at least ceil(p * 2^24): the threshold the launcher computes once per call.
+__device__ __forceinline__ bool philox_keep(unsigned long long seed, unsigned long long i,
+                                            unsigned threshold) {
     uint4 out = philox4x32_10(make_uint4((unsigned)i, (unsigned)(i >> 32), 0u, 0u),
                               make_uint2((unsigned)seed, (unsigned)(seed >> 32)));
-    return (float)(out.x >> 8) * (1.0f / 16777216.0f);
+    return (out.x >> 8) >= threshold;
 }
