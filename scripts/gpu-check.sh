@@ -21,10 +21,10 @@ rm -rf .gpu
 mkdir -p .gpu
 
 echo "gpu-check: building cuda-tagged binaries into .gpu/" >&2
-go test -c -tags cuda -o .gpu/kernels-cuda.test ./kernels/cuda
-go test -c -tags cuda -o .gpu/bench.test ./bench
+go test -c -tags cuda -ldflags=-s -o .gpu/kernels-cuda.test ./kernels/cuda
+go test -c -tags cuda -ldflags=-s -o .gpu/bench.test ./bench
 # The whole command pulls in every package; if one is mid-edit, the tests still go.
-go build -tags cuda -o .gpu/vgg ./cmd/vgg || echo "gpu-check: cmd/vgg does not build; run.sh skips 'vgg gpu'" >&2
+go build -tags cuda -ldflags=-s -o .gpu/vgg ./cmd/vgg || echo "gpu-check: cmd/vgg does not build; run.sh skips 'vgg gpu'" >&2
 cp bench/pytorch_twin.py scripts/gpu_summary.py .gpu/
 if [ -n "${VGG_FACES:-}" ]; then
     go run ./scripts/gpusubset -faces "$VGG_FACES/celebs60" -out .gpu
