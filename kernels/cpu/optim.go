@@ -8,18 +8,19 @@ import (
 	"github.com/vgglab/vgg/tensor"
 )
 
-// checkOptim checks that param and every state tensor have the same shape and are float32.
-func checkOptim(op string, param *tensor.Tensor, named map[string]*tensor.Tensor) ([]float32, map[string][]float32, error) {
+// checkOptim checks that param and every state tensor (grad, velocity, m, v, named in
+// names) have the same shape and are float32 host tensors, and returns their elements.
+func checkOptim(op string, param *tensor.Tensor, names []string, state ...*tensor.Tensor) ([]float32, [][]float32, error) {
 	pd, err := hostF32(op, "param", param)
 	if err != nil {
 		return nil, nil, err
 	}
-	data := map[string][]float32{}
-	for name, t := range named {
-		if err := tensor.Check(op, name, t, param.Shape()...); err != nil {
+	data := make([][]float32, len(state))
+	for i, t := range state {
+		if err := tensor.Check(op, names[i], t, param.Shape()...); err != nil {
 			return nil, nil, err
 		}
-		if data[name], err = hostF32(op, name, t); err != nil {
+		if data[i], err = hostF32(op, names[i], t); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -30,11 +31,11 @@ func checkOptim(op string, param *tensor.Tensor, named map[string]*tensor.Tensor
 // param -= lr*v, or with Nesterov param -= lr*(g + momentum*v).
 func (be *Backend) SGD(param, grad, velocity *tensor.Tensor, cfg kernels.SGDConfig) error {
 	const op = "SGD"
-	pd, st, err := checkOptim(op, param, map[string]*tensor.Tensor{"grad": grad, "velocity": velocity})
+	pd, st, err := checkOptim(op, param, []string{"grad", "velocity"}, grad, velocity)
 	if err != nil {
 		return err
 	}
-	gd, vd := st["grad"], st["velocity"]
+	gd, vd := st[0], st[1]
 	parallelFor(len(pd), be.workersFor(len(pd)), func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			g := gd[i] + cfg.WeightDecay*pd[i]
@@ -56,11 +57,11 @@ func (be *Backend) Adam(param, grad, m, v *tensor.Tensor, cfg kernels.AdamConfig
 	if step < 1 {
 		return fmt.Errorf("%s: step %d; steps count from 1", op, step)
 	}
-	pd, st, err := checkOptim(op, param, map[string]*tensor.Tensor{"grad": grad, "m": m, "v": v})
+	pd, st, err := checkOptim(op, param, []string{"grad", "m", "v"}, grad, m, v)
 	if err != nil {
 		return err
 	}
-	gd, md, vd := st["grad"], st["m"], st["v"]
+	gd, md, vd := st[0], st[1], st[2]
 	// The bias corrections are computed once per call, in float64 since B^t for large t
 	// needs the precision.
 	corr1 := float32(1 - math.Pow(float64(cfg.Beta1), float64(step)))
