@@ -343,3 +343,56 @@ func TestAddPhotosSkipsBadFiles(t *testing.T) {
 		t.Fatalf("gallery %d photos, skipped %v", g.Len(), skipped)
 	}
 }
+
+func TestAnswer(t *testing.T) {
+	g := New("m", 2)
+	for _, p := range []struct {
+		name string
+		v    []float32
+	}{{"Ann", []float32{1, 0}}, {"Ann", []float32{0.9, 0.1}}, {"Bob", []float32{0, 1}}, {"Dee", []float32{0.7, 0.7}}} {
+		if err := g.Add(Entry{Identity: p.name, Path: p.name}, p.v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	face, _ := Normalize([]float32{0.6, 0.8})
+	out := Output{Embedding: face, Probabilities: []float32{0.7, 0.2, 0.1}}
+	classes := []string{"Ann", "Bob", "Cyd"}
+
+	byClass, err := Answer(out, classes, g, ByClassifier, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byClass) != 2 || byClass[0].Identity != "Ann" || byClass[0].Probability != 0.7 || !byClass[0].HasClosest ||
+		byClass[0].Closest.Entry.Identity != "Ann" || byClass[1].Identity != "Bob" {
+		t.Fatalf("by classifier: %+v", byClass)
+	}
+	all, _ := Answer(out, classes, g, ByClassifier, 5)
+	if len(all) != 3 || all[2].Identity != "Cyd" || all[2].HasClosest {
+		t.Fatalf("Cyd has no gallery photo, got %+v", all[2])
+	}
+
+	byEmb, err := Answer(out, classes, g, ByEmbedding, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Dee (0.707,0.707) is closest to (0.6,0.8); enrolled, so unknown to the classifier.
+	if byEmb[0].Identity != "Dee" || byEmb[0].Known || byEmb[0].Score < 0.98 {
+		t.Fatalf("by embedding: first %+v, want the enrolled Dee", byEmb[0])
+	}
+	if byEmb[1].Identity != "Bob" || !byEmb[1].Known || byEmb[1].Probability != 0.2 {
+		t.Fatalf("by embedding: second %+v, want Bob with his classifier probability", byEmb[1])
+	}
+	if _, err := Answer(out, classes, nil, ByEmbedding, 3); err == nil {
+		t.Fatal("ranking by embedding without a gallery succeeded")
+	}
+	silent := Output{Probabilities: out.Probabilities}
+	if _, err := Answer(silent, classes, g, ByEmbedding, 3); !errors.Is(err, ErrSilent) {
+		t.Fatalf("a silent embedding ranked by embedding: %v", err)
+	}
+	if c, err := Answer(silent, classes, g, ByClassifier, 1); err != nil || c[0].Identity != "Ann" || c[0].HasClosest {
+		t.Fatalf("a silent embedding ranked by the classifier: %+v, %v", c, err)
+	}
+	if _, err := ParseRanking("votes"); err == nil {
+		t.Fatal("ParseRanking accepted votes")
+	}
+}

@@ -109,3 +109,93 @@ func (g *Gallery) Closest(query []float32, identity string) (hit Hit, ok bool, e
 	}
 	return hit, ok, nil
 }
+
+// Ranking names what orders the identities of a look-alike answer.
+type Ranking string
+
+const (
+	// ByClassifier ranks the identities the model was trained on by its softmax probability.
+	ByClassifier Ranking = "classifier"
+	// ByEmbedding ranks every gallery identity, enrolled ones included, by its gallery score
+	// (see RankIdentities).
+	ByEmbedding Ranking = "embedding"
+)
+
+// ParseRanking reads a --by value.
+func ParseRanking(s string) (Ranking, error) {
+	switch r := Ranking(s); r {
+	case ByClassifier, ByEmbedding:
+		return r, nil
+	}
+	return "", fmt.Errorf("ranking %q is neither %q nor %q", s, ByClassifier, ByEmbedding)
+}
+
+// Candidate is one identity of a look-alike answer.
+type Candidate struct {
+	Identity string
+	// Probability is the classifier's, when it knows the identity (Known).
+	Probability float32
+	Known       bool
+	// Score is the gallery score (ByEmbedding only; zero otherwise).
+	Score float32
+	// Closest is the identity's gallery photo most like the face; HasClosest is false when the
+	// gallery has no photo of it.
+	Closest    Hit
+	HasClosest bool
+}
+
+// Answer ranks the top k identities for one face: its network output (unit-length embedding
+// and class probabilities for the classes named classNames) against the gallery g (nil: no
+// gallery, possible only with ByClassifier). Each candidate comes with the gallery photo of
+// that identity most similar to the face, when there is a gallery and the face's embedding
+// is not silent (ErrSilent, an error only when ranking by embedding).
+func Answer(out Output, classNames []string, g *Gallery, by Ranking, k int) ([]Candidate, error) {
+	classOf := map[string]int{}
+	for i, n := range classNames {
+		classOf[n] = i
+	}
+	var cands []Candidate
+	switch by {
+	case ByClassifier:
+		order := make([]int, len(out.Probabilities))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(out.Probabilities[b], out.Probabilities[a]) })
+		for _, class := range order[:min(k, len(order))] {
+			cands = append(cands, Candidate{Identity: classNames[class], Probability: out.Probabilities[class], Known: true})
+		}
+	case ByEmbedding:
+		if g == nil || g.Len() == 0 {
+			return nil, fmt.Errorf("ranking by embedding needs a gallery; build one with 'vgg index'")
+		}
+		if out.Embedding == nil {
+			return nil, ErrSilent
+		}
+		scores, err := g.RankIdentities(out.Embedding)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range scores[:min(k, len(scores))] {
+			c := Candidate{Identity: s.Identity, Score: s.Score, Closest: s.Closest, HasClosest: true}
+			if class, ok := classOf[s.Identity]; ok {
+				c.Probability, c.Known = out.Probabilities[class], true
+			}
+			cands = append(cands, c)
+		}
+		return cands, nil
+	default:
+		return nil, fmt.Errorf("unknown ranking %q", by)
+	}
+	// A silent embedding still has class probabilities; it just resembles no gallery photo.
+	if g != nil && out.Embedding != nil {
+		for i := range cands {
+			hit, ok, err := g.Closest(out.Embedding, cands[i].Identity)
+			if err != nil {
+				return nil, err
+			}
+			cands[i].Closest, cands[i].HasClosest = hit, ok
+		}
+	}
+	return cands, nil
+}

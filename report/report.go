@@ -59,16 +59,16 @@ const (
 	MontageFile = "montage.png"
 )
 
-// PrepareDir makes sure a report can be written to dir, creating it if needed, before any slow
-// work starts: a folder that cannot be written to is an error naming it now, not after a minute
-// of computing.
+// PrepareDir makes sure files can be written into dir (a report folder, the folder a gallery
+// goes to), creating it if needed, before any slow work starts: a folder that cannot be written
+// to is an error naming it now, not after a minute of computing.
 func PrepareDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("report folder: %w", err)
+		return err
 	}
 	probe, err := os.CreateTemp(dir, ".write-test-*")
 	if err != nil {
-		return fmt.Errorf("report folder %s is not writable: %w", dir, err)
+		return fmt.Errorf("folder %s is not writable: %w", dir, err)
 	}
 	probe.Close()
 	return os.Remove(probe.Name())

@@ -99,7 +99,7 @@ func TestPrepareDirRefusesUnwritable(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := PrepareDir(filepath.Join(file, "report"))
-	if err == nil || !strings.Contains(err.Error(), "report folder") || !strings.Contains(err.Error(), file) {
+	if err == nil || !strings.Contains(err.Error(), "not a directory") || !strings.Contains(err.Error(), file) {
 		t.Fatalf("PrepareDir under a file = %v, want an error naming it", err)
 	}
 	if os.Geteuid() != 0 { // root writes anywhere: the permission case only means something for others

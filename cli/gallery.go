@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/vgglab/vgg/gallery"
+)
+
+func init() {
+	addCommand(&cli.Command{
+		Name:  "gallery",
+		Usage: "list the identities in a model's gallery, or remove one",
+		Description: "gallery lists the identities of the gallery beside the model ('vgg index' and " +
+			"'vgg enrol' fill it) with their photo counts. 'vgg gallery remove NAME' takes an identity out.",
+		Flags:  galleryCommandFlags(),
+		Action: runGalleryList,
+		Subcommands: []*cli.Command{{
+			Name:      "remove",
+			Usage:     "remove an identity and all its photos from the gallery",
+			ArgsUsage: "NAME",
+			Flags:     galleryCommandFlags(),
+			Action:    runGalleryRemove,
+		}},
+	})
+}
+
+// galleryCommandFlags are the flags of 'vgg gallery' and of 'vgg gallery remove': either
+// names the gallery.
+func galleryCommandFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "model", Usage: "the model whose gallery it is"},
+		galleryFlag(),
+	}
+}
+
+// Listing and removing use no embedding, so they read the gallery without loading the model
+// to check its fingerprint: a gallery from another model still lists, and match and enrol
+// refuse it.
+
+func runGalleryList(c *cli.Context) error {
+	path, err := galleryPath(c)
+	if err != nil {
+		return fmt.Errorf("gallery: %w", err)
+	}
+	g, err := gallery.Load(path, "")
+	if err != nil {
+		return fmt.Errorf("gallery: %w", err)
+	}
+	w := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "identity\tphotos\t\n")
+	for _, ic := range g.Identities() {
+		fmt.Fprintf(w, "%s\t%d\t\n", ic.Identity, ic.Photos)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.App.Writer, "%d photos of %d identities in %s (model weights sha256 %.12s…)\n",
+		g.Len(), len(g.Identities()), path, g.ModelSHA256)
+	return err
+}
+
+func runGalleryRemove(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return fmt.Errorf("gallery remove: give one identity name: vgg gallery --model MODEL remove NAME")
+	}
+	path, err := galleryPath(c)
+	if err != nil {
+		return fmt.Errorf("gallery remove: %w", err)
+	}
+	g, err := gallery.Load(path, "")
+	if err != nil {
+		return fmt.Errorf("gallery remove: %w", err)
+	}
+	names := g.Names()
+	i, err := gallery.Lookup(names, c.Args().First())
+	if err != nil {
+		return fmt.Errorf("gallery remove: %w", err)
+	}
+	n := g.Remove(names[i])
+	if err := g.Save(path); err != nil {
+		return fmt.Errorf("gallery remove: %w", err)
+	}
+	_, err = fmt.Fprintf(c.App.Writer, "removed %q (%d photos); %s holds %d photos of %d identities\n",
+		names[i], n, path, g.Len(), len(g.Identities()))
+	return err
+}

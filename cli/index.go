@@ -1,0 +1,177 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"io"
+	"path/filepath"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+
+	"github.com/vgglab/vgg/dataset"
+	"github.com/vgglab/vgg/gallery"
+	"github.com/vgglab/vgg/report"
+	"github.com/vgglab/vgg/train"
+	"github.com/vgglab/vgg/vision"
+)
+
+func init() {
+	addCommand(&cli.Command{
+		Name:      "index",
+		Usage:     "store the embedding of every photo of a collection in the model's gallery",
+		ArgsUsage: " ",
+		Description: "index runs every photo of DIR/<identity>/<photo> through the model and stores its " +
+			"embedding (the 2048-wide layer before the classifier, scaled to unit length) with its " +
+			"identity and path in the gallery file beside the model (model.gallery), replacing the one " +
+			"there. 'vgg match' then shows, for each identity, the gallery photo most like the face, and " +
+			"'vgg match --by embedding' ranks identities by gallery similarity. Photos are framed as the " +
+			"model's training framed them, unless --aligned says otherwise.",
+		Flags: []cli.Flag{
+			modelFlag(),
+			&cli.StringFlag{Name: "data", Required: true, Usage: "the folder of photos, DIR/<identity>/<photo>"},
+			galleryFlag(),
+			alignedFlag(),
+			deviceFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			ctx, stop := interruptible(c.Context)
+			defer stop()
+			return indexCollection(ctx, c, c.String("data"))
+		},
+	})
+}
+
+func modelFlag() cli.Flag {
+	return &cli.StringFlag{Name: "model", Required: true, Usage: "the model file 'vgg train' wrote"}
+}
+
+func galleryFlag() cli.Flag {
+	return &cli.StringFlag{Name: "gallery", Usage: "the gallery file (default: beside the model, MODEL.gallery)"}
+}
+
+// galleryPath is --gallery, else the gallery beside --model, taken from the command's flags or,
+// for a subcommand, its parent's: 'vgg gallery --model M remove NAME' and
+// 'vgg gallery remove --model M NAME' both work.
+func galleryPath(c *cli.Context) (string, error) {
+	for _, ctx := range c.Lineage() {
+		if p := ctx.String("gallery"); p != "" {
+			return p, nil
+		}
+		if m := ctx.String("model"); m != "" {
+			return gallery.PathFor(m), nil
+		}
+	}
+	return "", fmt.Errorf("--model (or --gallery) is required")
+}
+
+// embeddingModel is a trained model opened to compute embeddings: the model and its info, the
+// fingerprint of its weights that its gallery must carry, and how photos are framed for it.
+type embeddingModel struct {
+	*train.Predictor
+	fingerprint string
+	// aligned is set when photos are taken as face crops (centre square) rather than aligned
+	// by the face aligner; framing and framingName are that choice as training makes it.
+	aligned     bool
+	framing     train.Framing
+	framingName string
+}
+
+// photosAligned says whether the photos are face crops already: as --aligned says when it is
+// given, else as the model's training run framed them (its report beside the model says how),
+// else not (find and align the face).
+func photosAligned(c *cli.Context) bool {
+	if c.IsSet("aligned") {
+		return c.Bool("aligned")
+	}
+	r, err := train.ReadReport(train.PathsFor(c.String("model")).Report)
+	return err == nil && r.Settings.Preprocessing == train.CentreSquare
+}
+
+// openEmbeddingModel loads --model on --device and fingerprints its weights.
+func openEmbeddingModel(c *cli.Context) (*embeddingModel, error) {
+	p, err := train.OpenPredictor(c.String("device"), c.String("model"), nil)
+	if err != nil {
+		return nil, err
+	}
+	fp, err := gallery.Fingerprint(p.Model)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	em := &embeddingModel{Predictor: p, fingerprint: fp, aligned: photosAligned(c)}
+	em.framingName, em.framing = framing(em.aligned)
+	return em, nil
+}
+
+func (em *embeddingModel) embedder() *gallery.Embedder {
+	return &gallery.Embedder{Model: em.Model, Norm: vision.Normalization{Mean: em.Info.Mean, Std: em.Info.Std}}
+}
+
+// source loads photos framed and sized for the model.
+func (em *embeddingModel) source() *dataset.Source {
+	opts := dataset.SourceOptions{Size: em.Model.Config.InputSize}
+	if em.framing != nil {
+		opts.Preprocess = func(img image.Image) (image.Image, error) {
+			framed, _, err := em.framing(img)
+			return framed, err
+		}
+	}
+	return dataset.NewSource(opts)
+}
+
+// indexCollection builds the gallery of --model from the photos of dataDir and saves it,
+// atomically, where galleryPath says.
+func indexCollection(ctx context.Context, c *cli.Context, dataDir string) error {
+	set, err := dataset.Scan(dataDir, vision.Decoder{})
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	out, err := galleryPath(c)
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	if err := report.PrepareDir(filepath.Dir(out)); err != nil {
+		return fmt.Errorf("index: gallery %s: %w", out, err)
+	}
+	em, err := openEmbeddingModel(c)
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	defer em.Close()
+
+	var photos []gallery.Entry
+	for _, s := range set.Samples {
+		path, err := filepath.Abs(s.Path)
+		if err != nil {
+			return fmt.Errorf("index: %w", err)
+		}
+		photos = append(photos, gallery.Entry{Identity: set.Classes[s.Label], Path: path})
+	}
+	g := gallery.New(em.fingerprint, gallery.EmbeddingWidth(em.Model))
+	bar := progressbar.NewOptions(len(photos), progressbar.OptionSetWriter(c.App.ErrWriter),
+		progressbar.OptionSetDescription("indexing"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+	skipped, err := g.AddPhotos(ctx, em.embedder(), em.source(), photos, func(done int) { bar.Set(done) })
+	bar.Finish()
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	skipped = append(set.Skipped, skipped...)
+	for _, err := range skipped {
+		fmt.Fprintf(c.App.ErrWriter, "vgg: index: skipped: %v\n", err)
+	}
+	if g.Len() == 0 {
+		return fmt.Errorf("index: no usable photo in %s", dataDir)
+	}
+	if err := g.Save(out); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	return printGallerySummary(c.App.Writer, out, g, len(skipped), em.framingName)
+}
+
+func printGallerySummary(w io.Writer, path string, g *gallery.Gallery, skipped int, framingName string) error {
+	_, err := fmt.Fprintf(w, "gallery %s: %d photos of %d identities, %d-wide embeddings (photos framed by %s; %d skipped)\n",
+		path, g.Len(), len(g.Identities()), g.Dim, framingName, skipped)
+	return err
+}

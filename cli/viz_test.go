@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vgglab/vgg/vision/synth"
+)
+
+func decodePNG(t *testing.T, path string) (w, h int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return img.Bounds().Dx(), img.Bounds().Dy()
+}
+
+func TestVizCommands(t *testing.T) {
+	data := synthPhotos(t, 3, 4)
+	model := trainTiny(t, data)
+	out := filepath.Join(t.TempDir(), "filters.png")
+	if _, stderr, err := run(t, "viz", "filters", "--model", model, "--out", out, "--cell", "12"); err != nil {
+		t.Fatalf("viz filters: %v\n%s", err, stderr)
+	}
+	// The toy model's 4 first-layer filters: 2x2 cells of 12 pixels, 2-pixel gaps.
+	if w, h := decodePNG(t, out); w != 30 || h != 30 {
+		t.Fatalf("filter grid is %dx%d", w, h)
+	}
+
+	dir := filepath.Join(t.TempDir(), "act")
+	stdout, stderr, err := run(t, "viz", "activations", "--model", model, "--out", dir, filepath.Join(data, synth.Name(0), "0000.jpg"))
+	if err != nil {
+		t.Fatalf("viz activations: %v\n%s", err, stderr)
+	}
+	if strings.Count(stdout, "block ") != 5 || !strings.Contains(stdout, "32 maps of 2x2") {
+		t.Fatalf("viz activations said:\n%s", stdout)
+	}
+	if w, h := decodePNG(t, filepath.Join(dir, "face.png")); w != 32 || h != 32 {
+		t.Fatalf("face.png is %dx%d, want the 32-pixel input", w, h)
+	}
+	for _, name := range []string{"block1.png", "block2.png", "block3.png", "block4.png", "block5.png"} {
+		if w, h := decodePNG(t, filepath.Join(dir, name)); w < 60 || h < 60 {
+			t.Errorf("%s is only %dx%d", name, w, h)
+		}
+	}
+	// A folder that cannot be made is an error before any work.
+	blocker := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(blocker, nil, 0o644)
+	if _, _, err := run(t, "viz", "activations", "--model", model, "--out", filepath.Join(blocker, "x"), "nope.jpg"); err == nil ||
+		!strings.Contains(err.Error(), blocker) {
+		t.Fatalf("viz into a folder under a file: %v", err)
+	}
+}
