@@ -6,9 +6,11 @@
 //
 // 8 bytes move per element, but each element also costs one Philox4x32-10 (10 rounds of two
 // 32x32->64 multiplies and two 3-way XORs, ~40 instructions), so on an H200 this kernel is
-// bound by instruction issue, not memory. Each thread takes two float4s per grid-stride
-// step and issues both loads before any Philox work, so memory latency overlaps the
-// arithmetic. The n%4 trailing elements go to the first threads. out may alias in.
+// bound by instruction issue, not memory (70% of copy rate on an H200; PyTorch's dropout 67%).
+// Each thread takes two float4s per grid-stride step, both loads issued before any Philox
+// work; on the H200 that measured the same as one float4 per step (notes/gpu.md, run 3),
+// which confirms the bound is issue, not latency. The n%4 trailing elements go to the first
+// threads. out may alias in.
 #include "philox.cuh"
 
 // apply4 masks and scales the four elements starting at flat index e.
