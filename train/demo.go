@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/vision"
 	"github.com/vgglab/vgg/vision/synth"
 )
@@ -22,6 +23,9 @@ type DemoOptions struct {
 	// Identities is the number of made-up people; Photos the training photos of each;
 	// HeldOut the photos of each that training never sees, matched at the end.
 	Identities, Photos, HeldOut int
+	// PhotoSize is the side of the drawn photos; training scales them to the input size as it
+	// would real photos. Zero means the input size.
+	PhotoSize int
 	// Settings train the network; Data is filled in by the demo.
 	Settings Settings
 	// Device is the backend name (see Options.Device).
@@ -30,21 +34,22 @@ type DemoOptions struct {
 	Log, Progress io.Writer
 }
 
-// DefaultDemo is sized to finish in under two minutes on two CPU cores: 10 people, 72
-// photos each to learn from, 20 to test on, at 32x32 pixels, through a VGG-D at 1/16 width
-// (about 0.1 M parameters) trained for 12 epochs with Adam.
+// DefaultDemo is sized to finish in about a minute on two CPU cores: 10 people, 72 photos
+// each to learn from and 20 to test on, at 32x32 pixels, through a VGG-D at 1/8 width (0.4 M
+// parameters) trained for 25 epochs with Adam. Narrower networks train much worse: at 1/16
+// width the first layers have 4 channels, and 30 epochs stop near 70% held-out accuracy.
 func DefaultDemo() DemoOptions {
 	s := DefaultSettings()
 	s.InputSize = 32
-	s.WidthDivisor = 16
-	s.Epochs = 12
-	s.BatchSize = 32
+	s.WidthDivisor = 8
+	s.Epochs = 25
+	s.BatchSize = 16
 	s.Optimizer = "adam"
-	s.LR = 0.003
+	s.LR = 0.002
 	s.WeightDecay = 0
-	s.Schedule = "onecycle"
 	s.ValFraction = 0.1
-	s.Augment.MaxRotate = 0 // the photos already vary in tilt; this saves time
+	// The photos already vary in tilt and size; flips and shifts are cheap and enough.
+	s.Augment = dataset.Augment{Flip: true, MaxShift: dataset.DefaultAugment.MaxShift}
 	return DemoOptions{Dir: "vgg-demo", Identities: 10, Photos: 72, HeldOut: 20, Settings: s, Device: "cpu"}
 }
 
@@ -92,11 +97,15 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 		}
 	}
 
+	size := o.PhotoSize
+	if size == 0 {
+		size = s.InputSize
+	}
 	start := time.Now()
 	say("1. Drawing %d made-up people, %d photos each to learn from and %d more to test on (%dx%d pixels).",
-		o.Identities, o.Photos, o.HeldOut, s.InputSize, s.InputSize)
+		o.Identities, o.Photos, o.HeldOut, size, size)
 	say("   Each photo changes pose, light, expression, background and noise; only the face stays the same.")
-	all := synth.Options{Seed: s.Seed, Identities: o.Identities, Photos: o.Photos + o.HeldOut, Size: s.InputSize}
+	all := synth.Options{Seed: s.Seed, Identities: o.Identities, Photos: o.Photos + o.HeldOut, Size: size}
 	if err := synth.WriteDataset(ctx, trainDir, all); err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ type Predictor struct {
 	framing Framing
 	// ownBackend is set when the predictor opened its backend and must close it.
 	ownBackend bool
-	inputs     map[int]*deviceBatch
+	inputs     *staging
 }
 
 // Match is one candidate identity for a photo.
@@ -75,15 +75,12 @@ func NewPredictor(b kernels.Backend, path string, framing Framing) (*Predictor, 
 	if err != nil {
 		return nil, err
 	}
-	return &Predictor{Model: m, Info: info, b: b, framing: framing, inputs: map[int]*deviceBatch{}}, nil
+	return &Predictor{Model: m, Info: info, b: b, framing: framing, inputs: newStaging(b)}, nil
 }
 
 // Close releases the model (and the backend when the predictor opened it).
 func (p *Predictor) Close() {
-	for _, db := range p.inputs {
-		db.x.Release()
-		db.labels.Release()
-	}
+	p.inputs.release()
 	p.Model.Release()
 	if p.ownBackend {
 		p.b.Close()
@@ -128,7 +125,7 @@ func (p *Predictor) Predict(ctx context.Context, paths []string, topK int) ([]Pr
 		if err != nil {
 			return preds, err
 		}
-		logits, err := forward(p.b, p.Model, p.inputs, x)
+		logits, err := forward(p.Model, p.inputs, x)
 		if err != nil {
 			return preds, fmt.Errorf("matching: %w", err)
 		}

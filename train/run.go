@@ -56,8 +56,8 @@ type run struct {
 	epochStep    int
 	epochTally   tally
 	epochSeconds float64
-	// inputs holds a device tensor per batch size (the last batch of an epoch is smaller).
-	inputs map[int]*deviceBatch
+	// inputs holds the backend copies of the batches.
+	inputs *staging
 }
 
 // tally sums the training statistics of part of an epoch.
@@ -77,8 +77,6 @@ func (t tally) mean() (loss, accuracy float64) {
 	n := float64(max(t.Count, 1))
 	return t.LossSum / n, t.Correct / n
 }
-
-type deviceBatch struct{ x, labels *tensor.Tensor }
 
 // Extra keys of the training state.
 const (
@@ -100,7 +98,7 @@ func Run(ctx context.Context, s Settings, o Options) (*Report, error) {
 	if o.Out == "" {
 		return nil, fmt.Errorf("train: no output model path")
 	}
-	r := &run{s: s, o: o, paths: PathsFor(o.Out), log: o.Log, inputs: map[int]*deviceBatch{}}
+	r := &run{s: s, o: o, paths: PathsFor(o.Out), log: o.Log}
 	if r.log == nil {
 		r.log = io.Discard
 	}
@@ -116,19 +114,19 @@ func Run(ctx context.Context, s Settings, o Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	r.b = b
+	r.b, r.inputs = b, newStaging(b)
 	defer r.close()
 	if err := r.setUp(ctx); err != nil {
+		if ctx.Err() != nil {
+			return r.report, fmt.Errorf("train: stopped before training began; nothing was saved")
+		}
 		return r.report, err
 	}
 	return r.report, r.loop(ctx)
 }
 
 func (r *run) close() {
-	for _, db := range r.inputs {
-		db.x.Release()
-		db.labels.Release()
-	}
+	r.inputs.release()
 	if r.trainer != nil {
 		r.trainer.Release()
 	}
@@ -429,28 +427,15 @@ func (r *run) better(a, b EpochMetrics) bool {
 
 // step uploads a batch and trains on it.
 func (r *run) step(batch *dataset.Batch) error {
-	n := batch.Labels.Numel()
-	db := r.inputs[n]
-	if db == nil {
-		x, err := r.b.Alloc(tensor.Float32, batch.X.Shape()...)
-		if err != nil {
-			return fmt.Errorf("train: batch of %d: %w", n, err)
-		}
-		labels, err := r.b.Alloc(tensor.Int32, n)
-		if err != nil {
-			x.Release()
-			return fmt.Errorf("train: batch of %d: %w", n, err)
-		}
-		db = &deviceBatch{x, labels}
-		r.inputs[n] = db
-	}
-	if err := r.b.Upload(db.x, batch.X); err != nil {
+	x, err := r.inputs.upload(batch.X)
+	if err != nil {
 		return err
 	}
-	if err := r.b.Upload(db.labels, batch.Labels); err != nil {
+	labels, err := r.inputs.upload(batch.Labels)
+	if err != nil {
 		return err
 	}
-	return r.trainer.Step(db.x, db.labels)
+	return r.trainer.Step(x, labels)
 }
 
 // readStats adds the steps since the last read to the epoch's tally and stops a diverging run.
@@ -493,7 +478,7 @@ func (r *run) validate(ctx context.Context) (scores, error) {
 		if err != nil {
 			return sc, err
 		}
-		logits, err := forward(r.b, r.model, r.inputs, batch.X)
+		logits, err := forward(r.model, r.inputs, batch.X)
 		if err != nil {
 			return sc, err
 		}
@@ -502,43 +487,6 @@ func (r *run) validate(ctx context.Context) (scores, error) {
 		}
 	}
 	return sc, nil
-}
-
-// forward runs a host batch through the model in evaluation mode and returns the logits on the
-// host, row after row. inputs caches a device tensor per batch size.
-func forward(b kernels.Backend, m *nn.Model, inputs map[int]*deviceBatch, x *tensor.Tensor) ([]float32, error) {
-	n := x.Dim(0)
-	db := inputs[n]
-	if db == nil || !db.x.Shape().Equal(x.Shape()) {
-		dx, err := b.Alloc(tensor.Float32, x.Shape()...)
-		if err != nil {
-			return nil, err
-		}
-		labels, err := b.Alloc(tensor.Int32, n)
-		if err != nil {
-			dx.Release()
-			return nil, err
-		}
-		if db != nil {
-			db.x.Release()
-			db.labels.Release()
-		}
-		db = &deviceBatch{dx, labels}
-		inputs[n] = db
-	}
-	if err := b.Upload(db.x, x); err != nil {
-		return nil, err
-	}
-	m.SetTraining(false)
-	logits, err := m.Forward(db.x)
-	if err != nil {
-		return nil, err
-	}
-	host := tensor.Zeros(logits.Shape()...)
-	if err := b.Download(host, logits); err != nil {
-		return nil, err
-	}
-	return host.Float32s(), nil
 }
 
 // interrupt saves the run where it stands so that Resume continues it exactly.
