@@ -36,9 +36,15 @@ func init() {
 			deviceFlag(),
 		},
 		Action: func(c *cli.Context) error {
+			out, err := galleryPath(c)
+			if err != nil {
+				return fmt.Errorf("index: %w", err)
+			}
 			ctx, stop := interruptible(c.Context)
 			defer stop()
-			return indexCollection(ctx, c, c.String("data"))
+			return indexCollection(ctx, c.App.Writer, c.App.ErrWriter, indexJob{
+				model: c.String("model"), gallery: out, data: c.String("data"),
+				device: c.String("device"), aligned: photosAligned(c)})
 		},
 	})
 }
@@ -89,9 +95,10 @@ func photosAligned(c *cli.Context) bool {
 	return err == nil && r.Settings.Preprocessing == train.CentreSquare
 }
 
-// openEmbeddingModel loads --model on --device and fingerprints its weights.
-func openEmbeddingModel(c *cli.Context) (*embeddingModel, error) {
-	p, err := train.OpenPredictor(c.String("device"), c.String("model"), nil)
+// openEmbeddingModel loads a model on a device and fingerprints its weights; aligned is
+// whether the photos it will see are face crops already (see photosAligned).
+func openEmbeddingModel(device, model string, aligned bool) (*embeddingModel, error) {
+	p, err := train.OpenPredictor(device, model, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +107,7 @@ func openEmbeddingModel(c *cli.Context) (*embeddingModel, error) {
 		p.Close()
 		return nil, err
 	}
-	em := &embeddingModel{Predictor: p, fingerprint: fp, aligned: photosAligned(c)}
+	em := &embeddingModel{Predictor: p, fingerprint: fp, aligned: aligned}
 	em.framingName, em.framing = framing(em.aligned)
 	return em, nil
 }
@@ -121,21 +128,25 @@ func (em *embeddingModel) source() *dataset.Source {
 	return dataset.NewSource(opts)
 }
 
-// indexCollection builds the gallery of --model from the photos of dataDir and saves it,
-// atomically, where galleryPath says.
-func indexCollection(ctx context.Context, c *cli.Context, dataDir string) error {
-	set, err := dataset.Scan(dataDir, vision.Decoder{})
+// indexJob says which model's gallery to build from which photos.
+type indexJob struct {
+	model, gallery, data, device string
+	aligned                      bool
+}
+
+// indexCollection builds the gallery of a model from the photos of a collection and saves it
+// atomically, replacing the gallery there. It is 'vgg index', and what 'vgg train' runs at the
+// end so that a trained model comes with its gallery. Progress and skipped photos go to errOut,
+// the summary to out.
+func indexCollection(ctx context.Context, out, errOut io.Writer, job indexJob) error {
+	set, err := dataset.Scan(job.data, vision.Decoder{})
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
-	out, err := galleryPath(c)
-	if err != nil {
-		return fmt.Errorf("index: %w", err)
+	if err := report.PrepareDir(filepath.Dir(job.gallery)); err != nil {
+		return fmt.Errorf("index: gallery %s: %w", job.gallery, err)
 	}
-	if err := report.PrepareDir(filepath.Dir(out)); err != nil {
-		return fmt.Errorf("index: gallery %s: %w", out, err)
-	}
-	em, err := openEmbeddingModel(c)
+	em, err := openEmbeddingModel(job.device, job.model, job.aligned)
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
@@ -150,7 +161,7 @@ func indexCollection(ctx context.Context, c *cli.Context, dataDir string) error 
 		photos = append(photos, gallery.Entry{Identity: set.Classes[s.Label], Path: path})
 	}
 	g := gallery.New(em.fingerprint, gallery.EmbeddingWidth(em.Model))
-	bar := progressbar.NewOptions(len(photos), progressbar.OptionSetWriter(c.App.ErrWriter),
+	bar := progressbar.NewOptions(len(photos), progressbar.OptionSetWriter(errOut),
 		progressbar.OptionSetDescription("indexing"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
 	skipped, err := g.AddPhotos(ctx, em.embedder(), em.source(), photos, func(done int) { bar.Set(done) })
 	bar.Finish()
@@ -159,15 +170,15 @@ func indexCollection(ctx context.Context, c *cli.Context, dataDir string) error 
 	}
 	skipped = append(set.Skipped, skipped...)
 	for _, err := range skipped {
-		fmt.Fprintf(c.App.ErrWriter, "vgg: index: skipped: %v\n", err)
+		fmt.Fprintf(errOut, "vgg: index: skipped: %v\n", err)
 	}
 	if g.Len() == 0 {
-		return fmt.Errorf("index: no usable photo in %s", dataDir)
+		return fmt.Errorf("index: no usable photo in %s", job.data)
 	}
-	if err := g.Save(out); err != nil {
+	if err := g.Save(job.gallery); err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
-	return printGallerySummary(c.App.Writer, out, g, len(skipped), em.framingName)
+	return printGallerySummary(out, job.gallery, g, len(skipped), em.framingName)
 }
 
 func printGallerySummary(w io.Writer, path string, g *gallery.Gallery, skipped int, framingName string) error {
