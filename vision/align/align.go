@@ -20,8 +20,10 @@ const Size = 128
 
 // EyeTargets are where the eye centres land in the aligned 128x128 face: the ArcFace template
 // eyes (38.29, 51.70) and (73.53, 51.50) of a 112x112 crop, scaled to 128. The first is the
-// eye on the image's left (the subject's right eye).
-var EyeTargets = [2]Point{{43.76, 59.09}, {84.03, 58.86}}
+// eye on the image's left (the subject's right eye). Like all Points they are continuous
+// coordinates, so the template's pixel indices gain half a pixel before scaling: a 112x112
+// ArcFace crop simply resized to 128x128 has its eyes exactly here.
+var EyeTargets = [2]Point{{(38.29 + 0.5) * 128 / 112, (51.70 + 0.5) * 128 / 112}, {(73.53 + 0.5) * 128 / 112, (51.50 + 0.5) * 128 / 112}}
 
 // Face is one aligned face.
 type Face struct {
@@ -56,15 +58,16 @@ func New(faces, eyes *haar.Cascade) *Aligner {
 	return &Aligner{
 		faces: faces, eyes: eyes,
 		FaceParams: haar.DefaultParams(),
-		BoxEyes:    [2]Point{{0.30, 0.31}, {0.70, 0.31}},
-		CropEyes:   [2]Point{{0.342, 0.461}, {0.658, 0.460}},
+		// The embedded face cascade learnt the box (13,25)-(99,111) of ArcFace 112x112 crops.
+		BoxEyes:  [2]Point{{0.300, 0.316}, {0.710, 0.314}},
+		CropEyes: [2]Point{{0.346, 0.466}, {0.661, 0.464}},
 	}
 }
 
 // Align finds every face in img, largest first, and aligns each (see Detect). When no face is
 // found even after padding, the whole photo is taken as one tightly cropped face (Fallback and
 // WholeImage set), so every photo yields at least one aligned face. It fails only on an image
-// too small to hold a face.
+// too small to hold a face (under 8 pixels a side).
 func (a *Aligner) Align(img image.Image) ([]Face, error) {
 	rgba := vision.ToRGBA(img)
 	faces, err := a.detect(rgba)
@@ -73,6 +76,9 @@ func (a *Aligner) Align(img image.Image) ([]Face, error) {
 	}
 	if len(faces) == 0 {
 		whole := rgba.Rect
+		if whole.Dx() < 8 || whole.Dy() < 8 {
+			return nil, fmt.Errorf("image of %dx%d pixels is too small to hold a face", whole.Dx(), whole.Dy())
+		}
 		faces = append(faces, Face{Box: whole, Eyes: boxPoints(whole, a.CropEyes), Fallback: true, WholeImage: true})
 	}
 	for i := range faces {
@@ -88,9 +94,6 @@ func (a *Aligner) Align(img image.Image) ([]Face, error) {
 func (a *Aligner) Detect(img image.Image) ([]Face, error) { return a.detect(vision.ToRGBA(img)) }
 
 func (a *Aligner) detect(rgba *image.RGBA) ([]Face, error) {
-	if rgba.Rect.Dx() < 2 || rgba.Rect.Dy() < 2 {
-		return nil, fmt.Errorf("image of %dx%d pixels is too small to hold a face", rgba.Rect.Dx(), rgba.Rect.Dy())
-	}
 	grey := haar.Grey(rgba)
 	dets, err := a.detectPadded(grey)
 	if err != nil {

@@ -28,5 +28,6 @@ func BenchmarkDetect(b *testing.B) {
 		perRun := b.Elapsed().Seconds() * 1000 / float64(b.N)
 		b.ReportMetric(perRun/(float64(pixels)/1e6), "ms/MP")
 	}
+	b.Run("embedded_frontalface", func(b *testing.B) { run(b, FrontalFace()) })
 	b.Run("opencv_frontalface_default", func(b *testing.B) { run(b, stockCascade(b, "haarcascade_frontalface_default.xml")) })
 }

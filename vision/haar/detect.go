@@ -135,11 +135,11 @@ type flatTree struct{ firstNode, firstLeaf int }
 // (a missing third has weight 0), the threshold, and the children (tree indices as in Node) or,
 // for a stump, the two leaf values themselves.
 type evalNode struct {
-	ofs               [3][4]int32 // corners c0-c1-c2+c3 of each rectangle, as table offsets
-	weight            [3]float32
-	threshold         float32
-	left, right       int32
-	leftVal, rightVal float32
+	ofs         [3][4]int32 // corners c0-c1-c2+c3 of each rectangle, as table offsets
+	weight      [3]float32
+	threshold   float32
+	left, right int32
+	leaves      [2]float32 // a stump's left and right leaf values
 }
 
 // nodeCorners holds a node's rectangle corners as (x, y) window positions; tilted rectangles
@@ -163,7 +163,7 @@ func (c *Cascade) compile() *model {
 				f := c.Features[n.Feature]
 				en := evalNode{threshold: n.Threshold, left: int32(n.Left), right: int32(n.Right)}
 				if len(t.Nodes) == 1 {
-					en.leftVal, en.rightVal = t.Leaves[-n.Left], t.Leaves[-n.Right]
+					en.leaves = [2]float32{t.Leaves[-n.Left], t.Leaves[-n.Right]}
 				}
 				nc := nodeCorners{tilted: f.Tilted, n: len(f.Rects)}
 				for i, wr := range f.Rects {
@@ -316,11 +316,13 @@ func (s *scanner) evaluate(p int) int {
 				if node.weight[2] != 0 {
 					v += node.weight[2] * rectSum(win, &node.ofs[2])
 				}
+				// Indexing the leaves by the comparison (rather than branching on it) lets
+				// the compiler emit a conditional move: the outcome is hard to predict.
+				side := 1
 				if v*invNorm < node.threshold {
-					stageSum += float64(node.leftVal)
-				} else {
-					stageSum += float64(node.rightVal)
+					side = 0
 				}
+				stageSum += float64(node.leaves[side])
 			}
 		} else {
 			for _, t := range m.trees[st.firstTree:st.endTree] {

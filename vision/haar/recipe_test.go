@@ -2,6 +2,7 @@ package haar
 
 import (
 	"image"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -40,10 +41,11 @@ func TestTrainEmbeddedCascades(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	progress := func(format string, args ...any) { t.Logf(time.Now().Format("15:04:05 ")+format, args...) }
 	if which == "face" || which == "both" {
+		// Every face is jittered (shift, scale, roll) so the cascade accepts the nearby
+		// windows a sliding search meets, not only the exact ArcFace framing.
 		var faces []*image.Gray
 		for _, g := range aligned {
-			p := Patch(g, arcFaceBox, 24, 24)
-			faces = append(faces, p, Mirror(p))
+			faces = append(faces, jittered(g, arcFaceBox, 24, rng), jittered(Mirror(g), arcFaceBox, 24, rng))
 		}
 		var negPatches []*image.Gray
 		for _, path := range globOrFail(t, filepath.Join(dir, "cbcl24", "nonface", "*.png")) {
@@ -60,7 +62,7 @@ func TestTrainEmbeddedCascades(t *testing.T) {
 		for _, g := range aligned[:len(aligned)/2] {
 			bgs = append(bgs, Background{Img: g, Avoid: []image.Rectangle{arcFaceBox}})
 		}
-		cfg := TrainConfig{Stages: envInt("VGG_TRAIN_STAGES", 20), FeatureSample: envInt("VGG_TRAIN_FEATURES", 5000),
+		cfg := TrainConfig{Stages: envInt("VGG_TRAIN_STAGES", 20), FeatureSample: envInt("VGG_TRAIN_FEATURES", 4000),
 			Negatives: len(faces), Seed: 1, Progress: progress}
 		trainAndSave(t, faces, negPatches, bgs, cfg, "data/frontalface.xml")
 	}
@@ -83,8 +85,8 @@ func TestTrainEmbeddedCascades(t *testing.T) {
 			bgs = append(bgs, Background{Img: rotate90(g, 2)})
 		}
 		rng.Shuffle(len(eyes), func(i, j int) { eyes[i], eyes[j] = eyes[j], eyes[i] })
-		eyes = eyes[:min(len(eyes), 6000)]
-		cfg := TrainConfig{Width: 20, Height: 20, Stages: envInt("VGG_TRAIN_STAGES", 20), FeatureSample: envInt("VGG_TRAIN_FEATURES", 5000),
+		eyes = eyes[:min(len(eyes), 4000)]
+		cfg := TrainConfig{Width: 20, Height: 20, Stages: envInt("VGG_TRAIN_STAGES", 12), FeatureSample: envInt("VGG_TRAIN_FEATURES", 3000),
 			Negatives: len(eyes), Seed: 2, Progress: progress}
 		trainAndSave(t, eyes, nil, bgs, cfg, "data/eye.xml")
 	}
@@ -98,6 +100,7 @@ func eyeBox(x, y, iod float64) image.Rectangle {
 
 func trainAndSave(t *testing.T, pos, neg []*image.Gray, bgs []Background, cfg TrainConfig, path string) {
 	start := time.Now()
+	cfg.StageDone = func(c *Cascade) error { return c.SaveFile(path) }
 	c, reps, err := Train(pos, neg, bgs, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -139,6 +142,34 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
+}
+
+// jittered samples a size x size patch of box from g, moved by up to 6% of the box, scaled by
+// 0.92 to 1.08 and turned by up to 10 degrees, bilinearly with the border clamped.
+func jittered(g *image.Gray, box image.Rectangle, size int, rng *rand.Rand) *image.Gray {
+	side := float64(box.Dx()) * (0.92 + 0.16*rng.Float64())
+	cx := float64(box.Min.X+box.Max.X)/2 + (rng.Float64()*2-1)*0.06*float64(box.Dx())
+	cy := float64(box.Min.Y+box.Max.Y)/2 + (rng.Float64()*2-1)*0.06*float64(box.Dy())
+	angle := (rng.Float64()*2 - 1) * 10 * math.Pi / 180
+	cos, sin := math.Cos(angle), math.Sin(angle)
+	out := image.NewGray(image.Rect(0, 0, size, size))
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	at := func(x, y int) float64 {
+		return float64(g.Pix[min(max(y, 0), h-1)*g.Stride+min(max(x, 0), w-1)])
+	}
+	for v := 0; v < size; v++ {
+		for u := 0; u < size; u++ {
+			du := ((float64(u)+0.5)/float64(size) - 0.5) * side
+			dv := ((float64(v)+0.5)/float64(size) - 0.5) * side
+			x, y := cx+cos*du-sin*dv-0.5, cy+sin*du+cos*dv-0.5
+			x0, y0 := int(math.Floor(x)), int(math.Floor(y))
+			fx, fy := x-float64(x0), y-float64(y0)
+			top := at(x0, y0)*(1-fx) + at(x0+1, y0)*fx
+			bottom := at(x0, y0+1)*(1-fx) + at(x0+1, y0+1)*fx
+			out.Pix[v*size+u] = uint8(math.Round(top*(1-fy) + bottom*fy))
+		}
+	}
+	return out
 }
 
 // rotate90 turns g by quarter turns clockwise.

@@ -28,6 +28,9 @@ type TrainConfig struct {
 	Seed             uint64  // random seed for feature sampling and mining
 	Workers          int     // goroutines (default GOMAXPROCS)
 	Progress         func(format string, args ...any)
+	// StageDone, when set, is called with the cascade after each stage: save it there and an
+	// interrupted run keeps every finished stage.
+	StageDone func(*Cascade) error
 }
 
 func (c *TrainConfig) setDefaults() {
@@ -125,6 +128,11 @@ func Train(faces, negPatches []*image.Gray, backgrounds []Background, cfg TrainC
 		reports = append(reports, rep)
 		cfg.Progress("stage %d: %d weak classifiers, hit rate %.4f, false alarm %.3f, %.1fs",
 			stage, rep.Weak, rep.HitRate, rep.FalseAlarm, rep.TrainingTime.Seconds())
+		if cfg.StageDone != nil {
+			if err := cfg.StageDone(c); err != nil {
+				return nil, reports, err
+			}
+		}
 		if accept*rep.FalseAlarm < cfg.TargetFalseAlarm {
 			cfg.Progress("false-alarm target %.2g reached", cfg.TargetFalseAlarm)
 			break

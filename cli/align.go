@@ -1,0 +1,233 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+
+	"github.com/vgglab/vgg/vision"
+	"github.com/vgglab/vgg/vision/align"
+)
+
+func init() {
+	addCommand(&cli.Command{
+		Name:  "align",
+		Usage: "turn a folder of people's photos into aligned 128x128 face crops",
+		Description: "align reads --in (one folder per person, photos inside), finds the face in every " +
+			"photo (the largest when there are several), finds its eyes and warps it so the eyes " +
+			"sit at fixed places of a 128x128 PNG written under --out with the same folder layout. " +
+			"Photos where no face or no eyes are found are still aligned as well as the face box or " +
+			"the whole photo allows, and counted in the report (printed, and saved as " +
+			"align-report.json in --out).",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "in", Required: true, Usage: "folder of folders of photos"},
+			&cli.StringFlag{Name: "out", Required: true, Usage: "folder for the aligned faces"},
+			&cli.StringFlag{Name: "cascade", Usage: "face cascade XML instead of the built-in one"},
+			&cli.StringFlag{Name: "eye-cascade", Usage: "eye cascade XML instead of the built-in one"},
+		},
+		Action: runAlign,
+	})
+}
+
+// alignReport is what vgg align found, saved as align-report.json.
+type alignReport struct {
+	Photos     int `json:"photos"`
+	OneFace    int `json:"one_face"`
+	Several    int `json:"several_faces"` // the largest was kept
+	NoFace     int `json:"no_face"`       // the whole photo was taken as a tight face crop
+	NoEyes     int `json:"no_eyes"`       // a face was found but not both eyes: aligned from its box
+	Unreadable int `json:"unreadable"`
+	// Problems lists each photo that was not a clean single face with both eyes.
+	Problems map[string]string `json:"problems"`
+}
+
+func runAlign(c *cli.Context) error {
+	in, out := c.String("in"), c.String("out")
+	jobs, err := alignJobs(in, out)
+	if err != nil {
+		return fmt.Errorf("align: %w", err)
+	}
+	faces, eyes, err := loadCascades(c.String("cascade"), c.String("eye-cascade"))
+	if err != nil {
+		return fmt.Errorf("align: %w", err)
+	}
+	al := align.New(faces, eyes)
+	rep := alignReport{Problems: map[string]string{}}
+	bar := progressbar.NewOptions(len(jobs),
+		progressbar.OptionSetWriter(c.App.ErrWriter),
+		progressbar.OptionSetDescription("aligning"),
+		progressbar.OptionSetWidth(24),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	var mu sync.Mutex
+	var firstWriteErr error
+	work := make(chan alignJob)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range work {
+				problem, writeErr := alignOne(al, j)
+				mu.Lock()
+				rep.Photos++
+				switch {
+				case writeErr != nil:
+					if firstWriteErr == nil {
+						firstWriteErr = writeErr
+					}
+				case problem.kind == "unreadable":
+					rep.Unreadable++
+				case problem.kind == "no face":
+					rep.NoFace++
+				case problem.kind == "several":
+					rep.Several++
+				default:
+					rep.OneFace++
+				}
+				if problem.eyesMissing {
+					rep.NoEyes++
+				}
+				if msg := problem.String(); msg != "" {
+					rep.Problems[j.src] = msg
+				}
+				bar.Add(1)
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, j := range jobs {
+		mu.Lock()
+		stop := firstWriteErr != nil
+		mu.Unlock()
+		if stop {
+			break
+		}
+		work <- j
+	}
+	close(work)
+	wg.Wait()
+	bar.Finish()
+	if firstWriteErr != nil {
+		return fmt.Errorf("align: %w", firstWriteErr)
+	}
+	printAlignReport(c.App.Writer, rep)
+	return vision.WriteAtomic(filepath.Join(out, "align-report.json"), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	})
+}
+
+type alignJob struct{ src, dst string }
+
+// alignJobs lists in/PERSON/PHOTO -> out/PERSON/PHOTO.png and creates the output folders.
+func alignJobs(in, out string) ([]alignJob, error) {
+	people, err := os.ReadDir(in)
+	if err != nil {
+		return nil, err
+	}
+	var jobs []alignJob
+	for _, p := range people {
+		if strings.HasPrefix(p.Name(), ".") {
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(in, p.Name())); err != nil || !st.IsDir() {
+			continue
+		}
+		photos, err := os.ReadDir(filepath.Join(in, p.Name()))
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		for _, ph := range photos {
+			if strings.HasPrefix(ph.Name(), ".") {
+				continue
+			}
+			// Stat follows symbolic links, so a folder of links to photos works too.
+			if st, err := os.Stat(filepath.Join(in, p.Name(), ph.Name())); err != nil || !st.Mode().IsRegular() {
+				continue
+			}
+			base := strings.TrimSuffix(ph.Name(), filepath.Ext(ph.Name()))
+			jobs = append(jobs, alignJob{
+				src: filepath.Join(in, p.Name(), ph.Name()),
+				dst: filepath.Join(out, p.Name(), base+".png"),
+			})
+			n++
+		}
+		if n > 0 {
+			if err := os.MkdirAll(filepath.Join(out, p.Name()), 0o755); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(jobs) == 0 {
+		return nil, fmt.Errorf("%s holds no photos in per-person folders (want %s/NAME/PHOTO.jpg)", in, in)
+	}
+	sort.Slice(jobs, func(i, j int) bool { return jobs[i].src < jobs[j].src })
+	return jobs, nil
+}
+
+// alignProblem describes what was unusual about one photo.
+type alignProblem struct {
+	kind        string // "", "unreadable", "no face", "several"
+	detail      string
+	eyesMissing bool
+}
+
+func (p alignProblem) String() string {
+	var parts []string
+	if p.kind != "" {
+		parts = append(parts, p.kind)
+	}
+	if p.detail != "" {
+		parts = append(parts, p.detail)
+	}
+	if p.eyesMissing {
+		parts = append(parts, "eyes not found, aligned from the face box")
+	}
+	return strings.Join(parts, ": ")
+}
+
+// alignOne aligns one photo and writes the largest face. Only a failure to write is an error;
+// a bad photo is reported as a problem and skipped.
+func alignOne(al *align.Aligner, j alignJob) (alignProblem, error) {
+	img, err := vision.Load(j.src)
+	if err != nil {
+		return alignProblem{kind: "unreadable", detail: err.Error()}, nil
+	}
+	faces, err := al.Align(img)
+	if err != nil {
+		return alignProblem{kind: "unreadable", detail: err.Error()}, nil
+	}
+	var p alignProblem
+	switch f := faces[0]; {
+	case f.WholeImage:
+		p.kind = "no face"
+	case len(faces) > 1:
+		p.kind, p.detail = "several", fmt.Sprintf("%d faces, kept the largest", len(faces))
+		p.eyesMissing = f.Fallback
+	default:
+		p.eyesMissing = f.Fallback
+	}
+	return p, vision.WritePNG(j.dst, faces[0].Aligned)
+}
+
+func printAlignReport(w io.Writer, r alignReport) {
+	fmt.Fprintf(w, "%d photos: %d with one face, %d with several (kept the largest), %d with no face found (whole photo used), %d unreadable\n",
+		r.Photos, r.OneFace, r.Several, r.NoFace, r.Unreadable)
+	fmt.Fprintf(w, "eyes not found in %d detected faces (aligned from the face box)\n", r.NoEyes)
+}

@@ -1,0 +1,193 @@
+package cli
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"io"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/vgglab/vgg/vision"
+	"github.com/vgglab/vgg/vision/align"
+	"github.com/vgglab/vgg/vision/haar"
+)
+
+func init() {
+	addCommand(&cli.Command{
+		Name:      "detect",
+		Usage:     "find faces and eyes in photos with the Haar cascade detector",
+		ArgsUsage: "PHOTO...",
+		Description: "detect lists the faces (box, confidence) and eyes in each photo, or draws them " +
+			"with --out. It uses the cascades built into vgg unless --cascade names an OpenCV XML " +
+			"cascade (OpenCV's stock haarcascade_*.xml files work unchanged).",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "out", Usage: "write the photo (one photo only) with faces in green and eyes in red to this PNG"},
+			&cli.BoolFlag{Name: "json", Usage: "print the results as JSON"},
+			&cli.StringFlag{Name: "cascade", Usage: "face cascade XML instead of the built-in one"},
+			&cli.StringFlag{Name: "eye-cascade", Usage: "eye cascade XML instead of the built-in one"},
+			&cli.Float64Flag{Name: "scale", Value: 1.1, Usage: "window growth between scales"},
+			&cli.IntFlag{Name: "neighbors", Value: 3, Usage: "hits a face needs to be reported"},
+			&cli.IntFlag{Name: "min-size", Value: 20, Usage: "smallest face in pixels"},
+		},
+		Action: runDetect,
+	})
+}
+
+// detectedFace is one face in vgg detect's JSON output.
+type detectedFace struct {
+	Box       [4]int         `json:"box"` // x, y, width, height
+	Neighbors int            `json:"neighbors"`
+	Eyes      *[2][2]float64 `json:"eyes"` // image-left eye first; null when not found
+}
+
+type detectedPhoto struct {
+	File  string         `json:"file"`
+	Faces []detectedFace `json:"faces"`
+}
+
+func runDetect(c *cli.Context) error {
+	photos, err := argsWithTrailingFlags(c)
+	if err != nil {
+		return fmt.Errorf("detect: %w", err)
+	}
+	if len(photos) == 0 {
+		return fmt.Errorf("detect: give at least one photo")
+	}
+	out := c.String("out")
+	if out != "" && len(photos) > 1 {
+		return fmt.Errorf("detect: --out draws one photo; %d were given", len(photos))
+	}
+	faces, eyes, err := loadCascades(c.String("cascade"), c.String("eye-cascade"))
+	if err != nil {
+		return fmt.Errorf("detect: %w", err)
+	}
+	al := align.New(faces, eyes)
+	al.FaceParams = haar.Params{ScaleFactor: c.Float64("scale"), MinNeighbors: c.Int("neighbors"), MinSize: c.Int("min-size")}
+	var results []detectedPhoto
+	for _, path := range photos {
+		img, err := vision.Load(path)
+		if err != nil {
+			return fmt.Errorf("detect: %w", err)
+		}
+		found, err := al.Detect(img)
+		if err != nil {
+			return fmt.Errorf("detect: %s: %w", path, err)
+		}
+		res := detectedPhoto{File: path, Faces: []detectedFace{}}
+		for _, f := range found {
+			df := detectedFace{Box: [4]int{f.Box.Min.X, f.Box.Min.Y, f.Box.Dx(), f.Box.Dy()}, Neighbors: f.Neighbors}
+			if !f.Fallback {
+				df.Eyes = &[2][2]float64{{f.Eyes[0].X, f.Eyes[0].Y}, {f.Eyes[1].X, f.Eyes[1].Y}}
+			}
+			res.Faces = append(res.Faces, df)
+		}
+		results = append(results, res)
+		if out != "" {
+			if err := vision.WritePNG(out, annotate(img, found)); err != nil {
+				return fmt.Errorf("detect: %w", err)
+			}
+		}
+	}
+	w := c.App.Writer
+	if c.Bool("json") {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	}
+	for _, r := range results {
+		fmt.Fprintf(w, "%s: %d face(s)\n", r.File, len(r.Faces))
+		for _, f := range r.Faces {
+			fmt.Fprintf(w, "  face x=%d y=%d w=%d h=%d confidence=%d", f.Box[0], f.Box[1], f.Box[2], f.Box[3], f.Neighbors)
+			if f.Eyes != nil {
+				fmt.Fprintf(w, " eyes=(%.0f,%.0f) (%.0f,%.0f)", f.Eyes[0][0], f.Eyes[0][1], f.Eyes[1][0], f.Eyes[1][1])
+			} else {
+				fmt.Fprint(w, " eyes not found")
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	return nil
+}
+
+// argsWithTrailingFlags returns the command's arguments, also accepting flags after them
+// (vgg detect a.jpg --out a.png): urfave/cli stops reading flags at the first argument, so the
+// rest is parsed again here with the command's own flag definitions and copied into c.
+func argsWithTrailingFlags(c *cli.Context) ([]string, error) {
+	set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
+	set.SetOutput(io.Discard)
+	for _, f := range c.Command.Flags {
+		if err := f.Apply(set); err != nil {
+			return nil, err
+		}
+	}
+	var args []string
+	rest := c.Args().Slice()
+	for len(rest) > 0 {
+		if err := set.Parse(rest); err != nil {
+			return nil, err
+		}
+		rest = set.Args()
+		if len(rest) > 0 {
+			args, rest = append(args, rest[0]), rest[1:]
+		}
+	}
+	var err error
+	set.Visit(func(f *flag.Flag) {
+		if e := c.Set(f.Name, f.Value.String()); e != nil && err == nil {
+			err = e
+		}
+	})
+	return args, err
+}
+
+// loadCascades returns the face and eye cascades: the named XML files, or the built-in ones.
+func loadCascades(facePath, eyePath string) (faces, eyes *haar.Cascade, err error) {
+	faces, eyes = haar.FrontalFace(), haar.Eye()
+	if facePath != "" {
+		if faces, err = haar.LoadFile(facePath); err != nil {
+			return nil, nil, err
+		}
+	}
+	if eyePath != "" {
+		if eyes, err = haar.LoadFile(eyePath); err != nil {
+			return nil, nil, err
+		}
+	}
+	return faces, eyes, nil
+}
+
+// annotate draws face boxes (green) and eye crosses (red) on a copy of img.
+func annotate(img image.Image, faces []align.Face) *image.RGBA {
+	out := copyRGBA(vision.ToRGBA(img)) // ToRGBA may return img itself
+	green, red := color.RGBA{0, 220, 0, 255}, color.RGBA{230, 0, 0, 255}
+	for _, f := range faces {
+		thick := max(1, f.Box.Dx()/60)
+		b := f.Box
+		for _, edge := range []image.Rectangle{
+			image.Rect(b.Min.X, b.Min.Y, b.Max.X, b.Min.Y+thick), image.Rect(b.Min.X, b.Max.Y-thick, b.Max.X, b.Max.Y),
+			image.Rect(b.Min.X, b.Min.Y, b.Min.X+thick, b.Max.Y), image.Rect(b.Max.X-thick, b.Min.Y, b.Max.X, b.Max.Y),
+		} {
+			draw.Draw(out, edge, image.NewUniform(green), image.Point{}, draw.Src)
+		}
+		if f.Fallback {
+			continue
+		}
+		arm := max(2, b.Dx()/20)
+		for _, e := range f.Eyes {
+			x, y := int(e.X), int(e.Y)
+			draw.Draw(out, image.Rect(x-arm, y-thick/2, x+arm+1, y-thick/2+thick), image.NewUniform(red), image.Point{}, draw.Src)
+			draw.Draw(out, image.Rect(x-thick/2, y-arm, x-thick/2+thick, y+arm+1), image.NewUniform(red), image.Point{}, draw.Src)
+		}
+	}
+	return out
+}
+
+func copyRGBA(src *image.RGBA) *image.RGBA {
+	out := image.NewRGBA(src.Rect)
+	copy(out.Pix, src.Pix)
+	return out
+}

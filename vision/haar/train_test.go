@@ -1,0 +1,142 @@
+package haar
+
+import (
+	"bytes"
+	"image"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// syntheticFace draws a 12x12 "face" (dark eye band on a light patch with a dark mouth) with
+// noise, so a cascade has something real but easy to learn.
+func syntheticFace(rng *rand.Rand) *image.Gray {
+	g := image.NewGray(image.Rect(0, 0, 12, 12))
+	for y := 0; y < 12; y++ {
+		for x := 0; x < 12; x++ {
+			v := 170
+			if y >= 3 && y <= 4 && (x >= 2 && x <= 4 || x >= 7 && x <= 9) {
+				v = 60
+			}
+			if y == 8 && x >= 4 && x <= 7 {
+				v = 80
+			}
+			g.Pix[y*12+x] = uint8(v + rng.IntN(90) - 45)
+		}
+	}
+	return g
+}
+
+// noiseImage is a face-free background: random grey rectangles (some of them dark bars
+// like the eyes and mouth) over noise.
+func noiseImage(rng *rand.Rand, w, h int) *image.Gray {
+	g := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range g.Pix {
+		g.Pix[i] = uint8(100 + rng.IntN(100))
+	}
+	for range w * h / 40 {
+		x0, y0 := rng.IntN(w), rng.IntN(h)
+		x1, y1 := min(w, x0+1+rng.IntN(6)), min(h, y0+1+rng.IntN(4))
+		v := uint8(rng.IntN(256))
+		for y := y0; y < y1; y++ {
+			for x := x0; x < x1; x++ {
+				g.Pix[y*w+x] = v
+			}
+		}
+	}
+	return g
+}
+
+// TestTrainLearnsAndRoundTrips trains a small cascade on synthetic faces and backgrounds, then
+// checks that it keeps the faces, rejects most background windows, and survives Write/Read
+// unchanged (the XML holds every number exactly).
+func TestTrainLearnsAndRoundTrips(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	var faces []*image.Gray
+	for range 300 {
+		faces = append(faces, syntheticFace(rng))
+	}
+	var bgs []Background
+	for range 20 {
+		bgs = append(bgs, Background{Img: noiseImage(rng, 80, 60)})
+	}
+	for _, discrete := range []bool{false, true} {
+		c, reps, err := Train(faces, nil, bgs, TrainConfig{Width: 12, Height: 12, Stages: 3, FeatureSample: 400,
+			Negatives: 300, Discrete: discrete, Seed: 3, Workers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Stages) == 0 || len(reps) != len(c.Stages) {
+			t.Fatalf("discrete=%v: %d stages, %d reports", discrete, len(c.Stages), len(reps))
+		}
+		t.Logf("discrete=%v: %+v", discrete, reps)
+		s := newScanner(c.compile())
+		kept := 0
+		for range 200 {
+			if cascadeAccepts(s, syntheticFace(rng)) {
+				kept++
+			}
+		}
+		if kept < 180 {
+			t.Errorf("discrete=%v: cascade keeps %d of 200 new faces", discrete, kept)
+		}
+		_, accept := mineNegatives(c, nil, []Background{{Img: noiseImage(rng, 80, 60)}}, TrainConfig{Width: 12, Height: 12, Negatives: 1000, Workers: 1}, rng)
+		t.Logf("discrete=%v: keeps %d/200 faces, accepts %.4f of background windows", discrete, kept, accept)
+		if accept > 0.05 {
+			t.Errorf("discrete=%v: cascade accepts %.3f of background windows", discrete, accept)
+		}
+		var buf bytes.Buffer
+		if err := c.Write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Read(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(back, c) {
+			t.Errorf("discrete=%v: cascade changed through Write/Read", discrete)
+		}
+	}
+}
+
+// TestWriteReadStock writes OpenCV's trees-and-tilted eye cascade in our layout and reads it
+// back identical.
+func TestWriteReadStock(t *testing.T) {
+	c := stockCascade(t, "haarcascade_eye_tree_eyeglasses.xml")
+	var buf bytes.Buffer
+	if err := c.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Read(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, c) {
+		t.Error("cascade changed through Write/Read")
+	}
+}
+
+func TestTrainRejectsBadInput(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	faces := []*image.Gray{syntheticFace(rng)}
+	bgs := []Background{{Img: noiseImage(rng, 50, 50)}}
+	for name, run := range map[string]func() error{
+		"too few faces": func() error { _, _, err := Train(faces, nil, bgs, TrainConfig{Width: 12, Height: 12}); return err },
+		"wrong size":    func() error { _, _, err := Train(faces, nil, bgs, TrainConfig{}); return err },
+		"no negatives": func() error {
+			many := make([]*image.Gray, 20)
+			for i := range many {
+				many[i] = syntheticFace(rng)
+			}
+			_, _, err := Train(many, nil, nil, TrainConfig{Width: 12, Height: 12})
+			return err
+		},
+	} {
+		if err := run(); err == nil || strings.TrimSpace(err.Error()) == "" {
+			t.Errorf("%s: no error", name)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
+	}
+}
