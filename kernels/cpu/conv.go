@@ -111,27 +111,27 @@ func (be *Backend) Conv2D(y, x, w, b *tensor.Tensor, p kernels.ConvParams) error
 	defer be.mu.Unlock()
 	crs, pq := g.colRows(), g.pixels()
 	be.wt = grow(be.wt, crs*g.k)
-	transpose(be.wt, g.k, wd, crs, g.k, crs)
+	transpose(be.wt, g.k, wd, crs, g.k, crs, be.workers)
 	for first := 0; first < g.n; first += g.groupSize() {
 		images := min(g.groupSize(), g.n-first)
 		cols := images * pq
 		col := be.im2colGroup(xd, g, first, images)
 		be.prod = grow(be.prod, cols*g.k)
 		sgemm(blas.Trans, blas.NoTrans, cols, g.k, crs, 1, col, cols, be.wt, g.k, 0, be.prod, g.k)
-		// prod is yᵀ [images*P*Q, K]; y wants [images, K, P*Q], plus the bias.
-		parallelFor(images, be.workers, func(_, lo, hi int) {
-			for i := lo; i < hi; i++ {
-				out := yd[(first+i)*g.k*pq : (first+i+1)*g.k*pq]
-				transpose(out, pq, be.prod[i*pq*g.k:], g.k, pq, g.k)
-				for k := 0; k < g.k; k++ {
-					row := out[k*pq : (k+1)*pq]
-					for j := range row {
-						row[j] += bd[k]
-					}
-				}
-			}
-		})
+		// prod is yᵀ [images*P*Q, K]; y wants [images, K, P*Q].
+		for i := 0; i < images; i++ {
+			transpose(yd[(first+i)*g.k*pq:], pq, be.prod[i*pq*g.k:], g.k, pq, g.k, be.workers)
+		}
 	}
+	// Add the bias, one (image, filter) row at a time.
+	parallelFor(g.n*g.k, be.workers, func(_, lo, hi int) {
+		for row := lo; row < hi; row++ {
+			out, bias := yd[row*pq:(row+1)*pq], bd[row%g.k]
+			for j := range out {
+				out[j] += bias
+			}
+		}
+	})
 	return nil
 }
 
@@ -207,29 +207,30 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 		col := be.im2colGroup(xd, g, first, images)
 		// dyᵀ [images*P*Q, K], one image at a time.
 		be.prod = grow(be.prod, cols*g.k)
-		parallelFor(images, be.workers, func(_, lo, hi int) {
-			for i := lo; i < hi; i++ {
-				transpose(be.prod[i*pq*g.k:], g.k, dyd[(first+i)*g.k*pq:], pq, g.k, pq)
-			}
-		})
+		for i := 0; i < images; i++ {
+			transpose(be.prod[i*pq*g.k:], g.k, dyd[(first+i)*g.k*pq:], pq, g.k, pq, be.workers)
+		}
 		var beta float32 = 1
 		if first == 0 {
 			beta = 0 // the first group overwrites dwᵀ, the others add to it
 		}
 		sgemm(blas.NoTrans, blas.NoTrans, crs, g.k, cols, 1, col, cols, be.prod, g.k, beta, be.wt, g.k)
 	}
-	transpose(dwd, crs, be.wt, g.k, crs, g.k)
+	transpose(dwd, crs, be.wt, g.k, crs, g.k, be.workers)
 	if dbd != nil {
-		// Bias gradients sum N*P*Q terms each; accumulate in float64 for accuracy.
-		for k := 0; k < g.k; k++ {
-			var sum float64
-			for n := 0; n < g.n; n++ {
-				for _, v := range dyd[(n*g.k+k)*pq : (n*g.k+k+1)*pq] {
-					sum += float64(v)
+		// Bias gradients sum N*P*Q terms each; accumulate in float64 for accuracy. Each
+		// filter's sum is one worker's, in batch order.
+		parallelFor(g.k, be.workers, func(_, lo, hi int) {
+			for k := lo; k < hi; k++ {
+				var sum float64
+				for n := 0; n < g.n; n++ {
+					for _, v := range dyd[(n*g.k+k)*pq : (n*g.k+k+1)*pq] {
+						sum += float64(v)
+					}
 				}
+				dbd[k] = float32(sum)
 			}
-			dbd[k] = float32(sum)
-		}
+		})
 	}
 	return nil
 }
@@ -276,12 +277,14 @@ func (be *Backend) gatherGroup(dyd []float32, g convGeometry, first, images int)
 	}
 	cols := images * pq
 	be.prod = grow(be.prod, g.k*cols)
-	for i := 0; i < images; i++ {
-		src := dyd[(first+i)*g.k*pq:]
-		for k := 0; k < g.k; k++ {
-			copy(be.prod[k*cols+i*pq:k*cols+(i+1)*pq], src[k*pq:(k+1)*pq])
+	parallelFor(images, be.workers, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			src := dyd[(first+i)*g.k*pq:]
+			for k := 0; k < g.k; k++ {
+				copy(be.prod[k*cols+i*pq:k*cols+(i+1)*pq], src[k*pq:(k+1)*pq])
+			}
 		}
-	}
+	})
 	return be.prod
 }
 
@@ -290,19 +293,23 @@ func (be *Backend) gatherGroup(dyd []float32, g convGeometry, first, images int)
 const transposeTile = 32
 
 // transpose writes the rows x cols matrix src (rows lds apart) transposed into dst (rows
-// ldd apart): dst[j*ldd+i] = src[i*lds+j]. It goes block by block so that neither side is
-// read or written with a cache-missing stride for long.
-func transpose(dst []float32, ldd int, src []float32, lds int, rows, cols int) {
-	for i0 := 0; i0 < rows; i0 += transposeTile {
-		for j0 := 0; j0 < cols; j0 += transposeTile {
-			for i := i0; i < min(i0+transposeTile, rows); i++ {
-				row := src[i*lds:]
-				for j := j0; j < min(j0+transposeTile, cols); j++ {
-					dst[j*ldd+i] = row[j]
+// ldd apart): dst[j*ldd+i] = src[i*lds+j]. It goes tile by tile so that neither side is
+// read or written with a cache-missing stride for long, and splits the bands of
+// transposeTile source rows over up to `workers` goroutines (each writes its own columns of
+// dst).
+func transpose(dst []float32, ldd int, src []float32, lds int, rows, cols, workers int) {
+	parallelFor(ceilDiv(rows, transposeTile), workers, func(_, lo, hi int) {
+		for i0 := lo * transposeTile; i0 < min(hi*transposeTile, rows); i0 += transposeTile {
+			for j0 := 0; j0 < cols; j0 += transposeTile {
+				for i := i0; i < min(i0+transposeTile, rows); i++ {
+					row := src[i*lds:]
+					for j := j0; j < min(j0+transposeTile, cols); j++ {
+						dst[j*ldd+i] = row[j]
+					}
 				}
 			}
 		}
-	}
+	})
 }
 
 // validRange returns the output positions [lo, hi) along one axis whose input coordinate
