@@ -30,11 +30,20 @@ func Philox4x32(counter [4]uint32, key [2]uint32) [4]uint32 {
 	return c
 }
 
-// Uniform returns a float32 in [0, 1) for element index i under seed: the first Philox output
-// for counter (i, 0) and key seed, its top 24 bits scaled by 2^-24 (exact in float32).
+// UniformBits returns the 32 random bits of element index i under seed. One Philox call makes
+// four words, so four consecutive elements share it: element i takes word i%4 of the output
+// for counter (i/4, 0) under key seed. A GPU thread that handles a float4 then runs Philox
+// once, not four times.
+func UniformBits(seed, i uint64) uint32 {
+	block := i >> 2
+	out := Philox4x32([4]uint32{uint32(block), uint32(block >> 32), 0, 0}, [2]uint32{uint32(seed), uint32(seed >> 32)})
+	return out[i&3]
+}
+
+// Uniform returns a float32 in [0, 1) for element index i under seed: the top 24 bits of
+// UniformBits scaled by 2^-24 (exact in float32).
 func Uniform(seed, i uint64) float32 {
-	out := Philox4x32([4]uint32{uint32(i), uint32(i >> 32), 0, 0}, [2]uint32{uint32(seed), uint32(seed >> 32)})
-	return float32(out[0]>>8) * (1.0 / (1 << 24))
+	return float32(UniformBits(seed, i)>>8) * (1.0 / (1 << 24))
 }
 
 // DropoutKeep reports whether inverted dropout with drop probability p keeps element i under

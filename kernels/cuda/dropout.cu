@@ -4,22 +4,22 @@
 // are the same map, because backward redraws the very mask forward used from (seed, i)
 // instead of storing it; the keep rule is kernels.DropoutKeep, bit for bit (philox.cuh).
 //
-// 8 bytes move per element, but each element also costs one Philox4x32-10 (10 rounds of two
-// 32x32->64 multiplies and two 3-way XORs, ~40 instructions), so on an H200 this kernel is
-// bound by instruction issue, not memory (70% of copy rate on an H200; PyTorch's dropout 67%).
+// 8 bytes move per element. One Philox4x32-10 call (10 rounds of two 32x32->64 multiplies
+// and two 3-way XORs, ~40 instructions) yields the four words of four consecutive elements,
+// so a thread runs it once per float4: ~10 instructions per element, under the memory time
+// on an H200 (one call per element measured 70% of the copy rate, issue-bound; notes/gpu.md).
 // Each thread takes two float4s per grid-stride step, both loads issued before any Philox
-// work; on the H200 that measured the same as one float4 per step (notes/gpu.md, run 3),
-// which confirms the bound is issue, not latency. The n%4 trailing elements go to the first
-// threads. out may alias in.
+// work. The n%4 trailing elements go to the first threads. out may alias in.
 #include "philox.cuh"
 
-// apply4 masks and scales the four elements starting at flat index e.
-__device__ __forceinline__ float4 apply4(float4 v, unsigned long long e, unsigned threshold,
+// apply4 masks and scales the four elements 4*block .. 4*block+3, from one Philox call.
+__device__ __forceinline__ float4 apply4(float4 v, unsigned long long block, unsigned threshold,
                                          float scale, unsigned long long seed) {
-    v.x = philox_keep(seed, e, threshold) ? v.x * scale : 0.f;
-    v.y = philox_keep(seed, e + 1, threshold) ? v.y * scale : 0.f;
-    v.z = philox_keep(seed, e + 2, threshold) ? v.z * scale : 0.f;
-    v.w = philox_keep(seed, e + 3, threshold) ? v.w * scale : 0.f;
+    const uint4 r = philox_block(seed, block);
+    v.x = philox_keep(r.x, threshold) ? v.x * scale : 0.f;
+    v.y = philox_keep(r.y, threshold) ? v.y * scale : 0.f;
+    v.z = philox_keep(r.z, threshold) ? v.z * scale : 0.f;
+    v.w = philox_keep(r.w, threshold) ? v.w * scale : 0.f;
     return v;
 }
 
@@ -34,9 +34,14 @@ extern "C" __global__ void dropout_apply(float* out, const float* in, int n, uns
         const int j = i + stride;
         const float4 a = in4[i];
         const float4 b = j < n4 ? in4[j] : make_float4(0.f, 0.f, 0.f, 0.f);
-        out4[i] = apply4(a, 4ull * (unsigned)i, threshold, scale, seed);
-        if (j < n4) out4[j] = apply4(b, 4ull * (unsigned)j, threshold, scale, seed);
+        out4[i] = apply4(a, (unsigned)i, threshold, scale, seed);
+        if (j < n4) out4[j] = apply4(b, (unsigned)j, threshold, scale, seed);
     }
     const int t = (n4 << 2) + tid;
-    if (t < n) out[t] = philox_keep(seed, (unsigned long long)t, threshold) ? in[t] * scale : 0.f;
+    if (t < n) {
+        const uint4 r = philox_block(seed, (unsigned)n4);
+        const int w = t & 3;
+        const unsigned x = w == 0 ? r.x : w == 1 ? r.y : w == 2 ? r.z : r.w;
+        out[t] = philox_keep(x, threshold) ? in[t] * scale : 0.f;
+    }
 }

@@ -15,7 +15,7 @@ func TestDropoutThresholdMatchesKeepRule(t *testing.T) {
 		thr := dropoutThreshold(p)
 		for _, seed := range []uint64{0, 42, 0xdeadbeefcafef00d} {
 			for i := uint64(0); i < 20000; i++ {
-				x := kernels.Philox4x32([4]uint32{uint32(i), uint32(i >> 32), 0, 0}, [2]uint32{uint32(seed), uint32(seed >> 32)})[0]
+				x := kernels.UniformBits(seed, i)
 				if got, want := x>>8 >= thr, kernels.DropoutKeep(seed, i, p); got != want {
 					t.Fatalf("p=%v seed=%d i=%d: threshold rule keeps=%v, DropoutKeep=%v", p, seed, i, got, want)
 				}

@@ -1,7 +1,8 @@
 // philox.cuh: Philox4x32-10, the CUDA twin of kernels/philox.go. The two must stay
-// bit-identical: same counter layout (element index in words 0 and 1), same key (seed, low
-// word first), same round constants, and the same keep rule (the top 24 bits of the first
-// output word, as Uniform reads them), so the GPU drops exactly the elements the CPU drops.
+// bit-identical: same counter layout (element index / 4 in words 0 and 1), same key (seed,
+// low word first), same round constants, the same word for each element (index % 4) and the
+// same keep rule (its top 24 bits, as Uniform reads them), so the GPU drops exactly the
+// elements the CPU drops.
 #pragma once
 
 #define PHILOX_M0 0xD2511F53u
@@ -22,12 +23,15 @@ __device__ __forceinline__ uint4 philox4x32_10(uint4 c, uint2 k) {
     return c;
 }
 
-// philox_keep is kernels.DropoutKeep without floating point. Uniform is (x>>8) * 2^-24 for
-// the first output word x, exactly, so Uniform >= p holds exactly when the integer x>>8 is
+// philox_block returns the random words of elements 4*block .. 4*block+3 (kernels.UniformBits).
+__device__ __forceinline__ uint4 philox_block(unsigned long long seed, unsigned long long block) {
+    return philox4x32_10(make_uint4((unsigned)block, (unsigned)(block >> 32), 0u, 0u),
+                         make_uint2((unsigned)seed, (unsigned)(seed >> 32)));
+}
+
+// philox_keep is kernels.DropoutKeep without floating point, for one word x of philox_block.
+// Uniform is (x>>8) * 2^-24 exactly, so Uniform >= p holds exactly when the integer x>>8 is
 // at least ceil(p * 2^24): the threshold the launcher computes once per call.
-__device__ __forceinline__ bool philox_keep(unsigned long long seed, unsigned long long i,
-                                            unsigned threshold) {
-    uint4 out = philox4x32_10(make_uint4((unsigned)i, (unsigned)(i >> 32), 0u, 0u),
-                              make_uint2((unsigned)seed, (unsigned)(seed >> 32)));
-    return (out.x >> 8) >= threshold;
+__device__ __forceinline__ bool philox_keep(unsigned x, unsigned threshold) {
+    return (x >> 8) >= threshold;
 }
