@@ -38,7 +38,8 @@ func (be *Backend) dropout(op, outName, inName string, out, in *tensor.Tensor, p
 		return err
 	}
 	scale := 1 / (1 - p)
-	// Philox costs ~40 multiplies per element, so even modest tensors are worth splitting.
+	// Philox costs ten rounds of two 64-bit multiplies per element, so even modest tensors are
+	// worth splitting.
 	parallelFor(len(id), max(1, min(be.workers, len(id)/4096)), func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			if kernels.DropoutKeep(seed, uint64(i), p) {

@@ -13,11 +13,11 @@ import (
 type Tolerance struct {
 	// Product is for ops that sum many float32 products (convolution, linear). A float32 sum
 	// of K terms carries a rounding error of about √K·2⁻²⁴ relative to the sum for random data
-	// (K·2⁻²⁴ in the worst case), and the largest sums here have K ≈ 900 (the filter gradient
-	// of the 67-channel case sums N·P·Q = 874 products; the same layer's forward pass sums
-	// C·R·S = 603), so honest kernels land near 1e-6. 1e-4 leaves room for other summation
-	// orders and fused multiply-adds, while a wrong index or a missed term gives errors of
-	// order 1e-2 or more.
+	// (K·2⁻²⁴ in the worst case), and the longest sums here have K ≈ 1,700 (the filter
+	// gradient of the batch-3 23x25 case sums N·P·Q = 1,725 products; the 67-channel case's
+	// forward pass sums C·R·S = 603), so honest kernels land near 1e-6 (the CPU backend:
+	// at most 7e-7). 1e-4 leaves room for other summation orders and fused multiply-adds,
+	// while a wrong index or a missed term gives errors of order 1e-2 or more.
 	Product float64
 	// Pointwise is for ops whose every output is a short formula of a few inputs (dropout's
 	// scale, softmax, the optimizers): a handful of float32 roundings, about 1e-7.
