@@ -5,6 +5,7 @@ import (
 	"image"
 	"math"
 
+	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/vision"
 )
 
@@ -45,7 +46,7 @@ func (a Augment) Draw(seed uint64, epoch, index, size int) Jitter {
 	if a == (Augment{}) {
 		return NoJitter
 	}
-	rng := newRand(seed, purposeAugment, epoch, index)
+	rng := kernels.NewStreamRand(seed, purposeAugment, epoch, index)
 	symmetric := func(limit float64) float64 { return limit * (2*rng.Float64() - 1) }
 	// Every draw is made whatever the settings, so that changing one setting does not
 	// reshuffle the others.

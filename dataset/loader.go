@@ -6,6 +6,7 @@ import (
 	"iter"
 	"sync"
 
+	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/tensor"
 	"github.com/vgglab/vgg/vision"
 )
@@ -81,7 +82,7 @@ func (l *Loader) NumBatches() int {
 func (l *Loader) Order(epoch int) []int {
 	n := len(l.set.Samples)
 	if l.opts.Shuffle {
-		return newRand(l.opts.Seed, purposeShuffle, epoch, 0).Perm(n)
+		return kernels.NewStreamRand(l.opts.Seed, purposeShuffle, epoch, 0).Perm(n)
 	}
 	order := make([]int, n)
 	for i := range order {

@@ -3,6 +3,8 @@ package dataset
 import (
 	"fmt"
 	"math"
+
+	"github.com/vgglab/vgg/kernels"
 )
 
 // Split divides the samples into a training and a validation set, stratified: each
@@ -22,7 +24,7 @@ func (d *Dataset) Split(seed uint64, valFraction float64) (train, val *Dataset, 
 	for label, samples := range byLabel {
 		nVal := int(math.Round(valFraction * float64(len(samples))))
 		nVal = min(nVal, len(samples)-1)
-		rng := newRand(seed, purposeSplit, label, 0)
+		rng := kernels.NewStreamRand(seed, purposeSplit, label, 0)
 		isVal := make([]bool, len(samples))
 		for _, i := range rng.Perm(len(samples))[:max(nVal, 0)] {
 			isVal[i] = true

@@ -1,5 +1,7 @@
 package kernels
 
+import "math/rand/v2"
+
 // Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11) is a
 // counter-based generator: the random bits for element i are a pure function of (seed, i), so
 // any thread on any backend can draw them in any order. Dropout uses it so that the CPU and the
@@ -49,3 +51,13 @@ func Uniform(seed, i uint64) float32 {
 // DropoutKeep reports whether inverted dropout with drop probability p keeps element i under
 // seed. Both backends decide by exactly this rule.
 func DropoutKeep(seed, i uint64, p float32) bool { return Uniform(seed, i) >= p }
+
+// NewStreamRand returns a generator determined by (seed, purpose, a, b): Philox's 128 output
+// bits for counter (purpose, a, b) under key seed, well mixed even for neighbouring inputs
+// (epoch 3 and 4, sample 17 and 18), seed a PCG stream. Data augmentation, shuffling and the
+// synthetic faces draw from such streams so that any sample of any epoch can be redrawn alone,
+// which is what makes a resumed run exact.
+func NewStreamRand(seed uint64, purpose uint32, a, b int) *rand.Rand {
+	out := Philox4x32([4]uint32{purpose, uint32(a), uint32(b), 0}, [2]uint32{uint32(seed), uint32(seed >> 32)})
+	return rand.New(rand.NewPCG(uint64(out[0])<<32|uint64(out[1]), uint64(out[2])<<32|uint64(out[3])))
+}

@@ -94,13 +94,6 @@ const (
 	purposeNoise
 )
 
-// newRand returns a generator determined by (seed, purpose, a, b), hashed by the same
-// Philox4x32 that draws dropout masks.
-func newRand(seed uint64, purpose uint32, a, b int) *rand.Rand {
-	out := kernels.Philox4x32([4]uint32{purpose, uint32(a), uint32(b), 0}, [2]uint32{uint32(seed), uint32(seed >> 32)})
-	return rand.New(rand.NewPCG(uint64(out[0])<<32|uint64(out[1]), uint64(out[2])<<32|uint64(out[3])))
-}
-
 func between(rng *rand.Rand, lo, hi float64) float64 { return lo + (hi-lo)*rng.Float64() }
 
 // pick returns one of the colours, varied a little so no two people share one exactly.
@@ -121,7 +114,7 @@ var (
 
 // NewIdentity draws the look of identity number id under seed.
 func NewIdentity(seed uint64, id int) Identity {
-	rng := newRand(seed, purposeIdentity, id, 0)
+	rng := kernels.NewStreamRand(seed, purposeIdentity, id, 0)
 	style := rng.IntN(hairStyles)
 	return Identity{
 		FaceWidth:  between(rng, 0.22, 0.30),
@@ -150,7 +143,7 @@ func NewIdentity(seed uint64, id int) Identity {
 
 // NewShot draws the circumstances of photo number photo of identity id under seed.
 func NewShot(seed uint64, id, photo int) Shot {
-	rng := newRand(seed, purposeShot, id, photo)
+	rng := kernels.NewStreamRand(seed, purposeShot, id, photo)
 	background := func() rgb { return rgb{rng.Float64(), rng.Float64(), rng.Float64()}.scale(between(rng, 0.3, 1)) }
 	return Shot{
 		Rotate:           between(rng, -0.22, 0.22),

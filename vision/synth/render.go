@@ -4,6 +4,8 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
+
+	"github.com/vgglab/vgg/kernels"
 )
 
 // The renderer works like a fragment shader: for every pixel it asks each part of the face,
@@ -14,7 +16,7 @@ import (
 
 // Render draws photo number photo of identity id under seed as a size x size picture.
 func Render(seed uint64, id, photo, size int) *image.RGBA {
-	return Draw(NewIdentity(seed, id), NewShot(seed, id, photo), size, newRand(seed, purposeNoise, id, photo))
+	return Draw(NewIdentity(seed, id), NewShot(seed, id, photo), size, kernels.NewStreamRand(seed, purposeNoise, id, photo))
 }
 
 // Draw paints identity in the circumstances of shot; noise supplies the sensor noise.
