@@ -138,6 +138,7 @@ type faceFinder struct {
 
 // foundFace is one photo and the face taken from it.
 type foundFace struct {
+	path  string
 	photo image.Image
 	// box is the face in the photo; empty for the centre square.
 	box image.Rectangle
@@ -163,13 +164,13 @@ func (f *faceFinder) find(path string) (*foundFace, error) {
 		return nil, err
 	}
 	if f.aligner == nil {
-		return &foundFace{photo: photo, picture: vision.SquareResize(photo, f.size)}, nil
+		return &foundFace{path: path, photo: photo, picture: vision.SquareResize(photo, f.size)}, nil
 	}
 	faces, err := f.aligner.Align(photo)
 	if err != nil {
 		return nil, &vision.FileError{Path: path, Err: err}
 	}
-	ff := &foundFace{photo: photo, picture: vision.SquareResize(faces[0].Aligned, f.size), wholePhoto: faces[0].WholeImage}
+	ff := &foundFace{path: path, photo: photo, picture: vision.SquareResize(faces[0].Aligned, f.size), wholePhoto: faces[0].WholeImage}
 	if !ff.wholePhoto {
 		ff.box, ff.faces = faces[0].Box, len(faces)
 	}

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/vgglab/vgg/vision/synth"
 )
 
 func decodePNG(t *testing.T, path string) (w, h int) {
@@ -25,8 +23,9 @@ func decodePNG(t *testing.T, path string) (w, h int) {
 }
 
 func TestVizCommands(t *testing.T) {
-	data := synthPhotos(t, 3, 4)
-	model := trainTiny(t, data)
+	model := randomModel(t, []string{"Ann", "Bob"}, 1)
+	data := t.TempDir()
+	patternPhotos(t, data, []string{"Ann"}, 1)
 	out := filepath.Join(t.TempDir(), "filters.png")
 	if _, stderr, err := run(t, "viz", "filters", "--model", model, "--out", out, "--cell", "12"); err != nil {
 		t.Fatalf("viz filters: %v\n%s", err, stderr)
@@ -37,7 +36,7 @@ func TestVizCommands(t *testing.T) {
 	}
 
 	dir := filepath.Join(t.TempDir(), "act")
-	stdout, stderr, err := run(t, "viz", "activations", "--model", model, "--out", dir, filepath.Join(data, synth.Name(0), "0000.jpg"))
+	stdout, stderr, err := run(t, "viz", "activations", "--model", model, "--out", dir, "--aligned", filepath.Join(data, "Ann", "0000.png"))
 	if err != nil {
 		t.Fatalf("viz activations: %v\n%s", err, stderr)
 	}
