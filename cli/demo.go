@@ -37,11 +37,9 @@ func init() {
 			d.Log, d.Progress = c.App.Writer, c.App.ErrWriter
 			ctx, stop := interruptible(c.Context)
 			defer stop()
-			res, err := train.Demo(ctx, d)
-			if err != nil {
+			if _, err := train.Demo(ctx, d); err != nil {
 				return fmt.Errorf("demo: %w", err)
 			}
-			_ = res
 			return nil
 		},
 	})

@@ -108,7 +108,7 @@ func runTrain(c *cli.Context) error {
 	defer stop()
 	_, err := train.Run(ctx, s, o)
 	if errors.Is(err, train.ErrInterrupted) {
-		return fmt.Errorf("%w: vgg train --resume --out %q", err, out)
+		return fmt.Errorf("%w; continue with: vgg train --resume --out %q", err, out)
 	}
 	return err
 }

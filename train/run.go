@@ -498,7 +498,7 @@ func (r *run) interrupt(epochStarted time.Time) error {
 	if err := r.readStats(); err != nil {
 		return err
 	}
-	stopped := fmt.Errorf("%w at epoch %d, batch %d of %d (step %d); saved to %s: resume to continue",
+	stopped := fmt.Errorf("%w at epoch %d, batch %d of %d (step %d); saved to %s",
 		ErrInterrupted, t.Epoch+1, r.epochStep, r.batches, t.Steps, r.paths.Last)
 	r.report.Status, r.report.Message = "interrupted", stopped.Error()
 	if err := r.save(false); err != nil {

@@ -1,0 +1,50 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// facesIdentities are eight celebrities of $VGG_FACES/celebs60 whose 120 photos each are
+// 112x112 crops aligned already, so the test needs no face detector.
+var facesIdentities = []string{"Barack_Obama", "Hugh_Laurie", "Kate_Winslet", "Keanu_Reeves",
+	"Miley_Cyrus", "Simon_Cowell", "Tina_Fey", "Tom_Hanks"}
+
+// A small real run: eight people, a narrow network, a few epochs. It must land far above
+// chance (12.5%) on the photos it did not train on.
+func TestTrainsOnRealFaces(t *testing.T) {
+	root := os.Getenv("VGG_FACES")
+	if root == "" {
+		t.Skip("set VGG_FACES to the shared face folder (holding celebs60/) to train on real photos")
+	}
+	data := t.TempDir()
+	for _, name := range facesIdentities {
+		src := filepath.Join(root, "celebs60", name)
+		if _, err := os.Stat(src); err != nil {
+			t.Fatalf("VGG_FACES=%s: %v", root, err)
+		}
+		if err := os.Symlink(src, filepath.Join(data, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := DefaultSettings()
+	s.Data = data
+	s.InputSize, s.WidthDivisor = 64, 16
+	s.Epochs, s.BatchSize = 12, 16
+	s.Optimizer, s.LR, s.WeightDecay = "adam", 0.002, 0
+	s.ValFraction = 0.2
+	s.Augment.MaxRotate = 0
+	var log bytes.Buffer
+	report, err := Run(context.Background(), s, Options{Out: filepath.Join(t.TempDir(), "faces.safetensors"), Device: "cpu", Log: &log})
+	t.Log(log.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	best := report.Epochs[report.BestEpoch-1]
+	if best.ValTop1 < 0.5 {
+		t.Errorf("validation top-1 %.1f%% on %d photos, want at least 50%% (chance 12.5%%)", 100*best.ValTop1, report.ValPhotos)
+	}
+}
