@@ -15,7 +15,7 @@ func init() {
 		Name:      "match",
 		Usage:     "tell whom each photo looks like, with a trained model",
 		ArgsUsage: "PHOTO|FOLDER...",
-		Description: "match finds and aligns the face in each photo (or every photo in a folder), as training did, runs it through the model and prints " +
+		Description: "match finds and aligns the face in each photo (or every photo in a folder) unless the model's training report says it was trained on photos as they are (or --aligned says so), runs it through the model and prints " +
 			"the identities it resembles most, with their probabilities. A file that cannot be read is " +
 			"reported and skipped; the others are still matched, and the exit status is non-zero.",
 		Flags: []cli.Flag{
@@ -45,8 +45,16 @@ func runMatch(c *cli.Context) error {
 		return fmt.Errorf("match: --top %d must be at least 1", c.Int("top"))
 	}
 	photos, problems := expandPhotos(c.Args().Slice())
-	_, frame := framing(c.Bool("aligned"))
-	p, err := train.OpenPredictor(c.String("device"), c.String("model"), frame)
+	model := c.String("model")
+	aligned := c.Bool("aligned")
+	if !c.IsSet("aligned") {
+		// Frame the photos as the model's training run did, when its report says how.
+		if report, err := train.ReadReport(train.PathsFor(model).Report); err == nil {
+			aligned = report.Settings.Preprocessing == train.CentreSquare
+		}
+	}
+	_, frame := framing(aligned)
+	p, err := train.OpenPredictor(c.String("device"), model, frame)
 	if err != nil {
 		return fmt.Errorf("match: %w", err)
 	}

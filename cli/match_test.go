@@ -63,9 +63,14 @@ func TestMatchReportsBadFilesAndMatchesTheRest(t *testing.T) {
 		t.Errorf("table should rank 2 identities for each of the 7 good photos:\n%s", stdout)
 	}
 
-	// Without --aligned the face is looked for; a 32-pixel cartoon is too small to be found,
-	// and match says so.
+	// Without the flag, match frames photos as the model's training report says: centre square.
 	stdout, _, err = run(t, "match", "--model", model, good)
+	if err != nil || strings.Contains(stdout, "no face found") || !strings.Contains(stdout, "   1. ") {
+		t.Errorf("match framed as in training: error %v, output:\n%s", err, stdout)
+	}
+
+	// Told to look for the face, match finds none in a 32-pixel cartoon and says so.
+	stdout, _, err = run(t, "match", "--model", model, "--aligned=false", good)
 	if err != nil || !strings.Contains(stdout, "no face found") {
 		t.Errorf("match of a photo without a detectable face: error %v, output lacks the note:\n%s", err, stdout)
 	}

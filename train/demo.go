@@ -176,7 +176,7 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 	}
 	say("   %d of %d right: %.1f%% held-out accuracy (chance is %.1f%%). The full table is in %s.",
 		res.Correct, res.Total, 100*res.Accuracy(), 100/float64(o.Identities), res.Matches)
-	say("Done in %.1f s. Try: vgg match --aligned --model %q %q", time.Since(start).Seconds(), res.Model, testPhotos[0])
+	say("Done in %.1f s. Try: vgg match --model %q %q", time.Since(start).Seconds(), res.Model, testPhotos[0])
 	return res, nil
 }
 
