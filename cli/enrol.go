@@ -98,11 +98,8 @@ func runEnrol(c *cli.Context) error {
 		return fmt.Errorf("enrol: %w", err)
 	}
 	for i, o := range outs {
-		if o.Embedding == nil {
-			return fmt.Errorf("enrol: nothing added: %s: %w", entries[i].Path, gallery.ErrSilent)
-		}
 		if err := g.Add(entries[i], o.Embedding); err != nil {
-			return fmt.Errorf("enrol: %w", err)
+			return fmt.Errorf("enrol: nothing added: %w", err)
 		}
 	}
 	if err := g.Save(out); err != nil {

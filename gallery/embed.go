@@ -1,7 +1,6 @@
 package gallery
 
 import (
-	"errors"
 	"fmt"
 	"image"
 	"math"
@@ -12,7 +11,7 @@ import (
 )
 
 // Embedder runs face pictures through a model in evaluation mode (no dropout) and returns, for
-// each, its unit-length embedding and the classifier's probabilities.
+// each, its embedding and the classifier's probabilities.
 type Embedder struct {
 	Model *nn.Model
 	// Norm is the input normalisation the model was trained with (from its checkpoint).
@@ -21,21 +20,16 @@ type Embedder struct {
 	BatchSize int
 }
 
-// ErrSilent says that a picture's embedding is all zeros: no fc.4 unit fires for it, so it has
-// no direction and resembles nothing. A well-trained model rarely does this on a face.
-var ErrSilent = errors.New("the network's embedding of this picture is all zeros (no fc.4 unit fires), so it cannot be compared")
-
 // Output is what the network says about one picture.
 type Output struct {
-	// Embedding is the fc.4 activation scaled to unit length.
+	// Embedding is the fc.4 activation, raw (see Gallery.Direction).
 	Embedding []float32
 	// Probabilities is the softmax of the logits, one per class of the model.
 	Probabilities []float32
 }
 
 // Run embeds pictures of the model's input size (InputSize x InputSize, as dataset.Source
-// makes them). A picture whose fc.4 units are all silent has no direction to compare: its
-// Embedding is nil, and callers say so (ErrSilent) rather than compare it.
+// makes them).
 func (e *Embedder) Run(pictures []*image.RGBA) ([]Output, error) {
 	m := e.Model
 	b := m.Ctx.Backend
@@ -65,12 +59,7 @@ func (e *Embedder) Run(pictures []*image.RGBA) ([]Output, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range results {
-			if r.Embedding, err = Normalize(r.Embedding); err != nil {
-				r.Embedding = nil
-			}
-			out = append(out, r)
-		}
+		out = append(out, results...)
 	}
 	return out, nil
 }

@@ -2,18 +2,23 @@
 // which gallery photo is most like a new face, and which identity is, by cosine similarity.
 //
 // An embedding is the network's 2048-wide penultimate activation (after fc.4's ReLU, before the
-// classifier), scaled to unit length, so the dot product of two embeddings is their cosine
-// similarity: 1 for the same picture, near 0 for unrelated ones (the ReLU makes every component
-// non-negative, so it never goes below 0). A gallery is tied to the model that computed it: the
-// file records a fingerprint of the model's weights, and a gallery from another model (or from
-// an earlier state of the same training run) is refused, because its embeddings live in a
-// different space.
+// classifier). The gallery compares directions: each embedding minus the gallery's mean
+// embedding, scaled to unit length, so the dot product of two is their cosine similarity, 1 for
+// the same picture. The mean is taken out because ReLU outputs are all non-negative and share a
+// large common part: raw, every pair of faces has a cosine near 1 (0.99 between different
+// people is usual for a small model) and the ranking drowns in rounding; centred, what all
+// faces share is gone and similarities spread over [-1, 1]. The mean is that of the photos
+// 'vgg index' embedded; photos enrolled later are centred with the same mean.
+//
+// A gallery is tied to the model that computed it: the file records a fingerprint of the
+// model's weights, and a gallery from another model (or from an earlier state of the same
+// training run) is refused, because its embeddings live in a different space.
 //
 // The gallery file, MODEL.gallery beside MODEL.safetensors, is:
 //
 //	"vgg-gallery\n"                 magic line
 //	uint32 little-endian            length of the JSON header
-//	JSON header                     {"version", "model_sha256", "dim", "entries": [{"identity", "path"}]}
+//	JSON header                     {"version", "model_sha256", "dim", "mean", "entries": [{"identity", "path"}]}
 //	float32 little-endian           len(entries) x dim embedding values, row after row
 //
 // It is written atomically (temporary file, then rename), so a crash never leaves half a gallery.
@@ -54,9 +59,11 @@ type Gallery struct {
 	// ModelSHA256 is the Fingerprint of the model whose embeddings these are.
 	ModelSHA256 string
 	// Dim is the length of every embedding.
-	Dim     int
+	Dim int
+	// Mean is the embedding subtracted before normalising (nil: none yet, see AddPhotos).
+	Mean    []float32
 	Entries []Entry
-	// vectors holds len(Entries) embeddings of Dim values, row after row.
+	// vectors holds len(Entries) directions (centred, unit length) of Dim values, row after row.
 	vectors []float32
 }
 
@@ -74,20 +81,61 @@ func PathFor(modelPath string) string {
 // Len is the number of photos.
 func (g *Gallery) Len() int { return len(g.Entries) }
 
-// Vector returns the embedding of photo i (shared with the gallery: do not modify).
+// Vector returns the direction of photo i (shared with the gallery: do not modify).
 func (g *Gallery) Vector(i int) []float32 { return g.vectors[i*g.Dim : (i+1)*g.Dim] }
 
-// Add appends a photo. The embedding is scaled to unit length here, so callers may pass the raw
-// activation; an all-zero embedding (every fc.4 unit silent) cannot be compared with anything
-// and is refused.
-func (g *Gallery) Add(e Entry, embedding []float32) error {
+// ErrSilent says that an embedding has no direction: it is all zeros (no fc.4 unit fires) or,
+// once centred, exactly the gallery's mean. It resembles nothing and cannot be compared.
+var ErrSilent = errors.New("the face's embedding has no direction (all zeros, or exactly the gallery mean), so it cannot be compared")
+
+// Direction turns a raw embedding into what the gallery compares: minus the gallery's mean,
+// scaled to unit length.
+func (g *Gallery) Direction(embedding []float32) ([]float32, error) {
 	if len(embedding) != g.Dim {
-		return fmt.Errorf("gallery: embedding of %s has %d values, the gallery holds %d", e.Path, len(embedding), g.Dim)
+		return nil, fmt.Errorf("gallery: an embedding of %d values, the gallery holds %d", len(embedding), g.Dim)
 	}
+	centred := embedding
+	if g.Mean != nil {
+		centred = make([]float32, g.Dim)
+		for i, v := range embedding {
+			centred[i] = v - g.Mean[i]
+		}
+	}
+	unit, err := normalize(centred)
+	if err != nil {
+		return nil, ErrSilent
+	}
+	return unit, nil
+}
+
+// SetMean makes the mean of the given raw embeddings the gallery's centre. It must be called
+// before any photo is added: the stored directions depend on it.
+func (g *Gallery) SetMean(embeddings [][]float32) error {
+	if g.Len() > 0 {
+		return fmt.Errorf("gallery: the mean cannot change once photos are in")
+	}
+	mean := make([]float64, g.Dim)
+	for _, e := range embeddings {
+		if len(e) != g.Dim {
+			return fmt.Errorf("gallery: an embedding of %d values, the gallery holds %d", len(e), g.Dim)
+		}
+		for i, v := range e {
+			mean[i] += float64(v)
+		}
+	}
+	g.Mean = make([]float32, g.Dim)
+	for i := range mean {
+		g.Mean[i] = float32(mean[i] / float64(len(embeddings)))
+	}
+	return nil
+}
+
+// Add appends a photo given its raw embedding, stored as its Direction.
+func (g *Gallery) Add(e Entry, embedding []float32) error {
 	if strings.TrimSpace(e.Identity) == "" {
 		return fmt.Errorf("gallery: %s has no identity name", e.Path)
 	}
-	unit, err := Normalize(embedding)
+	unit, err := g.Direction(embedding)
 	if err != nil {
 		return fmt.Errorf("gallery: %s: %w", e.Path, err)
 	}
@@ -142,8 +190,8 @@ func (g *Gallery) Names() []string {
 	return names
 }
 
-// Normalize returns v scaled to unit Euclidean length, or an error when v is zero or not finite.
-func Normalize(v []float32) ([]float32, error) {
+// normalize returns v scaled to unit Euclidean length, or an error when v is zero or not finite.
+func normalize(v []float32) ([]float32, error) {
 	var sum float64
 	for _, x := range v {
 		sum += float64(x) * float64(x)
@@ -161,15 +209,16 @@ func Normalize(v []float32) ([]float32, error) {
 
 // header is the JSON part of the file.
 type header struct {
-	Version     int     `json:"version"`
-	ModelSHA256 string  `json:"model_sha256"`
-	Dim         int     `json:"dim"`
-	Entries     []Entry `json:"entries"`
+	Version     int       `json:"version"`
+	ModelSHA256 string    `json:"model_sha256"`
+	Dim         int       `json:"dim"`
+	Mean        []float32 `json:"mean,omitempty"`
+	Entries     []Entry   `json:"entries"`
 }
 
 // Save writes the gallery to path atomically.
 func (g *Gallery) Save(path string) error {
-	head, err := json.Marshal(header{Version: Version, ModelSHA256: g.ModelSHA256, Dim: g.Dim, Entries: g.Entries})
+	head, err := json.Marshal(header{Version: Version, ModelSHA256: g.ModelSHA256, Dim: g.Dim, Mean: g.Mean, Entries: g.Entries})
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -231,8 +280,8 @@ func Load(path, modelSHA256 string) (*Gallery, error) {
 	if h.Version != Version {
 		return nil, bad("format version %d; this program reads version %d", h.Version, Version)
 	}
-	if h.Dim <= 0 {
-		return nil, bad("embedding width %d", h.Dim)
+	if h.Dim <= 0 || (h.Mean != nil && len(h.Mean) != h.Dim) {
+		return nil, bad("embedding width %d with a mean of %d values", h.Dim, len(h.Mean))
 	}
 	want := int64(len(magic)) + 4 + int64(headLen) + 4*int64(len(h.Entries))*int64(h.Dim)
 	if info.Size() != want {
@@ -242,7 +291,7 @@ func Load(path, modelSHA256 string) (*Gallery, error) {
 		return nil, fmt.Errorf("%s: %w: it was computed by the model with weights sha256 %.12s…, this model's is %.12s…; rebuild it with 'vgg index'",
 			path, ErrWrongModel, h.ModelSHA256, modelSHA256)
 	}
-	g := &Gallery{ModelSHA256: h.ModelSHA256, Dim: h.Dim, Entries: h.Entries, vectors: make([]float32, len(h.Entries)*h.Dim)}
+	g := &Gallery{ModelSHA256: h.ModelSHA256, Dim: h.Dim, Mean: h.Mean, Entries: h.Entries, vectors: make([]float32, len(h.Entries)*h.Dim)}
 	if err := binary.Read(r, binary.LittleEndian, g.vectors); err != nil {
 		return nil, bad("embeddings: %v", err)
 	}

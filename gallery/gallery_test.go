@@ -120,8 +120,8 @@ func TestGalleryPhotoFindsItself(t *testing.T) {
 	m := tinyModel(t, b, 1)
 	entries := writePhotos(t, t.TempDir(), []string{"Ann", "Bob", "Cyd"}, 4, 1)
 	g := embedPhotos(t, m, entries)
-	if g.Len() != len(entries) {
-		t.Fatalf("gallery has %d photos, want %d", g.Len(), len(entries))
+	if g.Len() != len(entries) || g.Mean == nil {
+		t.Fatalf("gallery has %d photos (want %d) and mean %v (want the photos' mean)", g.Len(), len(entries), g.Mean)
 	}
 	for i := range g.Len() {
 		hits, err := g.Nearest(g.Vector(i), 2)
@@ -166,7 +166,11 @@ func TestEnrolledIdentityMatchesHeldOutPhoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ranked, err := g.RankIdentities(outs[0].Embedding)
+	query, err := g.Direction(outs[0].Embedding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranked, err := g.RankIdentities(query)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,11 +178,11 @@ func TestEnrolledIdentityMatchesHeldOutPhoto(t *testing.T) {
 		t.Fatalf("held-out photo of the enrolled identity ranks %+v first, want Dee", ranked[0])
 	}
 	t.Logf("Dee scores %.4f, runner-up %s %.4f", ranked[0].Score, ranked[1].Identity, ranked[1].Score)
-	hit, ok, err := g.Closest(outs[0].Embedding, "Bob")
+	hit, ok, err := g.Closest(query, "Bob")
 	if err != nil || !ok || hit.Entry.Identity != "Bob" {
 		t.Fatalf("Closest(Bob) = %+v, %v, %v", hit, ok, err)
 	}
-	if _, ok, _ := g.Closest(outs[0].Embedding, "Nobody"); ok {
+	if _, ok, _ := g.Closest(query, "Nobody"); ok {
 		t.Fatal("Closest found a photo of an identity the gallery does not have")
 	}
 }
@@ -220,6 +224,60 @@ func TestSaveLoadRemove(t *testing.T) {
 	if n := back.Remove("Bob"); n != 2 || back.Len() != 1 || back.Entries[0].Identity != "Ann" || back.Vector(0)[0] != g.Vector(1)[0] {
 		t.Fatalf("Remove(Bob) = %d, left %+v", n, back)
 	}
+}
+
+// Centring on the gallery mean spreads the similarities that a shared positive component
+// crowds near 1, and survives a save and load.
+func TestMeanCentring(t *testing.T) {
+	raw := [][]float32{{10, 10, 1, 0}, {10, 10, 0, 1}, {10, 10, 1, 1}, {10, 10, 0, 0}}
+	plain := New("m", 4)
+	for i, r := range raw[:2] {
+		plain.Add(Entry{Identity: "x", Path: string(rune('a' + i))}, r)
+	}
+	if s := dot(plain.Vector(0), plain.Vector(1)); s < 0.99 {
+		t.Fatalf("uncentred similarity %v; the test wants the crowded case", s)
+	}
+	g := New("m", 4)
+	if err := g.SetMean(raw); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range raw {
+		if err := g.Add(Entry{Identity: "x", Path: string(rune('a' + i))}, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := dot(g.Vector(0), g.Vector(1)); math.Abs(float64(s)+1) > 1e-6 {
+		t.Fatalf("centred similarity of opposite photos %v, want -1", s)
+	}
+	if err := g.SetMean(raw); err == nil {
+		t.Fatal("the mean changed after photos were added")
+	}
+	if _, err := g.Direction([]float32{10, 10, 0.5, 0.5}); !errors.Is(err, ErrSilent) {
+		t.Fatalf("the mean itself has a direction: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "g.gallery")
+	if err := g.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(path, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, _ := g.Direction([]float32{3, 4, 5, 6})
+	d2, _ := back.Direction([]float32{3, 4, 5, 6})
+	for i := range d1 {
+		if d1[i] != d2[i] {
+			t.Fatalf("direction after reload %v, before %v", d2, d1)
+		}
+	}
+}
+
+func dot(a, b []float32) float32 {
+	var s float32
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
 }
 
 func TestLoadRefusesBadFiles(t *testing.T) {
@@ -354,8 +412,7 @@ func TestAnswer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	face, _ := Normalize([]float32{0.6, 0.8})
-	out := Output{Embedding: face, Probabilities: []float32{0.7, 0.2, 0.1}}
+	out := Output{Embedding: []float32{0.6, 0.8}, Probabilities: []float32{0.7, 0.2, 0.1}}
 	classes := []string{"Ann", "Bob", "Cyd"}
 
 	byClass, err := Answer(out, classes, g, ByClassifier, 2)
@@ -385,7 +442,7 @@ func TestAnswer(t *testing.T) {
 	if _, err := Answer(out, classes, nil, ByEmbedding, 3); err == nil {
 		t.Fatal("ranking by embedding without a gallery succeeded")
 	}
-	silent := Output{Probabilities: out.Probabilities}
+	silent := Output{Embedding: []float32{0, 0}, Probabilities: out.Probabilities}
 	if _, err := Answer(silent, classes, g, ByEmbedding, 3); !errors.Is(err, ErrSilent) {
 		t.Fatalf("a silent embedding ranked by embedding: %v", err)
 	}

@@ -2,6 +2,7 @@ package gallery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"sync"
@@ -14,6 +15,9 @@ import (
 // that cannot be loaded is skipped, its error (naming the file) returned in skipped; any other
 // error stops the work and leaves the gallery as it was before the call. progress, when not
 // nil, is told how many photos are done after each batch.
+//
+// Into an empty gallery without a mean, the photos' mean embedding becomes the gallery's centre
+// (see Gallery.Direction); a gallery that has one keeps it.
 func (g *Gallery) AddPhotos(ctx context.Context, e *Embedder, src *dataset.Source, photos []Entry, progress func(done int)) (skipped []error, err error) {
 	if src.Size() != e.Model.Config.InputSize {
 		return nil, fmt.Errorf("gallery: the photo source makes %d-pixel pictures, the model takes %d", src.Size(), e.Model.Config.InputSize)
@@ -22,40 +26,48 @@ func (g *Gallery) AddPhotos(ctx context.Context, e *Embedder, src *dataset.Sourc
 	if batch <= 0 {
 		batch = 32
 	}
-	added := New(g.ModelSHA256, g.Dim)
+	var kept []Entry
+	var raw [][]float32
 	for start := 0; start < len(photos); start += batch {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		group := photos[start:min(start+batch, len(photos))]
 		pictures, errs := loadPictures(src, group)
-		var kept []Entry
-		var keptPictures []*image.RGBA
+		var loaded []*image.RGBA
 		for i, err := range errs {
 			if err != nil {
 				skipped = append(skipped, err)
 				continue
 			}
 			kept = append(kept, group[i])
-			keptPictures = append(keptPictures, pictures[i])
+			loaded = append(loaded, pictures[i])
 		}
-		outs, err := e.Run(keptPictures)
+		outs, err := e.Run(loaded)
 		if err != nil {
 			return nil, err
 		}
-		for i, o := range outs {
-			if o.Embedding == nil {
-				skipped = append(skipped, fmt.Errorf("%s: %w", kept[i].Path, ErrSilent))
-				continue
-			}
-			if err := added.Add(kept[i], o.Embedding); err != nil {
-				return nil, err
-			}
+		for _, o := range outs {
+			raw = append(raw, o.Embedding)
 		}
 		if progress != nil {
 			progress(start + len(group))
 		}
 	}
+	added := &Gallery{ModelSHA256: g.ModelSHA256, Dim: g.Dim, Mean: g.Mean}
+	if g.Len() == 0 && g.Mean == nil && len(raw) > 1 {
+		if err := added.SetMean(raw); err != nil {
+			return nil, err
+		}
+	}
+	for i, r := range raw {
+		if err := added.Add(kept[i], r); errors.Is(err, ErrSilent) {
+			skipped = append(skipped, fmt.Errorf("%s: %w", kept[i].Path, ErrSilent))
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	g.Mean = added.Mean
 	g.Entries = append(g.Entries, added.Entries...)
 	g.vectors = append(g.vectors, added.vectors...)
 	return skipped, nil

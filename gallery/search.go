@@ -13,8 +13,8 @@ type Hit struct {
 	Similarity float32
 }
 
-// similarities returns the cosine similarity of a unit-length query to every gallery photo:
-// plain dot products, since the gallery's embeddings are unit length too.
+// similarities returns the cosine similarity of a query direction (see Direction) to every
+// gallery photo: plain dot products, since both are unit length.
 func (g *Gallery) similarities(query []float32) ([]float32, error) {
 	if len(query) != g.Dim {
 		return nil, fmt.Errorf("gallery: query embedding has %d values, the gallery holds %d", len(query), g.Dim)
@@ -30,7 +30,7 @@ func (g *Gallery) similarities(query []float32) ([]float32, error) {
 	return sims, nil
 }
 
-// Nearest returns the k gallery photos most similar to a unit-length query, best first (ties in
+// Nearest returns the k gallery photos most similar to a query direction, best first (ties in
 // gallery order).
 func (g *Gallery) Nearest(query []float32, k int) ([]Hit, error) {
 	sims, err := g.similarities(query)
@@ -62,7 +62,7 @@ type IdentityScore struct {
 // fewer photos averages what it has.
 const TopPhotos = 3
 
-// RankIdentities scores every identity of the gallery against a unit-length query and returns
+// RankIdentities scores every identity of the gallery against a query direction and returns
 // them best first: the ranking that 'vgg match --by embedding' uses, and the only one that knows
 // identities enrolled after training.
 func (g *Gallery) RankIdentities(query []float32) ([]IdentityScore, error) {
@@ -94,7 +94,7 @@ func (g *Gallery) RankIdentities(query []float32) ([]IdentityScore, error) {
 	return scores, nil
 }
 
-// Closest returns the photo of one identity most similar to a unit-length query; ok is false
+// Closest returns the photo of one identity most similar to a query direction; ok is false
 // when the gallery has no photo of that identity.
 func (g *Gallery) Closest(query []float32, identity string) (hit Hit, ok bool, err error) {
 	sims, err := g.similarities(query)
@@ -144,12 +144,17 @@ type Candidate struct {
 	HasClosest bool
 }
 
-// Answer ranks the top k identities for one face: its network output (unit-length embedding
-// and class probabilities for the classes named classNames) against the gallery g (nil: no
-// gallery, possible only with ByClassifier). Each candidate comes with the gallery photo of
-// that identity most similar to the face, when there is a gallery and the face's embedding
-// is not silent (ErrSilent, an error only when ranking by embedding).
+// Answer ranks the top k identities for one face: its network output (embedding and class
+// probabilities for the classes named classNames) against the gallery g (nil: no gallery,
+// possible only with ByClassifier). Each candidate comes with the gallery photo of that
+// identity most similar to the face, when there is a gallery and the face's embedding has a
+// direction (ErrSilent, an error only when ranking by embedding).
 func Answer(out Output, classNames []string, g *Gallery, by Ranking, k int) ([]Candidate, error) {
+	var query []float32
+	var silent error
+	if g != nil {
+		query, silent = g.Direction(out.Embedding)
+	}
 	classOf := map[string]int{}
 	for i, n := range classNames {
 		classOf[n] = i
@@ -169,10 +174,10 @@ func Answer(out Output, classNames []string, g *Gallery, by Ranking, k int) ([]C
 		if g == nil || g.Len() == 0 {
 			return nil, fmt.Errorf("ranking by embedding needs a gallery; build one with 'vgg index'")
 		}
-		if out.Embedding == nil {
-			return nil, ErrSilent
+		if silent != nil {
+			return nil, silent
 		}
-		scores, err := g.RankIdentities(out.Embedding)
+		scores, err := g.RankIdentities(query)
 		if err != nil {
 			return nil, err
 		}
@@ -188,9 +193,9 @@ func Answer(out Output, classNames []string, g *Gallery, by Ranking, k int) ([]C
 		return nil, fmt.Errorf("unknown ranking %q", by)
 	}
 	// A silent embedding still has class probabilities; it just resembles no gallery photo.
-	if g != nil && out.Embedding != nil {
+	if g != nil && silent == nil {
 		for i := range cands {
-			hit, ok, err := g.Closest(out.Embedding, cands[i].Identity)
+			hit, ok, err := g.Closest(query, cands[i].Identity)
 			if err != nil {
 				return nil, err
 			}
