@@ -96,9 +96,9 @@ func framing(aligned bool) (name string, f train.Framing) {
 		note := ""
 		switch {
 		case faces[0].WholeImage:
-			note = "no face found: matched the whole photo as if it were a face crop"
+			note = "no face found: the whole photo is taken as a face crop"
 		case len(faces) > 1:
-			note = fmt.Sprintf("%d faces found: matched the largest", len(faces))
+			note = fmt.Sprintf("%d faces found: the largest is used", len(faces))
 		}
 		return faces[0].Aligned, note, nil
 	}

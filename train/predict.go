@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"sync"
 
 	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/nn"
@@ -16,14 +17,34 @@ import (
 // "2 faces found: matched the largest". Nil framing takes the centre square of the photo.
 type Framing func(image.Image) (framed image.Image, note string, err error)
 
-// dropNote adapts the framing to dataset.SourceOptions.Preprocess, which has no notes.
-func (f Framing) dropNote() func(image.Image) (image.Image, error) {
+// forDataset adapts the framing to dataset.SourceOptions.Preprocess, which has no notes:
+// they are tallied in notes instead, so the run can say how many photos had one.
+func (f Framing) forDataset(notes *noteTally) func(image.Image) (image.Image, error) {
 	if f == nil {
 		return nil
 	}
 	return func(img image.Image) (image.Image, error) {
-		framed, _, err := f(img)
+		framed, note, err := f(img)
+		if note != "" {
+			notes.add(note)
+		}
 		return framed, err
+	}
+}
+
+// noteTally counts the framing's notes on the photos of a collection, keeping one example.
+type noteTally struct {
+	mu      sync.Mutex
+	count   int
+	example string
+}
+
+func (n *noteTally) add(note string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.count++
+	if n.example == "" {
+		n.example = note
 	}
 }
 

@@ -146,13 +146,17 @@ func (r *run) setUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	src := dataset.NewSource(dataset.SourceOptions{Size: s.InputSize, Preprocess: r.o.Framing.dropNote(), Cache: true})
+	var notes noteTally
+	src := dataset.NewSource(dataset.SourceOptions{Size: s.InputSize, Preprocess: r.o.Framing.forDataset(&notes), Cache: true})
 	start := time.Now()
 	if err := set.Verify(ctx, src, r.o.Workers); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
 	r.logf("decoded %d photos of %d identities in %.1f s (%s, %dx%d pixels)",
 		len(set.Samples), len(set.Classes), time.Since(start).Seconds(), s.Preprocessing, s.InputSize, s.InputSize)
+	if notes.count > 0 {
+		r.logf("%d photos were framed with a remark, such as %q", notes.count, notes.example)
+	}
 	r.logSkipped(set.Skipped)
 	trainSet, valSet, err := set.Split(s.Seed, s.ValFraction)
 	if err != nil {

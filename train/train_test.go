@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"image"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,7 +70,9 @@ func TestRunWritesModelReportAndPlot(t *testing.T) {
 	data := synthData(t, 3, 12)
 	out := filepath.Join(t.TempDir(), "run", "model.safetensors")
 	var log bytes.Buffer
-	report, err := Run(context.Background(), tinySettings(data), Options{Out: out, Device: "cpu", Log: &log})
+	// A framing that leaves the photos as they are but remarks on each.
+	lookAt := func(img image.Image) (image.Image, string, error) { return img, "looked at", nil }
+	report, err := Run(context.Background(), tinySettings(data), Options{Out: out, Device: "cpu", Log: &log, Framing: lookAt})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
@@ -80,6 +83,9 @@ func TestRunWritesModelReportAndPlot(t *testing.T) {
 		t.Errorf("report counts %d train, %d val, %d classes; want 27, 9, 3", report.TrainPhotos, report.ValPhotos, len(report.Classes))
 	}
 	paths := PathsFor(out)
+	if !strings.Contains(log.String(), "36 photos were framed with a remark, such as \"looked at\"") {
+		t.Errorf("log does not count the framing's remarks:\n%s", log.String())
+	}
 	saved, err := ReadReport(paths.Report)
 	if err != nil {
 		t.Fatal(err)
