@@ -60,7 +60,7 @@ footer { margin-top: 20px; font-size: 12px; color: #666; max-width: 900px; }
 <td class="num">{{if .Closest}}{{.Similarity}}{{end}}</td>
 </tr>
 {{end}}</table>
-<footer>Ranked by {{.RankedByText}}. Similarity is the cosine of the angle between the two faces' embeddings (the network's 2048-wide penultimate layer): 1 means the same picture, 0 nothing in common. Model: {{.Model}}.</footer>
+<footer>Ranked by {{.RankedByText}}. Similarity is the cosine of the angle between the two faces' embeddings (the network's penultimate layer, fc.4, less the gallery's mean face): 1 means the same picture, 0 nothing in particular in common, below 0 unlike. Model: {{.Model}}.</footer>
 </body>
 </html>
 `))
