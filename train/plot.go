@@ -49,6 +49,9 @@ func writePlot(path string, epochs []EpochMetrics, withVal bool) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	accPlot.Y.Min, accPlot.Y.Max = 0, 100
+	// Losses fall from the top left and accuracies rise from the bottom left, so the free
+	// corner is the top right for one and the top left for the other.
+	accPlot.Legend.Left = true
 
 	canvas := vgimg.New(10*vg.Inch, 4*vg.Inch)
 	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Centimeter, PadTop: vg.Millimeter * 3,
@@ -73,6 +76,7 @@ func panel(title, yLabel string, epochs []EpochMetrics, curves []curve) (*plot.P
 	p.Y.Label.Text = yLabel
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = true
+	p.Legend.Padding = vg.Millimeter
 	for _, c := range curves {
 		xys := make(plotter.XYs, len(epochs))
 		for i, e := range epochs {
