@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
@@ -49,13 +48,13 @@ func runGalleryList(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("gallery: %w", err)
 	}
-	w := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(w, "identity\tphotos\t\n")
+	width := len("identity")
 	for _, ic := range g.Identities() {
-		fmt.Fprintf(w, "%s\t%d\t\n", ic.Identity, ic.Photos)
+		width = max(width, len([]rune(ic.Identity)))
 	}
-	if err := w.Flush(); err != nil {
-		return err
+	fmt.Fprintf(c.App.Writer, "%s%*s  photos\n", "identity", width-len("identity"), "")
+	for _, ic := range g.Identities() {
+		fmt.Fprintf(c.App.Writer, "%s%*s  %6d\n", ic.Identity, width-len([]rune(ic.Identity)), "", ic.Photos)
 	}
 	_, err = fmt.Fprintf(c.App.Writer, "%d photos of %d identities in %s (model weights sha256 %.12s…)\n",
 		g.Len(), len(g.Identities()), path, g.ModelSHA256)
