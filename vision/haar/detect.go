@@ -32,6 +32,9 @@ type Detection struct {
 // groupEps is OpenCV's GROUP_EPS for detectMultiScale.
 const groupEps = 0.2
 
+// stageThresholdEps is OpenCV's THRESHOLD_EPS, subtracted from stage thresholds on loading.
+const stageThresholdEps float32 = 1e-5
+
 // Detect finds objects in a grey image. It follows OpenCV 4's CascadeClassifier: for each
 // scale s = ScaleFactor^k whose window fits between MinSize and MaxSize it resizes the image
 // by 1/s, slides the fixed cascade window over it (every 2nd pixel below s = 2, every pixel
@@ -48,7 +51,8 @@ func (c *Cascade) Detect(img *image.Gray, p Params) ([]Detection, error) {
 	boxes, counts := GroupRectangles(hits, p.MinNeighbors, groupEps)
 	out := make([]Detection, len(boxes))
 	for i := range boxes {
-		out[i] = Detection{Box: boxes[i], Neighbors: counts[i]}
+		// Boxes are in img's own coordinates, which for a sub-image do not start at (0, 0).
+		out[i] = Detection{Box: boxes[i].Add(img.Rect.Min), Neighbors: counts[i]}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i].Box.Min, out[j].Box.Min
@@ -153,7 +157,9 @@ type nodeCorners struct {
 func (c *Cascade) compile() *model {
 	m := &model{width: c.Width, height: c.Height, tilted: c.hasTilted(), allStumps: true}
 	for _, s := range c.Stages {
-		fs := flatStage{firstTree: len(m.trees), threshold: s.Threshold}
+		// OpenCV lowers every stage threshold by 1e-5 (THRESHOLD_EPS) as it loads a cascade;
+		// doing the same keeps windows that sit exactly on a threshold in agreement.
+		fs := flatStage{firstTree: len(m.trees), threshold: s.Threshold - stageThresholdEps}
 		for _, t := range s.Trees {
 			m.trees = append(m.trees, flatTree{firstNode: len(m.nodes), firstLeaf: len(m.leaves)})
 			if len(t.Nodes) > 1 {
@@ -270,13 +276,13 @@ func (s *scanner) prepareLevel(img *image.Gray, factor float32) (sw, sh int, ok 
 	if sw < s.m.width || sh < s.m.height {
 		return sw, sh, false
 	}
-	pix, stride := img.Pix, img.Stride
+	pix, stride := img.Pix[img.PixOffset(img.Rect.Min.X, img.Rect.Min.Y):], img.Stride
 	if sw != w || sh != h {
 		if cap(s.resized) < sw*sh {
 			s.resized = make([]uint8, sw*sh)
 		}
 		s.resized = s.resized[:sw*sh]
-		resizeBilinear(s.resized, sw, sh, img.Pix, w, h, img.Stride, s.taps)
+		resizeBilinear(s.resized, sw, sh, pix, w, h, stride, s.taps)
 		pix, stride = s.resized, sw
 	}
 	s.level, s.levelStride = pix, stride
@@ -289,16 +295,8 @@ func (s *scanner) prepareLevel(img *image.Gray, factor float32) (sw, sh int, ok 
 // 1 when every stage passes, -k when stage k rejects the window (0 for the first stage), and -1
 // for a window too flat to hold a face (standard deviation of at most 10 grey levels).
 func (s *scanner) evaluate(p int) int {
-	sum, sq := s.ii.sum, s.ii.sqsum
-	n := s.norm
-	valSum := int32(sum[p+n[0]] - sum[p+n[1]] - sum[p+n[2]] + sum[p+n[3]])
-	valSq := sq[p+n[0]] - sq[p+n[1]] - sq[p+n[2]] + sq[p+n[3]]
-	nf := s.area*float64(valSq) - float64(valSum)*float64(valSum)
-	if nf <= 0 {
-		return -1
-	}
-	invNorm := float32(1 / math.Sqrt(nf))
-	if s.area*float64(invNorm) >= 0.1 {
+	invNorm, ok := invNormAt(&s.ii, p, &s.norm, s.area)
+	if !ok {
 		return -1
 	}
 	win := s.ii.tables[p:]

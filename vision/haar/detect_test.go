@@ -133,3 +133,23 @@ func TestGroupRectangles(t *testing.T) {
 		t.Errorf("min neighbours 0 should keep all %d hits, got %d", len(hits), len(raw))
 	}
 }
+
+// TestDetectSubImage checks that a sub-image (non-zero origin) is scanned where it lies and
+// its faces are reported in its own (the parent photo's) coordinates.
+func TestDetectSubImage(t *testing.T) {
+	photos := dlibPhotos(t)
+	c := stockCascade(t, "haarcascade_frontalface_default.xml")
+	g := Grey(photos[0].img)
+	crop := image.Rect(60, 50, g.Rect.Dx(), g.Rect.Dy())
+	sub := g.SubImage(crop).(*image.Gray)
+	whole, _ := c.Detect(Grey(sub), DefaultParams()) // Grey copies to the origin
+	direct, err := c.Detect(sub, DefaultParams())
+	if err != nil || len(whole) == 0 || len(direct) != len(whole) {
+		t.Fatalf("sub-image: %v (err %v), copied: %v", direct, err, whole)
+	}
+	for i := range whole {
+		if want := (Detection{whole[i].Box.Add(crop.Min), whole[i].Neighbors}); direct[i] != want {
+			t.Errorf("sub-image face %v, want %v", direct[i], want)
+		}
+	}
+}

@@ -62,6 +62,11 @@ func TestTrainEmbeddedCascades(t *testing.T) {
 		for _, g := range aligned[:len(aligned)/2] {
 			bgs = append(bgs, Background{Img: g, Avoid: []image.Rectangle{arcFaceBox}})
 		}
+		// Busy textures (foliage, printed shirts) are where a cascade trained on portrait
+		// backgrounds fires; synthetic dead-leaves and stripe pictures stand in for them.
+		for i := range 800 {
+			bgs = append(bgs, Background{Img: syntheticTexture(rng, 200, 200, i%4 == 0)})
+		}
 		cfg := TrainConfig{Stages: envInt("VGG_TRAIN_STAGES", 20), FeatureSample: envInt("VGG_TRAIN_FEATURES", 4000),
 			Negatives: len(faces), Seed: 1, Progress: progress}
 		trainAndSave(t, faces, negPatches, bgs, cfg, "data/frontalface.xml")
@@ -144,18 +149,24 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// jittered samples a size x size patch of box from g, moved by up to 6% of the box, scaled by
-// 0.92 to 1.08 and turned by up to 10 degrees, bilinearly with the border clamped.
+// jittered samples a size x size patch of box from g the way the detector would see that
+// face at a random size between size+2 and the box's own size: the photo is first shrunk with
+// area averaging (a smaller face is a smoother face, not an aliased one), then the box, moved
+// by up to 6% of its side, scaled by 0.92 to 1.08 and turned by up to 10 degrees, is sampled
+// bilinearly (as the detector's pyramid samples) with the border clamped.
 func jittered(g *image.Gray, box image.Rectangle, size int, rng *rand.Rand) *image.Gray {
-	side := float64(box.Dx()) * (0.92 + 0.16*rng.Float64())
-	cx := float64(box.Min.X+box.Max.X)/2 + (rng.Float64()*2-1)*0.06*float64(box.Dx())
-	cy := float64(box.Min.Y+box.Max.Y)/2 + (rng.Float64()*2-1)*0.06*float64(box.Dy())
+	faceSize := float64(size+2) + rng.Float64()*float64(box.Dx()-size-2)
+	k := faceSize / float64(box.Dx())
+	small := shrinkArea(g, k)
+	side := faceSize * (0.92 + 0.16*rng.Float64())
+	cx := k*float64(box.Min.X+box.Max.X)/2 + (rng.Float64()*2-1)*0.06*faceSize
+	cy := k*float64(box.Min.Y+box.Max.Y)/2 + (rng.Float64()*2-1)*0.06*faceSize
 	angle := (rng.Float64()*2 - 1) * 10 * math.Pi / 180
 	cos, sin := math.Cos(angle), math.Sin(angle)
 	out := image.NewGray(image.Rect(0, 0, size, size))
-	w, h := g.Rect.Dx(), g.Rect.Dy()
+	w, h := small.Rect.Dx(), small.Rect.Dy()
 	at := func(x, y int) float64 {
-		return float64(g.Pix[min(max(y, 0), h-1)*g.Stride+min(max(x, 0), w-1)])
+		return float64(small.Pix[min(max(y, 0), h-1)*small.Stride+min(max(x, 0), w-1)])
 	}
 	for v := 0; v < size; v++ {
 		for u := 0; u < size; u++ {
@@ -170,6 +181,83 @@ func jittered(g *image.Gray, box image.Rectangle, size int, rng *rand.Rand) *ima
 		}
 	}
 	return out
+}
+
+// shrinkArea scales g by k <= 1, each output pixel the area-weighted mean of the source
+// pixels it covers.
+func shrinkArea(g *image.Gray, k float64) *image.Gray {
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	ow, oh := max(1, int(math.Round(float64(w)*k))), max(1, int(math.Round(float64(h)*k)))
+	// weights[o] lists (source index, weight) pairs for output index o along one axis.
+	type tap struct {
+		i int
+		w float64
+	}
+	taps := func(n, on int) [][]tap {
+		out := make([][]tap, on)
+		scale := float64(n) / float64(on)
+		for o := range out {
+			lo, hi := float64(o)*scale, float64(o+1)*scale
+			for i := int(lo); i < n && float64(i) < hi; i++ {
+				cover := math.Min(hi, float64(i+1)) - math.Max(lo, float64(i))
+				out[o] = append(out[o], tap{i, cover / scale})
+			}
+		}
+		return out
+	}
+	tx, ty := taps(w, ow), taps(h, oh)
+	rows := make([]float64, h*ow)
+	for y := 0; y < h; y++ {
+		for x, ts := range tx {
+			var s float64
+			for _, t := range ts {
+				s += t.w * float64(g.Pix[y*g.Stride+t.i])
+			}
+			rows[y*ow+x] = s
+		}
+	}
+	out := image.NewGray(image.Rect(0, 0, ow, oh))
+	for y, ts := range ty {
+		for x := 0; x < ow; x++ {
+			var s float64
+			for _, t := range ts {
+				s += t.w * rows[t.i*ow+x]
+			}
+			out.Pix[y*ow+x] = uint8(math.Round(math.Min(s, 255)))
+		}
+	}
+	return out
+}
+
+// syntheticTexture draws a face-free picture: a "dead leaves" pile of grey discs and
+// rectangles of many sizes, most of them small (a crude model of natural scenes),
+// or, with stripes, patches of sinusoidal gratings at random angles and periods.
+func syntheticTexture(rng *rand.Rand, w, h int, stripes bool) *image.Gray {
+	g := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range g.Pix {
+		g.Pix[i] = uint8(rng.IntN(256))
+	}
+	for range 4000 {
+		r := 1.5 * math.Pow(30, rng.Float64()*rng.Float64()) // radius 1.5 to 45, mostly small
+		cx, cy := rng.Float64()*float64(w), rng.Float64()*float64(h)
+		v := rng.Float64() * 255
+		disc := rng.IntN(2) == 0
+		angle, period, contrast := rng.Float64()*math.Pi, 3+rng.Float64()*20, rng.Float64()*120
+		for y := max(0, int(cy-r)); y < min(h, int(cy+r)+1); y++ {
+			for x := max(0, int(cx-r)); x < min(w, int(cx+r)+1); x++ {
+				dx, dy := float64(x)-cx, float64(y)-cy
+				if disc && dx*dx+dy*dy > r*r {
+					continue
+				}
+				p := v
+				if stripes {
+					p += contrast * math.Sin(2*math.Pi*(dx*math.Cos(angle)+dy*math.Sin(angle))/period)
+				}
+				g.Pix[y*w+x] = uint8(math.Max(0, math.Min(255, p+rng.Float64()*16-8)))
+			}
+		}
+	}
+	return g
 }
 
 // rotate90 turns g by quarter turns clockwise.

@@ -40,14 +40,21 @@ func (s *sampleSet) add(pix []uint8, pixStride int) bool {
 	return true
 }
 
-// windowInvNorm is the detector's normalisation 1/(area*stddev) over the window at offset p,
-// shrunk by one pixel on each side, and whether the window has enough contrast to be scanned.
+// windowInvNorm is invNormAt for the w x h window at offset p of ii.
 func windowInvNorm(ii *integral, p, w, h int) (float32, bool) {
 	st := ii.stride
-	c := [4]int{p + 1 + st, p + w - 1 + st, p + 1 + (h-1)*st, p + w - 1 + (h-1)*st}
-	valSum := int32(ii.sum[c[0]] - ii.sum[c[1]] - ii.sum[c[2]] + ii.sum[c[3]])
-	valSq := ii.sqsum[c[0]] - ii.sqsum[c[1]] - ii.sqsum[c[2]] + ii.sqsum[c[3]]
-	area := float64((w - 2) * (h - 2))
+	corners := [4]int{1 + st, w - 1 + st, 1 + (h-1)*st, w - 1 + (h-1)*st}
+	return invNormAt(ii, p, &corners, float64((w-2)*(h-2)))
+}
+
+// invNormAt is the detector's variance normalisation 1/(area*stddev) of the window at offset p,
+// measured (like OpenCV) over the window shrunk by one pixel on each side, whose table corners
+// relative to p are corners and whose pixel count is area. It reports false for a window too
+// flat to scan: standard deviation of at most 10 grey levels.
+func invNormAt(ii *integral, p int, corners *[4]int, area float64) (float32, bool) {
+	c := corners
+	valSum := int32(ii.sum[p+c[0]] - ii.sum[p+c[1]] - ii.sum[p+c[2]] + ii.sum[p+c[3]])
+	valSq := ii.sqsum[p+c[0]] - ii.sqsum[p+c[1]] - ii.sqsum[p+c[2]] + ii.sqsum[p+c[3]]
 	nf := area*float64(valSq) - float64(valSum)*float64(valSum)
 	if nf <= 0 {
 		return 1, false
