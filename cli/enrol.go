@@ -58,7 +58,7 @@ func runEnrol(c *cli.Context) error {
 	if err := report.PrepareDir(filepath.Dir(out)); err != nil {
 		return fmt.Errorf("enrol: gallery %s: %w", out, err)
 	}
-	em, err := openEmbeddingModel(c.String("device"), c.String("model"), c.Bool("aligned"))
+	em, err := openEmbeddingModel(c.String("device"), c.String("model"), photosAligned(c))
 	if err != nil {
 		return fmt.Errorf("enrol: %w", err)
 	}

@@ -27,8 +27,8 @@ func init() {
 			"identity and path in the gallery file beside the model (model.gallery), replacing the one " +
 			"there. 'vgg match' then shows, for each identity, the gallery photo most like the face, and " +
 			"'vgg match --by embedding' ranks identities by gallery similarity. Photos are framed the " +
-			"same as 'vgg match' frames them: the face is found and aligned, unless --aligned says the " +
-			"photos are face crops already.",
+			"same as 'vgg match' frames them: as the model's training did, unless --aligned says the " +
+			"photos are face crops already (or --aligned=false that they are not).",
 		Flags: []cli.Flag{
 			modelFlag(),
 			&cli.StringFlag{Name: "data", Required: true, Usage: "the folder of photos, DIR/<identity>/<photo>"},
@@ -45,7 +45,7 @@ func init() {
 			defer stop()
 			return indexCollection(ctx, c.App.Writer, c.App.ErrWriter, indexJob{
 				model: c.String("model"), gallery: out, data: c.String("data"),
-				device: c.String("device"), aligned: c.Bool("aligned")})
+				device: c.String("device"), aligned: photosAligned(c)})
 		},
 	})
 }
@@ -85,9 +85,20 @@ type embeddingModel struct {
 	framingName string
 }
 
+// photosAligned says whether the photos are face crops already, as 'vgg match' decides it: as
+// --aligned says when it is given, else as the model's training run framed its photos (its
+// report beside the model says how), else not (find and align the face). The gallery and the
+// faces matched against it must be framed alike.
+func photosAligned(c *cli.Context) bool {
+	if c.IsSet("aligned") {
+		return c.Bool("aligned")
+	}
+	r, err := train.ReadReport(train.PathsFor(c.String("model")).Report)
+	return err == nil && r.Settings.Preprocessing == train.CentreSquare
+}
+
 // openEmbeddingModel loads a model on a device and fingerprints its weights; aligned is
-// whether the photos it will see are face crops already (--aligned), as for 'vgg match': the
-// gallery and the faces matched against it must be framed alike.
+// whether the photos it will see are face crops already (see photosAligned).
 func openEmbeddingModel(device, model string, aligned bool) (*embeddingModel, error) {
 	p, err := train.OpenPredictor(device, model, nil)
 	if err != nil {

@@ -86,7 +86,7 @@ func runVizActivations(c *cli.Context) error {
 	}
 	defer p.Close()
 	size := p.Model.Config.InputSize
-	face, err := newFaceFinder(c.Bool("aligned"), size).find(c.Args().First())
+	face, err := newFaceFinder(photosAligned(c), size).find(c.Args().First())
 	if err != nil {
 		return fmt.Errorf("viz activations: %w", err)
 	}
