@@ -151,10 +151,11 @@ func dataURI(img image.Image) (template.URL, error) {
 // is near.
 var faceBoxColour = color.RGBA{R: 0, G: 230, B: 64, A: 255}
 
-// annotatedPhoto is the photo scaled to fit maxSide with the detected face outlined.
+// annotatedPhoto is the photo scaled to fit maxSide with the detected face outlined. A small
+// photo (a 112-pixel crop) is enlarged, but at most twice, so it is not blown up into blur.
 func annotatedPhoto(r *Report, maxSide int) *image.RGBA {
 	b := r.Photo.Bounds()
-	scale := min(1, float64(maxSide)/float64(max(b.Dx(), b.Dy())))
+	scale := min(2, float64(maxSide)/float64(max(b.Dx(), b.Dy())))
 	w, h := max(1, int(float64(b.Dx())*scale+0.5)), max(1, int(float64(b.Dy())*scale+0.5))
 	out := vision.Resize(r.Photo, w, h)
 	if r.FaceBox.Empty() {
