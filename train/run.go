@@ -102,10 +102,12 @@ func Run(ctx context.Context, s Settings, o Options) (*Report, error) {
 	if r.log == nil {
 		r.log = io.Discard
 	}
-	if !o.Resume {
-		if _, err := os.Stat(r.paths.Last); err == nil {
-			return nil, fmt.Errorf("train: %s already holds a training run; resume it or choose another output", r.paths.Last)
-		}
+	_, err := os.Stat(r.paths.LastState)
+	switch {
+	case !o.Resume && err == nil:
+		return nil, fmt.Errorf("train: %s already holds a training run; resume it or choose another output", r.paths.Last)
+	case o.Resume && err != nil:
+		return nil, fmt.Errorf("train: nothing to resume: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
@@ -246,9 +248,6 @@ func (r *run) fresh(ctx context.Context, classes []string, trainSet *dataset.Dat
 
 // restore loads the last checkpoint's model and checks it fits the data.
 func (r *run) restore(classes []string) error {
-	if _, err := os.Stat(r.paths.LastState); err != nil {
-		return fmt.Errorf("train: nothing to resume: %w", err)
-	}
 	m, info, err := nn.LoadModel(r.b, r.paths.Last)
 	if err != nil {
 		return fmt.Errorf("train: resume: %w", err)

@@ -196,6 +196,10 @@ func TestResumeRefusesOtherDataOrSettings(t *testing.T) {
 		t.Errorf("fresh run over a saved one: error %v", err)
 	}
 
+	if _, err := Run(context.Background(), s, Options{Out: filepath.Join(t.TempDir(), "m.safetensors"), Device: "cpu", Resume: true}); err == nil || !strings.Contains(err.Error(), "nothing to resume") {
+		t.Errorf("resume with no saved run: error %v", err)
+	}
+
 	other := s
 	other.BatchSize = 4
 	_, err = Run(context.Background(), other, Options{Out: out, Device: "cpu", Resume: true})
