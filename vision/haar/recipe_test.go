@@ -69,6 +69,18 @@ func TestTrainEmbeddedCascades(t *testing.T) {
 		}
 		cfg := TrainConfig{Stages: envInt("VGG_TRAIN_STAGES", 20), FeatureSample: envInt("VGG_TRAIN_FEATURES", 4000),
 			Negatives: len(faces), Seed: 1, Progress: progress}
+		// VGG_TRAIN_RESUME=cascade.xml continues a finished run with more stages, towards
+		// VGG_TRAIN_TARGET (a lower false-alarm target than the default 1e-5).
+		if path := os.Getenv("VGG_TRAIN_RESUME"); path != "" {
+			var err error
+			if cfg.Resume, err = LoadFile(path); err != nil {
+				t.Fatal(err)
+			}
+			cfg.Seed = uint64(len(cfg.Resume.Stages))
+		}
+		if v, err := strconv.ParseFloat(os.Getenv("VGG_TRAIN_TARGET"), 64); err == nil {
+			cfg.TargetFalseAlarm = v
+		}
 		trainAndSave(t, faces, negPatches, bgs, cfg, "data/frontalface.xml")
 	}
 	if which == "eye" || which == "both" {

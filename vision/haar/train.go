@@ -31,6 +31,9 @@ type TrainConfig struct {
 	// StageDone, when set, is called with the cascade after each stage: save it there and an
 	// interrupted run keeps every finished stage.
 	StageDone func(*Cascade) error
+	// Resume, when set, is a cascade (with this window size) to extend with more stages
+	// instead of starting from nothing; Stages then counts the stages added.
+	Resume *Cascade
 }
 
 func (c *TrainConfig) setDefaults() {
@@ -110,8 +113,16 @@ func Train(faces, negPatches []*image.Gray, backgrounds []Background, cfg TrainC
 	pool := FeaturePool(cfg.Width, cfg.Height, cfg.Tilted)
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
 	c := &Cascade{Width: cfg.Width, Height: cfg.Height}
+	if r := cfg.Resume; r != nil {
+		if r.Width != cfg.Width || r.Height != cfg.Height {
+			return nil, nil, fmt.Errorf("cascade to resume has a %dx%d window, want %dx%d", r.Width, r.Height, cfg.Width, cfg.Height)
+		}
+		c.Stages = append(c.Stages, r.Stages...)
+		c.Features = append(c.Features, r.Features...)
+	}
 	var reports []StageReport
-	for stage := 0; stage < cfg.Stages; stage++ {
+	first := len(c.Stages)
+	for stage := first; stage < first+cfg.Stages; stage++ {
 		start := time.Now()
 		pos := acceptedFaces(c, faces, cfg)
 		neg, accept := mineNegatives(c, negPatches, backgrounds, cfg, rng)

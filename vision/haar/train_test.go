@@ -97,6 +97,11 @@ func TestTrainLearnsAndRoundTrips(t *testing.T) {
 		if !reflect.DeepEqual(back, c) {
 			t.Errorf("discrete=%v: cascade changed through Write/Read", discrete)
 		}
+		more, _, err := Train(faces, nil, bgs, TrainConfig{Width: 12, Height: 12, Stages: 1, FeatureSample: 400,
+			Negatives: 300, Discrete: discrete, Seed: 4, Workers: 2, TargetFalseAlarm: 1e-9, Resume: back})
+		if err != nil || len(more.Stages) != len(c.Stages)+1 || !reflect.DeepEqual(more.Stages[:len(c.Stages)], c.Stages) {
+			t.Errorf("discrete=%v: resuming did not add one stage after the %d kept ones (err %v)", discrete, len(c.Stages), err)
+		}
 	}
 }
 
