@@ -300,7 +300,7 @@ func writeMatchReport(dir, modelPath string, em *embeddingModel, f *foundFace, o
 	}
 	switch {
 	case em.aligned:
-		r.Framing = "Taken as a face crop (--aligned): the centre square."
+		r.Framing = "Taken as a face crop, the centre square: the model was trained on face crops, or --aligned said so."
 	case f.wholePhoto:
 		r.Framing = "No face found: the whole photo was matched as if it were a face crop."
 	default:
