@@ -33,13 +33,13 @@ func init() {
 			"found the top identity (or --cam NAME) and the matches. A file that cannot be read is " +
 			"reported and skipped; the others are still matched, and the exit status is non-zero.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "model", Required: true, Usage: "the model file `vgg train` wrote"},
+			modelFlag(),
 			&cli.IntFlag{Name: "top", Value: 5, Usage: "how many identities to list per photo"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
-			&cli.StringFlag{Name: "by", Value: string(gallery.ByClassifier), Usage: "rank identities by the `classifier`'s probability, or by gallery similarity (`embedding`)"},
+			&cli.StringFlag{Name: "by", Value: string(gallery.ByClassifier), Usage: "what ranks the identities: classifier (its probability) or embedding (gallery similarity, which knows enrolled people too)"},
 			galleryFlag(),
-			&cli.StringFlag{Name: "report", Usage: "write an HTML page and a PNG montage of the answer into this `folder` (a sub-folder per photo when there are several)"},
-			&cli.StringFlag{Name: "cam", Usage: "the identity the report's Grad-CAM heatmap explains (default: the classifier's top identity)"},
+			&cli.StringFlag{Name: "report", Usage: "write an HTML page and a PNG montage of the answer into `DIR` (a sub-folder per photo when there are several)"},
+			&cli.StringFlag{Name: "cam", Usage: "the identity `NAME` the report's Grad-CAM heatmap explains (default: the classifier's top identity)"},
 			alignedFlag(),
 			deviceFlag(),
 		},
