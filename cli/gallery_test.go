@@ -148,3 +148,12 @@ func TestIndexEnrolAndGalleryCommands(t *testing.T) {
 		t.Fatalf("gallery without a model: %v", err)
 	}
 }
+
+// vgg train ends by indexing its photos: the model comes with its gallery.
+func TestTrainWritesTheGallery(t *testing.T) {
+	model := trainTiny(t, synthPhotos(t, 3, 4))
+	stdout, _, err := run(t, "gallery", "--model", model)
+	if err != nil || !strings.Contains(stdout, "12 photos of 3 identities") {
+		t.Fatalf("gallery of a freshly trained model: %v\n%s", err, stdout)
+	}
+}

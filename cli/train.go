@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vgglab/vgg/dataset"
+	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/train"
 )
 
@@ -110,5 +111,11 @@ func runTrain(c *cli.Context) error {
 	if errors.Is(err, train.ErrInterrupted) {
 		return fmt.Errorf("%w; continue with: vgg train --resume --out %q", err, out)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// A trained model comes with its gallery, so that 'vgg match' shows look-alike photos and
+	// 'vgg enrol' can add people straight away.
+	return indexCollection(ctx, c.App.Writer, c.App.ErrWriter, indexJob{
+		model: out, gallery: gallery.PathFor(out), data: s.Data, device: o.Device, aligned: aligned})
 }
