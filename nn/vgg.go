@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/tensor"
@@ -102,13 +101,13 @@ func VGGD(cfg Config) (*Model, error) {
 	hidden1, hidden2 := fc1Width/cfg.WidthDivisor, fc2Width/cfg.WidthDivisor
 	m.embeddingReLU = NewReLU(ctx, "fc.4")
 	m.FC.Layers = []Layer{
-		NewLinear(ctx, "fc.0", in*size*size, hidden1, math.Sqrt2),
+		NewLinear(ctx, "fc.0", in*size*size, hidden1),
 		NewReLU(ctx, "fc.1"),
 		NewDropout(ctx, "fc.2", 0.5),
-		NewLinear(ctx, "fc.3", hidden1, hidden2, math.Sqrt2),
+		NewLinear(ctx, "fc.3", hidden1, hidden2),
 		m.embeddingReLU,
 		NewDropout(ctx, "fc.5", 0.5),
-		NewLinear(ctx, "fc.6", hidden2, cfg.Classes, 1),
+		NewLinear(ctx, "fc.6", hidden2, cfg.Classes),
 	}
 	return m, nil
 }
