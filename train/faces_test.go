@@ -6,8 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/vgglab/vgg/dataset"
 )
 
 // facesIdentities are eight celebrities of $VGG_FACES/celebs60 whose 120 photos each are
@@ -39,10 +37,11 @@ func TestTrainsOnRealFaces(t *testing.T) {
 	s := DefaultSettings()
 	s.Data = data
 	s.InputSize, s.WidthDivisor = 64, 8
-	s.Epochs, s.BatchSize = 12, 16
-	s.Optimizer, s.LR, s.WeightDecay = "adam", 0.001, 0
+	s.Epochs, s.BatchSize = 16, 16
+	// A constant rate: a deep network without batch normalisation sits on a plateau at ln 8
+	// for its first epochs, and one-cycle's slow start keeps a 12-16 epoch run there.
+	s.Optimizer, s.LR, s.WeightDecay, s.Schedule = "adam", 0.0005, 0, "constant"
 	s.ValFraction = 0.2
-	s.Augment = dataset.Augment{Flip: true, MaxShift: dataset.DefaultAugment.MaxShift}
 	var log bytes.Buffer
 	report, err := Run(context.Background(), s, Options{Out: filepath.Join(t.TempDir(), "faces.safetensors"), Device: "cpu", Log: &log})
 	t.Log(log.String())
