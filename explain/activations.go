@@ -1,7 +1,6 @@
 package explain
 
 import (
-	"fmt"
 	"image"
 
 	"github.com/vgglab/vgg/nn"
@@ -24,22 +23,12 @@ type BlockMaps struct {
 // blocks: 64 maps of 128x128 that still look like the photo (edges, colours), down to 512 maps
 // of 8x8 that no longer do but tell identities apart.
 func Activations(m *nn.Model, x *tensor.Tensor) ([]BlockMaps, error) {
-	if err := tensor.Check("activations", "face", x, 1, nn.InputChannels, m.Config.InputSize, m.Config.InputSize); err != nil {
-		return nil, err
-	}
-	b := m.Ctx.Backend
-	if b == nil {
-		return nil, fmt.Errorf("activations: the model has no weights yet")
-	}
-	m.SetTraining(false)
-	input, err := b.Alloc(tensor.Float32, x.Shape()...)
+	input, err := uploadFace("activations", m, x)
 	if err != nil {
 		return nil, err
 	}
 	defer input.Release()
-	if err := b.Upload(input, x); err != nil {
-		return nil, err
-	}
+	b := m.Ctx.Backend
 	var blocks []BlockMaps
 	layers := m.CNN.Layers
 	y := input

@@ -37,25 +37,15 @@ type CAM struct {
 // The model runs in evaluation mode (no dropout). The parameters' gradients are overwritten on
 // the way, so do not call it between a training step's backward and its update.
 func GradCAM(m *nn.Model, x *tensor.Tensor, class int) (*CAM, error) {
-	if err := tensor.Check("gradcam", "face", x, 1, nn.InputChannels, m.Config.InputSize, m.Config.InputSize); err != nil {
-		return nil, err
-	}
 	if class < 0 || class >= m.Config.Classes {
 		return nil, fmt.Errorf("gradcam: class %d is out of range: the model has %d classes", class, m.Config.Classes)
 	}
-	b := m.Ctx.Backend
-	if b == nil {
-		return nil, fmt.Errorf("gradcam: the model has no weights yet")
-	}
-	m.SetTraining(false)
-	input, err := b.Alloc(tensor.Float32, x.Shape()...)
+	input, err := uploadFace("gradcam", m, x)
 	if err != nil {
 		return nil, err
 	}
 	defer input.Release()
-	if err := b.Upload(input, x); err != nil {
-		return nil, err
-	}
+	b := m.Ctx.Backend
 	logits, err := m.Forward(input)
 	if err != nil {
 		return nil, err
