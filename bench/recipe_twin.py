@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""PyTorch twin of `vgg train`'s recipes, for checking recognition quality on the same pixels.
+
+Reads a folder written by `go run ./bench/facedump` (the pictures and the train/validation
+split that `vgg train --aligned` uses, with the normalisation it measured) and trains the same
+network with the same recipe: VGG-D or VGG-D-BN (torchvision's vgg16_bn layout) at a width
+divisor, the same initialisation, optimiser, one-cycle schedule (torch's OneCycleLR with
+its defaults, as nn.Schedule), batch size, epochs and augmentation (flip, shift, zoom and tilt
+with edge-repeating bilinear sampling, as dataset.Augment). The augmentation draws differ from
+vgg's (another random stream), so the two engines agree on the recipe, not bit for bit.
+
+    python3 bench/recipe_twin.py --dump DUMP --arch vgg-d-bn --width 8 --epochs 30 \
+        --optimizer adamw --lr 1e-3 --weight-decay 5e-4 [--threads 1] [--json out.json]
+
+Prints one line per epoch (training loss and accuracy, validation top-1 and top-5) and, with
+--json, writes the curves and the best epoch.
+"""
+import argparse
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+CFG_D = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
+
+
+class VGGD(nn.Module):
+    """The seed's network (arch vgg-d) or torchvision's vgg16_bn features (arch vgg-d-bn)."""
+
+    def __init__(self, classes, input_size, width, batch_norm, linear_init):
+        super().__init__()
+        layers, c = [], 3
+        for v in CFG_D:
+            if v == "M":
+                layers.append(nn.MaxPool2d(2))
+                continue
+            v //= width
+            layers.append(nn.Conv2d(c, v, 3, padding=1))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(v))
+            layers.append(nn.ReLU(inplace=True))
+            c = v
+        self.cnn = nn.Sequential(*layers)
+        side = input_size // 32
+        h1, h2 = 4096 // width, 2048 // width
+        self.fc = nn.Sequential(
+            nn.Linear(c * side * side, h1), nn.ReLU(inplace=True), nn.Dropout(0.5),
+            nn.Linear(h1, h2), nn.ReLU(inplace=True), nn.Dropout(0.5),
+            nn.Linear(h2, classes))
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                if linear_init == "kaiming":
+                    nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+                else:
+                    nn.init.normal_(m.weight, 0, 0.01)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.cnn(x), 1))
+
+
+def load(dump, part, size):
+    x = np.fromfile(os.path.join(dump, part + "_x.u8"), dtype=np.uint8).reshape(-1, 3, size, size)
+    y = np.fromfile(os.path.join(dump, part + "_y.i32"), dtype="<i4")
+    return torch.from_numpy(x.copy()), torch.from_numpy(y.astype(np.int64))
+
+
+def augment(x, gen, shift, scale, rotate, flip):
+    """dataset.Augment: mirror, tilt and zoom about the centre, shift; edge pixels repeat."""
+    n = x.shape[0]
+    u = lambda: torch.rand(n, generator=gen) * 2 - 1
+    flips = torch.rand(n, generator=gen) < 0.5 if flip else torch.zeros(n, dtype=torch.bool)
+    sx, sy = u() * shift * 2, u() * shift * 2  # a shift of f*side is 2f in [-1, 1] coordinates
+    zoom = 1 + u() * scale
+    angle = u() * rotate * math.pi / 180
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    fx = torch.where(flips, -1.0, 1.0)
+    # output coordinate -> input coordinate (the inverse transform), in grid_sample's [-1, 1]
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 1], theta[:, 0, 2] = cos * fx, sin * fx, -(cos * sx + sin * sy) * fx
+    theta[:, 1, 0], theta[:, 1, 1], theta[:, 1, 2] = -sin, cos, sin * sx - cos * sy
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def evaluate(model, x, y, norm, batch):
+    model.eval()
+    top1 = top5 = 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            xb = (x[i:i + batch].float() / 255 - norm[0]) / norm[1]
+            logits = model(xb)
+            k = min(5, logits.shape[1])
+            top = logits.topk(k, 1).indices
+            yb = y[i:i + batch]
+            top1 += (top[:, 0] == yb).sum().item()
+            top5 += (top == yb[:, None]).any(1).sum().item()
+    return top1 / len(x), top5 / len(x)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dump", required=True)
+    ap.add_argument("--arch", default="vgg-d-bn", choices=["vgg-d", "vgg-d-bn"])
+    ap.add_argument("--width", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--optimizer", default="adamw", choices=["sgd", "adam", "adamw"])
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--momentum", type=float, default=0.9)
+    ap.add_argument("--weight-decay", type=float, default=5e-4)
+    ap.add_argument("--linear-init", default="normal", choices=["normal", "kaiming"])
+    ap.add_argument("--label-smoothing", type=float, default=0.0)
+    ap.add_argument("--shift", type=float, default=0.06)
+    ap.add_argument("--scale", type=float, default=0.08)
+    ap.add_argument("--rotate", type=float, default=8.0)
+    ap.add_argument("--no-flip", action="store_true")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--json")
+    a = ap.parse_args()
+
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads)
+    meta = json.load(open(os.path.join(a.dump, "meta.json")))
+    size, classes = meta["input"], meta["classes"]
+    norm = (torch.tensor(meta["norm"]["mean"]).view(1, 3, 1, 1), torch.tensor(meta["norm"]["std"]).view(1, 3, 1, 1))
+    xt, yt = load(a.dump, "train", size)
+    xv, yv = load(a.dump, "val", size)
+    model = VGGD(len(classes), size, a.width, a.arch == "vgg-d-bn", a.linear_init)
+    if a.optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum, weight_decay=a.weight_decay)
+    elif a.optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
+    else:
+        opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
+    steps = math.ceil(len(xt) / a.batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.epochs * steps)
+    gen = torch.Generator().manual_seed(a.seed)
+    curves, best = [], None
+    print(f"{len(classes)} identities, {len(xt)} train / {len(xv)} val at {size}px, {a}", flush=True)
+    start = time.time()
+    for epoch in range(a.epochs):
+        model.train()
+        order = torch.randperm(len(xt), generator=gen)
+        loss_sum = correct = 0
+        for i in range(0, len(xt), a.batch):
+            idx = order[i:i + a.batch]
+            xb = augment(xt[idx].float() / 255, gen, a.shift, a.scale, a.rotate, not a.no_flip)
+            xb = (xb - norm[0]) / norm[1]
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yt[idx], label_smoothing=a.label_smoothing)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            loss_sum += loss.item() * len(idx)
+            correct += (logits.argmax(1) == yt[idx]).sum().item()
+        top1, top5 = evaluate(model, xv, yv, norm, 128)
+        row = {"epoch": epoch + 1, "train_loss": loss_sum / len(xt), "train_acc": correct / len(xt),
+               "val_top1": top1, "val_top5": top5, "seconds": time.time() - start}
+        curves.append(row)
+        if best is None or top1 > best["val_top1"]:
+            best = row
+        print(f"epoch {epoch + 1:3d}  loss {row['train_loss']:.3f}  train {100 * row['train_acc']:5.1f}%  "
+              f"val top-1 {100 * top1:5.1f}%  top-5 {100 * top5:5.1f}%  {row['seconds']:.0f}s", flush=True)
+    print(f"best epoch {best['epoch']}: val top-1 {100 * best['val_top1']:.1f}%, top-5 {100 * best['val_top5']:.1f}%")
+    if a.json:
+        json.dump({"settings": vars(a), "curves": curves, "best": best}, open(a.json, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+
+	"github.com/vgglab/vgg/dataset"
+	"github.com/vgglab/vgg/gallery"
+	"github.com/vgglab/vgg/vision"
+)
+
+func init() {
+	addCommand(&cli.Command{
+		Name:      "evaluate",
+		Usage:     "measure how well a model's embeddings recognise people it never trained on",
+		ArgsUsage: " ",
+		Description: "evaluate enrols every person of DIR/<identity>/<photo> from --shots photos each, as " +
+			"'vgg enrol' would, and identifies each of their other photos by its embedding against the " +
+			"enrolled photos alone, as 'vgg match --by embedding' does. It prints top-1 and top-5 " +
+			"(with chance for comparison) and how similar a photo is to its own person's enrolled " +
+			"photos against the others'. Use people the model was not trained on: that is the score " +
+			"of enrolment and of 'most similar photo'. The model's own gallery is not changed.",
+		Flags: []cli.Flag{
+			modelFlag(),
+			&cli.StringFlag{Name: "data", Required: true, Usage: "the folder of people to enrol, DIR/<identity>/<photo>"},
+			&cli.IntFlag{Name: "shots", Value: 5, Usage: "photos enrolled per person; the rest are queries"},
+			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "picks which photos are enrolled"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a sentence"},
+			alignedFlag(),
+			deviceFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			ctx, stop := interruptible(c.Context)
+			defer stop()
+			data := c.String("data")
+			set, err := dataset.Scan(data, vision.Decoder{})
+			if err != nil {
+				return fmt.Errorf("evaluate: %w", err)
+			}
+			em, err := openEmbeddingModel(c.String("device"), c.String("model"), photosAligned(c))
+			if err != nil {
+				return fmt.Errorf("evaluate: %w", err)
+			}
+			defer em.Close()
+			var trained []string
+			for _, name := range set.Classes {
+				if slices.Contains(em.Info.ClassNames, name) {
+					trained = append(trained, name)
+				}
+			}
+			var photos []gallery.Entry
+			for _, s := range set.Samples {
+				path, err := filepath.Abs(s.Path)
+				if err != nil {
+					return fmt.Errorf("evaluate: %w", err)
+				}
+				photos = append(photos, gallery.Entry{Identity: set.Classes[s.Label], Path: path})
+			}
+			g := gallery.New(em.fingerprint, gallery.EmbeddingWidth(em.Model))
+			// The model's own gallery centres every embedding it compares, enrolled people's
+			// included; without one, these photos' mean stands in.
+			if own, err := gallery.Load(gallery.PathFor(c.String("model")), em.fingerprint); err == nil {
+				g.Mean = own.Mean
+			}
+			bar := progressbar.NewOptions(len(photos), progressbar.OptionSetWriter(c.App.ErrWriter),
+				progressbar.OptionSetDescription("embedding"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+			skipped, err := g.AddPhotos(ctx, em.embedder(), em.source(), photos, func(done int) { bar.Set(done) })
+			bar.Finish()
+			if err != nil {
+				return fmt.Errorf("evaluate: %w", err)
+			}
+			for _, err := range append(set.Skipped, skipped...) {
+				fmt.Fprintf(c.App.ErrWriter, "vgg: evaluate: skipped: %v\n", err)
+			}
+			score, err := gallery.EvaluateEnrolment(g, c.Int("shots"), c.Uint64("seed"))
+			if err != nil {
+				return fmt.Errorf("evaluate: %s: %w", data, err)
+			}
+			if c.Bool("json") {
+				out := struct {
+					gallery.EnrolmentScore
+					Data    string   `json:"data"`
+					Trained []string `json:"trained_on,omitempty"`
+				}{score, data, trained}
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
+			}
+			fmt.Fprintf(c.App.Writer, "%d people enrolled from %d photos each, %d other photos identified by embedding:\n",
+				score.Identities, score.Shots, score.Queries)
+			fmt.Fprintf(c.App.Writer, "  top-1 %.1f%% (chance %.1f%%), top-5 %.1f%%\n", 100*score.Top1, 100*score.Chance, 100*score.Top5)
+			fmt.Fprintf(c.App.Writer, "  similarity to their own enrolled photos %.3f, to other people's %.3f\n",
+				score.SameSimilarity, score.OtherSimilarity)
+			if len(trained) > 0 {
+				fmt.Fprintf(c.App.Writer, "note: the model was trained on %d of these people (%s first), so this is not a score for unseen people\n",
+					len(trained), trained[0])
+			}
+			return nil
+		},
+	})
+}
