@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/train"
 	"github.com/vgglab/vgg/vision/synth"
 )
@@ -33,12 +35,13 @@ func synthPhotos(t *testing.T, identities, photos int) string {
 	return dir
 }
 
-// trainTiny trains a one-epoch toy model through the command and returns its path.
+// trainTiny trains a one-epoch toy model through the command and returns its path. One epoch
+// teaches it nothing, so it is kept with --allow-chance.
 func trainTiny(t *testing.T, data string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "toy.safetensors")
 	if _, stderr, err := run(t, "train", "--data", data, "--out", out, "--epochs", "1", "--width", "16",
-		"--input", "32", "--batch", "8", "--optimizer", "adam", "--lr", "0.003", "--aligned"); err != nil {
+		"--input", "32", "--batch", "8", "--optimizer", "adam", "--lr", "0.003", "--aligned", "--allow-chance"); err != nil {
 		t.Fatalf("vgg train: %v\n%s", err, stderr)
 	}
 	return out
@@ -119,7 +122,7 @@ func TestTrainCommand(t *testing.T) {
 	}
 	// Resuming a finished run with its saved settings has nothing left to do; a flag that
 	// contradicts them is refused.
-	if _, stderr, err := run(t, "train", "--out", model, "--resume"); err != nil {
+	if _, stderr, err := run(t, "train", "--out", model, "--resume", "--allow-chance"); err != nil {
 		t.Errorf("resume of a finished run: %v\n%s", err, stderr)
 	}
 	if _, _, err := run(t, "train", "--out", model, "--resume", "--batch", "4"); err == nil || !strings.Contains(err.Error(), "batch_size") {
@@ -140,6 +143,35 @@ func TestTrainCommand(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(outDir); len(entries) != 0 {
 		t.Errorf("a refused run left %d files behind", len(entries))
+	}
+}
+
+// A model no better than guessing is written with its gallery, for inspection, but the command
+// fails with ErrNotLearned (exit status 3) unless --allow-chance.
+func TestTrainRefusesAModelAtChance(t *testing.T) {
+	data := synthPhotos(t, 3, 6)
+	out := filepath.Join(t.TempDir(), "toy.safetensors")
+	stdout, _, err := run(t, "train", "--data", data, "--out", out, "--epochs", "1", "--width", "16",
+		"--input", "32", "--batch", "8", "--aligned")
+	if !errors.Is(err, train.ErrNotLearned) || !strings.Contains(err.Error(), "--allow-chance") {
+		t.Fatalf("error %v, want ErrNotLearned naming --allow-chance", err)
+	}
+	for _, want := range []string{"has not learned", "not usable for matching", "Things to try", "estimated "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	report, err := train.ReadReport(train.PathsFor(out).Report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if report.Verdict == nil || report.Verdict.Learned {
+		t.Errorf("report verdict %+v, want not learned", report.Verdict)
+	}
+	for _, f := range []string{out, gallery.PathFor(out)} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("a model at chance is still written whole: %v", err)
+		}
 	}
 }
 
