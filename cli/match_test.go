@@ -183,3 +183,72 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return data
 }
+
+// A model whose report says it has not learned, and a gallery whose embeddings have collapsed,
+// are warned about on stderr and in every JSON answer, each answer says how far to trust it,
+// and the meaningless closest photos are left out.
+func TestMatchWarnsAboutAModelAtChance(t *testing.T) {
+	data := synthPhotos(t, 3, 6)
+	model := trainTiny(t, data) // one epoch: not learned, kept with --allow-chance
+	p, err := train.OpenPredictor("cpu", model, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := gallery.Fingerprint(p.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gallery.New(fp, gallery.EmbeddingWidth(p.Model))
+	p.Close()
+	same := make([]float32, g.Dim)
+	for i := range same {
+		same[i] = 1
+	}
+	for _, name := range []string{synth.Name(0), synth.Name(1)} {
+		for _, photo := range []string{"0000.jpg", "0001.jpg"} {
+			if err := g.Add(gallery.Entry{Identity: name, Path: filepath.Join(data, name, photo)}, same); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := g.Save(gallery.PathFor(model)); err != nil {
+		t.Fatal(err)
+	}
+	photo := filepath.Join(data, synth.Name(0), "0002.jpg")
+
+	stdout, stderr, err := run(t, "match", "--model", model, "--aligned", "--json", photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"WARNING", "has not learned", "collapsed", "'most similar photo' is meaningless"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	var results []matchResult
+	if err := json.Unmarshal([]byte(stdout), &results); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	r := results[0]
+	if len(r.Warnings) != 2 || r.Confidence == "" || r.ConfidenceNote == "" {
+		t.Errorf("JSON answer %+v, want 2 warnings and a confidence", r)
+	}
+	for _, m := range r.Matches {
+		if m.ClosestPhoto != "" || m.Similarity != nil {
+			t.Errorf("a closest photo %q is shown from collapsed embeddings", m.ClosestPhoto)
+		}
+	}
+
+	stdout, _, err = run(t, "match", "--model", model, "--aligned", photo)
+	if err != nil || !strings.Contains(stdout, "answer: ") || strings.Contains(stdout, " like ") {
+		t.Errorf("table: %v\n%s", err, stdout)
+	}
+	dir := filepath.Join(t.TempDir(), "report")
+	if _, _, err := run(t, "match", "--model", model, "--aligned", "--report", dir, photo); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "index.html"))
+	if err != nil || !strings.Contains(string(page), `id="warning"`) || !strings.Contains(string(page), "has not learned") {
+		t.Errorf("the report has no warning banner: %v", err)
+	}
+}

@@ -112,8 +112,8 @@ func TestRunWritesModelReportAndPlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if preds[0].Err != nil || len(preds[0].Matches) != 3 {
-		t.Fatalf("prediction %+v, want 3 matches (top 5 of 3 classes)", preds[0])
+	if preds[0].Err != nil || len(preds[0].Matches) != 3 || preds[0].Confidence.Level == "" {
+		t.Fatalf("prediction %+v, want 3 matches (top 5 of 3 classes) and a confidence", preds[0])
 	}
 	sum := 0.0
 	for i, m := range preds[0].Matches {
