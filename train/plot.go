@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -52,6 +53,7 @@ func writePlot(path string, epochs []EpochMetrics, withVal bool, base baseline, 
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	addLevel(lossPlot, fmt.Sprintf("ln %.0f: learnt nothing", 1/base.chance), -math.Log(base.chance), grey)
 	accPlot.Y.Min, accPlot.Y.Max = 0, 100
 	addLevel(accPlot, fmt.Sprintf("chance (%.1f%%)", 100*base.chance), 100*base.chance, grey)
 	if base.majority > base.chance {
