@@ -17,6 +17,7 @@ import (
 	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/report"
 	"github.com/vgglab/vgg/tensor"
+	"github.com/vgglab/vgg/train"
 	"github.com/vgglab/vgg/vision"
 )
 
@@ -47,13 +48,20 @@ func init() {
 	})
 }
 
-// matchResult is one photo's line of the JSON output.
+// matchResult is one photo's line of the JSON output. Confidence is train.Confidence's level
+// ("confident", "fairly sure", "unsure", "chance") and ConfidenceNote says it with the numbers;
+// Warnings are about the model or its gallery (see matchWarnings), the same for every photo.
 type matchResult struct {
-	Photo   string       `json:"photo"`
-	Matches []matchEntry `json:"matches,omitempty"`
-	Note    string       `json:"note,omitempty"`
-	Error   string       `json:"error,omitempty"`
-	Report  string       `json:"report,omitempty"`
+	Photo          string       `json:"photo"`
+	Matches        []matchEntry `json:"matches,omitempty"`
+	Confidence     string       `json:"confidence,omitempty"`
+	ConfidenceNote string       `json:"confidence_note,omitempty"`
+	Warnings       []string     `json:"warnings,omitempty"`
+	Note           string       `json:"note,omitempty"`
+	Error          string       `json:"error,omitempty"`
+	Report         string       `json:"report,omitempty"`
+	// words is the confidence in words, for the table.
+	words string
 }
 
 // matchEntry is one identity a photo resembles. Probability is missing for an identity enrolled
@@ -67,12 +75,16 @@ type matchEntry struct {
 	Similarity   *float64 `json:"similarity,omitempty"`
 }
 
-// matchOptions are the flags that shape the answers.
+// matchOptions are the flags that shape the answers, and what is known about the model.
 type matchOptions struct {
 	top       int
 	by        gallery.Ranking
 	reportDir string
 	camClass  int // -1: each photo's top classifier identity
+	// warnings are about the model and its gallery; collapsed is set when the gallery's
+	// embeddings no longer separate people, so its closest photos are not shown.
+	warnings  []string
+	collapsed bool
 }
 
 func runMatch(c *cli.Context) error {
@@ -111,6 +123,10 @@ func runMatch(c *cli.Context) error {
 		if opts.camClass, err = camClass(em, g, c.String("cam")); err != nil {
 			return fmt.Errorf("match: --cam: %w", err)
 		}
+	}
+	opts.warnings, opts.collapsed = matchWarnings(c.String("model"), g)
+	for _, w := range opts.warnings {
+		fmt.Fprintf(c.App.ErrWriter, "vgg: match: WARNING: %s\n", w)
 	}
 	ctx, stop := interruptible(c.Context)
 	defer stop()
@@ -157,6 +173,24 @@ func matchGallery(c *cli.Context, em *embeddingModel, by gallery.Ranking) (*gall
 		return nil, nil
 	}
 	return gallery.Load(path, em.fingerprint)
+}
+
+// matchWarnings are what makes every answer of this model doubtful: a training report beside
+// the model that says it has not learned, and a gallery whose embeddings have collapsed
+// (collapsed is then set).
+func matchWarnings(model string, g *gallery.Gallery) (warnings []string, collapsed bool) {
+	path := train.PathsFor(model).Report
+	if r, err := train.ReadReport(path); err == nil && r.Verdict != nil && !r.Verdict.Learned {
+		warnings = append(warnings, fmt.Sprintf("the model's training report (%s) says it has not learned to tell these people apart: %s. Its answers are guesses",
+			path, r.Verdict.Reason))
+	}
+	if g != nil {
+		var why string
+		if collapsed, why = g.Separation().Collapsed(); collapsed {
+			warnings = append(warnings, fmt.Sprintf("%s: 'most similar photo' is meaningless for this model, and is not shown", why))
+		}
+	}
+	return warnings, collapsed
 }
 
 // camClass resolves --cam to a classifier output. Grad-CAM explains a logit, so an identity
@@ -210,7 +244,10 @@ func matchPhotos(ctx context.Context, modelPath string, em *embeddingModel, g *g
 				results[i].Error = fmt.Sprintf("%s: %v", photos[i], err)
 				continue
 			}
-			results[i].Matches = matchEntries(cands, opts.by)
+			results[i].Matches = matchEntries(cands, opts.by, opts.collapsed)
+			conf := train.JudgeAnswer(outs[k].Probabilities, em.Info.ClassNames)
+			results[i].Confidence, results[i].ConfidenceNote, results[i].words = conf.Level, conf.Note, conf.Words
+			results[i].Warnings = opts.warnings
 			if opts.reportDir == "" {
 				continue
 			}
@@ -218,7 +255,7 @@ func matchPhotos(ctx context.Context, modelPath string, em *embeddingModel, g *g
 			if len(photos) > 1 {
 				dir = filepath.Join(dir, reportFolderName(i, photos[i]))
 			}
-			if err := writeMatchReport(dir, modelPath, em, faces[k], outs[k], cands, opts); err != nil {
+			if err := writeMatchReport(dir, modelPath, em, faces[k], outs[k], cands, conf, opts); err != nil {
 				return nil, err
 			}
 			results[i].Report = filepath.Join(dir, report.HTMLFile)
@@ -238,7 +275,9 @@ func (f *foundFace) note() string {
 	return ""
 }
 
-func matchEntries(cands []gallery.Candidate, by gallery.Ranking) []matchEntry {
+// matchEntries are the JSON form of the candidates; without their closest gallery photos when
+// the gallery's embeddings have collapsed.
+func matchEntries(cands []gallery.Candidate, by gallery.Ranking, collapsed bool) []matchEntry {
 	var out []matchEntry
 	for _, cd := range cands {
 		e := matchEntry{Identity: cd.Identity}
@@ -250,7 +289,7 @@ func matchEntries(cands []gallery.Candidate, by gallery.Ranking) []matchEntry {
 			s := float64(cd.Score)
 			e.GalleryScore = &s
 		}
-		if cd.HasClosest {
+		if cd.HasClosest && !collapsed {
 			s := float64(cd.Closest.Similarity)
 			e.ClosestPhoto, e.Similarity = cd.Closest.Entry.Path, &s
 		}
@@ -266,9 +305,9 @@ func reportFolderName(i int, photo string) string {
 	return fmt.Sprintf("%03d-%s", i+1, base)
 }
 
-// writeMatchReport draws the report of one photo: its Grad-CAM and its matches with their
-// closest gallery photos.
-func writeMatchReport(dir, modelPath string, em *embeddingModel, f *foundFace, out gallery.Output, cands []gallery.Candidate, opts matchOptions) error {
+// writeMatchReport draws the report of one photo: its Grad-CAM, how far to trust the answer,
+// the warnings about the model, and its matches with their closest gallery photos.
+func writeMatchReport(dir, modelPath string, em *embeddingModel, f *foundFace, out gallery.Output, cands []gallery.Candidate, conf train.Confidence, opts matchOptions) error {
 	if err := report.PrepareDir(dir); err != nil {
 		return err
 	}
@@ -297,6 +336,10 @@ func writeMatchReport(dir, modelPath string, em *embeddingModel, f *foundFace, o
 		CAMIdentity: em.Info.ClassNames[class],
 		RankedBy:    string(opts.by),
 		Model:       modelPath,
+		Confidence:  conf.Note,
+		Doubtful:    conf.Doubtful(),
+		Warnings:    opts.warnings,
+		NoClosest:   opts.collapsed,
 	}
 	switch {
 	case em.aligned:
@@ -309,7 +352,7 @@ func writeMatchReport(dir, modelPath string, em *embeddingModel, f *foundFace, o
 	for _, cd := range cands {
 		m := report.Match{Identity: cd.Identity, Probability: cd.Probability, HasProbability: cd.Known,
 			Score: cd.Score, HasScore: opts.by == gallery.ByEmbedding}
-		if cd.HasClosest {
+		if cd.HasClosest && !opts.collapsed {
 			m.ClosestPath, m.Similarity = cd.Closest.Entry.Path, cd.Closest.Similarity
 			// A gallery photo that has moved since indexing leaves a gap on the page, not an error.
 			if img, err := vision.Load(cd.Closest.Entry.Path); err == nil {
@@ -347,6 +390,9 @@ func writeMatchTable(w io.Writer, results []matchResult) error {
 		heading := r.Photo
 		if r.Note != "" {
 			heading += "  (" + r.Note + ")"
+		}
+		if r.words != "" {
+			heading += "  answer: " + r.words
 		}
 		if r.Report != "" {
 			heading += "  report: " + r.Report

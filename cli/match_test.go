@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/train"
 	"github.com/vgglab/vgg/vision/synth"
 )
@@ -33,12 +35,13 @@ func synthPhotos(t *testing.T, identities, photos int) string {
 	return dir
 }
 
-// trainTiny trains a one-epoch toy model through the command and returns its path.
+// trainTiny trains a one-epoch toy model through the command and returns its path. One epoch
+// teaches it nothing, so it is kept with --allow-chance.
 func trainTiny(t *testing.T, data string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "toy.safetensors")
 	if _, stderr, err := run(t, "train", "--data", data, "--out", out, "--epochs", "1", "--width", "16",
-		"--input", "32", "--batch", "8", "--optimizer", "adam", "--lr", "0.003", "--aligned"); err != nil {
+		"--input", "32", "--batch", "8", "--optimizer", "adam", "--lr", "0.003", "--aligned", "--allow-chance"); err != nil {
 		t.Fatalf("vgg train: %v\n%s", err, stderr)
 	}
 	return out
@@ -119,7 +122,7 @@ func TestTrainCommand(t *testing.T) {
 	}
 	// Resuming a finished run with its saved settings has nothing left to do; a flag that
 	// contradicts them is refused.
-	if _, stderr, err := run(t, "train", "--out", model, "--resume"); err != nil {
+	if _, stderr, err := run(t, "train", "--out", model, "--resume", "--allow-chance"); err != nil {
 		t.Errorf("resume of a finished run: %v\n%s", err, stderr)
 	}
 	if _, _, err := run(t, "train", "--out", model, "--resume", "--batch", "4"); err == nil || !strings.Contains(err.Error(), "batch_size") {
@@ -143,6 +146,35 @@ func TestTrainCommand(t *testing.T) {
 	}
 }
 
+// A model no better than guessing is written with its gallery, for inspection, but the command
+// fails with ErrNotLearned (exit status 3) unless --allow-chance.
+func TestTrainRefusesAModelAtChance(t *testing.T) {
+	data := synthPhotos(t, 3, 6)
+	out := filepath.Join(t.TempDir(), "toy.safetensors")
+	stdout, _, err := run(t, "train", "--data", data, "--out", out, "--epochs", "1", "--width", "16",
+		"--input", "32", "--batch", "8", "--aligned")
+	if !errors.Is(err, train.ErrNotLearned) || !strings.Contains(err.Error(), "--allow-chance") {
+		t.Fatalf("error %v, want ErrNotLearned naming --allow-chance", err)
+	}
+	for _, want := range []string{"has not learned", "not usable for matching", "Things to try", "estimated "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	report, err := train.ReadReport(train.PathsFor(out).Report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if report.Verdict == nil || report.Verdict.Learned {
+		t.Errorf("report verdict %+v, want not learned", report.Verdict)
+	}
+	for _, f := range []string{out, gallery.PathFor(out)} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("a model at chance is still written whole: %v", err)
+		}
+	}
+}
+
 func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -150,4 +182,73 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// A model whose report says it has not learned, and a gallery whose embeddings have collapsed,
+// are warned about on stderr and in every JSON answer, each answer says how far to trust it,
+// and the meaningless closest photos are left out.
+func TestMatchWarnsAboutAModelAtChance(t *testing.T) {
+	data := synthPhotos(t, 3, 6)
+	model := trainTiny(t, data) // one epoch: not learned, kept with --allow-chance
+	p, err := train.OpenPredictor("cpu", model, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := gallery.Fingerprint(p.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gallery.New(fp, gallery.EmbeddingWidth(p.Model))
+	p.Close()
+	same := make([]float32, g.Dim)
+	for i := range same {
+		same[i] = 1
+	}
+	for _, name := range []string{synth.Name(0), synth.Name(1)} {
+		for _, photo := range []string{"0000.jpg", "0001.jpg"} {
+			if err := g.Add(gallery.Entry{Identity: name, Path: filepath.Join(data, name, photo)}, same); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := g.Save(gallery.PathFor(model)); err != nil {
+		t.Fatal(err)
+	}
+	photo := filepath.Join(data, synth.Name(0), "0002.jpg")
+
+	stdout, stderr, err := run(t, "match", "--model", model, "--aligned", "--json", photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"WARNING", "has not learned", "collapsed", "'most similar photo' is meaningless"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	var results []matchResult
+	if err := json.Unmarshal([]byte(stdout), &results); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	r := results[0]
+	if len(r.Warnings) != 2 || r.Confidence == "" || r.ConfidenceNote == "" {
+		t.Errorf("JSON answer %+v, want 2 warnings and a confidence", r)
+	}
+	for _, m := range r.Matches {
+		if m.ClosestPhoto != "" || m.Similarity != nil {
+			t.Errorf("a closest photo %q is shown from collapsed embeddings", m.ClosestPhoto)
+		}
+	}
+
+	stdout, _, err = run(t, "match", "--model", model, "--aligned", photo)
+	if err != nil || !strings.Contains(stdout, "answer: ") || strings.Contains(stdout, " like ") {
+		t.Errorf("table: %v\n%s", err, stdout)
+	}
+	dir := filepath.Join(t.TempDir(), "report")
+	if _, _, err := run(t, "match", "--model", model, "--aligned", "--report", dir, photo); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "index.html"))
+	if err != nil || !strings.Contains(string(page), `id="warning"`) || !strings.Contains(string(page), "has not learned") {
+		t.Errorf("the report has no warning banner: %v", err)
+	}
 }

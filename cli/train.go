@@ -21,7 +21,10 @@ func init() {
 			"and trains epoch after epoch, printing the training loss and accuracy and the validation " +
 			"top-1 and top-5. It saves the best model to --out and the last epoch beside it (.last), with " +
 			"a JSON report and a PNG of the curves. Ctrl-C saves and stops; --resume continues exactly " +
-			"where the run stopped, with the settings it was started with.",
+			"where the run stopped, with the settings it was started with. Before the first epoch it times a few " +
+			"steps and estimates the run's duration. At the end it compares the best validation top-1 with " +
+			"guessing (chance, and always naming the largest identity); a model no better than that is still " +
+			"written, with its gallery, but the command fails (exit status 3) unless --allow-chance.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "data", Usage: "photo folder: DIR/<identity>/<photo>"},
 			&cli.StringFlag{Name: "out", Value: "model.safetensors", Usage: "where the best model goes; the other files go beside it"},
@@ -40,6 +43,7 @@ func init() {
 			&cli.StringFlag{Name: "augment", Value: "default", Usage: "training-picture variation: default (flip, shift, zoom, tilt), flip-shift or none"},
 			&cli.IntFlag{Name: "workers", Usage: "goroutines decoding photos (0: one per CPU)"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue the run saved beside --out"},
+			&cli.BoolFlag{Name: "allow-chance", Usage: "exit 0 even when the model has not learned (no better than guessing); the log and the report still say so"},
 			alignedFlag(),
 			deviceFlag(),
 		},
@@ -103,6 +107,7 @@ func runTrain(c *cli.Context) error {
 	}
 	s.Preprocessing, o.Framing = framing(aligned)
 	o.Out, o.Device, o.Resume, o.Workers = out, c.String("device"), c.Bool("resume"), c.Int("workers")
+	o.AllowChance = c.Bool("allow-chance")
 	o.Log, o.Progress = c.App.Writer, c.App.ErrWriter
 
 	ctx, stop := interruptible(c.Context)
@@ -111,11 +116,19 @@ func runTrain(c *cli.Context) error {
 	if errors.Is(err, train.ErrInterrupted) {
 		return fmt.Errorf("%w; continue with: vgg train --resume --out %q", err, out)
 	}
-	if err != nil {
+	notLearned := errors.Is(err, train.ErrNotLearned)
+	if err != nil && !notLearned {
 		return err
 	}
 	// A trained model comes with its gallery, so that 'vgg match' shows look-alike photos and
-	// 'vgg enrol' can add people straight away.
-	return indexCollection(ctx, c.App.Writer, c.App.ErrWriter, indexJob{
-		model: out, gallery: gallery.PathFor(out), data: s.Data, device: o.Device, aligned: aligned})
+	// 'vgg enrol' can add people straight away. One that has not learned gets it too, so that
+	// it can be inspected whole; 'vgg match' warns about such a model from its report.
+	if err := indexCollection(ctx, c.App.Writer, c.App.ErrWriter, indexJob{
+		model: out, gallery: gallery.PathFor(out), data: s.Data, device: o.Device, aligned: aligned}); err != nil {
+		return err
+	}
+	if notLearned {
+		return fmt.Errorf("%w. The model, its report and its gallery are written for inspection only; --allow-chance keeps such a model and exits 0", err)
+	}
+	return nil
 }

@@ -18,8 +18,11 @@
 //
 //	"vgg-gallery\n"                 magic line
 //	uint32 little-endian            length of the JSON header
-//	JSON header                     {"version", "model_sha256", "dim", "mean", "entries": [{"identity", "path"}]}
+//	JSON header                     {"version", "model_sha256", "dim", "mean", "entries": [{"identity", "path"}], "separation"}
 //	float32 little-endian           len(entries) x dim embedding values, row after row
+//
+// "separation" (see Separation) was added within version 1: readers ignore a field they do not
+// know, and a gallery without it has it measured when it is asked for.
 //
 // It is written atomically (temporary file, then rename), so a crash never leaves half a gallery.
 package gallery
@@ -65,6 +68,9 @@ type Gallery struct {
 	Entries []Entry
 	// vectors holds len(Entries) directions (centred, unit length) of Dim values, row after row.
 	vectors []float32
+	// separation is the measure of the photos as they are, nil until it is taken and whenever
+	// photos are added or removed.
+	separation *Separation
 }
 
 // New returns an empty gallery for the model with the given fingerprint and embedding width.
@@ -141,6 +147,7 @@ func (g *Gallery) Add(e Entry, embedding []float32) error {
 	}
 	g.Entries = append(g.Entries, e)
 	g.vectors = append(g.vectors, unit...)
+	g.separation = nil
 	return nil
 }
 
@@ -158,6 +165,7 @@ func (g *Gallery) Remove(identity string) int {
 		keptVectors = append(keptVectors, g.vectors[i*g.Dim:(i+1)*g.Dim]...)
 	}
 	g.Entries, g.vectors = keptEntries, keptVectors
+	g.separation = nil
 	return removed
 }
 
@@ -209,16 +217,18 @@ func normalize(v []float32) ([]float32, error) {
 
 // header is the JSON part of the file.
 type header struct {
-	Version     int       `json:"version"`
-	ModelSHA256 string    `json:"model_sha256"`
-	Dim         int       `json:"dim"`
-	Mean        []float32 `json:"mean,omitempty"`
-	Entries     []Entry   `json:"entries"`
+	Version     int         `json:"version"`
+	ModelSHA256 string      `json:"model_sha256"`
+	Dim         int         `json:"dim"`
+	Mean        []float32   `json:"mean,omitempty"`
+	Entries     []Entry     `json:"entries"`
+	Separation  *Separation `json:"separation,omitempty"`
 }
 
 // Save writes the gallery to path atomically.
 func (g *Gallery) Save(path string) error {
-	head, err := json.Marshal(header{Version: Version, ModelSHA256: g.ModelSHA256, Dim: g.Dim, Mean: g.Mean, Entries: g.Entries})
+	sep := g.Separation()
+	head, err := json.Marshal(header{Version: Version, ModelSHA256: g.ModelSHA256, Dim: g.Dim, Mean: g.Mean, Entries: g.Entries, Separation: &sep})
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -291,7 +301,8 @@ func Load(path, modelSHA256 string) (*Gallery, error) {
 		return nil, fmt.Errorf("%s: %w: it was computed by the model with weights sha256 %.12s…, this model's is %.12s…; rebuild it with 'vgg index'",
 			path, ErrWrongModel, h.ModelSHA256, modelSHA256)
 	}
-	g := &Gallery{ModelSHA256: h.ModelSHA256, Dim: h.Dim, Mean: h.Mean, Entries: h.Entries, vectors: make([]float32, len(h.Entries)*h.Dim)}
+	g := &Gallery{ModelSHA256: h.ModelSHA256, Dim: h.Dim, Mean: h.Mean, Entries: h.Entries, vectors: make([]float32, len(h.Entries)*h.Dim),
+		separation: h.Separation}
 	if err := binary.Read(r, binary.LittleEndian, g.vectors); err != nil {
 		return nil, bad("embeddings: %v", err)
 	}

@@ -70,6 +70,7 @@ func (g *Gallery) AddPhotos(ctx context.Context, e *Embedder, src *dataset.Sourc
 	g.Mean = added.Mean
 	g.Entries = append(g.Entries, added.Entries...)
 	g.vectors = append(g.vectors, added.vectors...)
+	g.separation = nil
 	return skipped, nil
 }
 

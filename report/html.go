@@ -40,11 +40,20 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .bar { background: #e3e3e3; width: 120px; height: 10px; border-radius: 5px; }
 .bar span { display: block; height: 10px; border-radius: 5px; background: #3b7dd8; }
 footer { margin-top: 20px; font-size: 12px; color: #666; max-width: 900px; }
+.warning { background: #fdecea; border: 2px solid #d62728; border-radius: 6px; padding: 10px 14px; margin: 0 0 16px; max-width: 900px; }
+.warning strong { color: #b71c1c; }
+.warning ul { margin: 6px 0 0; padding-left: 20px; }
+p.confidence { margin: -8px 0 16px; font-size: 15px; }
 </style>
 </head>
 <body>
 <h1>Whom does {{.Title}} look like?</h1>
-<div class="row">
+{{if or .Warnings .Doubtful}}<div class="warning" id="warning"><strong>This is not a trustworthy answer.</strong><ul>
+{{if .Doubtful}}<li>{{.Confidence}}</li>
+{{end}}{{range .Warnings}}<li>{{.}}</li>
+{{end}}</ul></div>
+{{else if .Confidence}}<p class="confidence" id="confidence">{{.Confidence}}</p>
+{{end}}<div class="row">
 <figure><img id="photo" src="{{.Photo}}" alt="the photo"><figcaption>The photo. {{.Framing}}</figcaption></figure>
 <figure class="face"><img id="face" src="{{.Face}}" alt="the face the network saw" width="{{.FaceSide}}" height="{{.FaceSide}}"><figcaption>The face the network saw.</figcaption></figure>
 {{if .Heatmap}}<figure class="face"><img id="heatmap" src="{{.Heatmap}}" alt="Grad-CAM heatmap" width="{{.FaceSide}}" height="{{.FaceSide}}"><figcaption>Where the network found {{.CAMIdentity}}: Grad-CAM, red = strong evidence.</figcaption></figure>{{end}}
@@ -56,7 +65,7 @@ footer { margin-top: 20px; font-size: 12px; color: #666; max-width: 900px; }
 <td>{{.Identity}}</td>
 <td>{{if .HasProbability}}<div class="bar"><span style="width: {{.ProbabilityPercent}}%"></span></div>{{.Probability}}{{else}}not in the classifier{{end}}</td>
 {{if $.HasScore}}<td class="num">{{.Score}}</td>{{end}}
-<td>{{if .Closest}}<img class="closest" src="{{.Closest}}" alt="{{.ClosestName}}" title="{{.ClosestPath}}" width="{{$.GallerySide}}" height="{{$.GallerySide}}"><br><small>{{.ClosestName}}</small>{{else}}no gallery photo{{end}}</td>
+<td>{{if .Closest}}<img class="closest" src="{{.Closest}}" alt="{{.ClosestName}}" title="{{.ClosestPath}}" width="{{$.GallerySide}}" height="{{$.GallerySide}}"><br><small>{{.ClosestName}}</small>{{else if $.NoClosest}}not shown: the embeddings have collapsed{{else}}no gallery photo{{end}}</td>
 <td class="num">{{if .Closest}}{{.Similarity}}{{end}}</td>
 </tr>
 {{end}}</table>
@@ -81,6 +90,9 @@ type page struct {
 	FaceSide, GallerySide                            int
 	HasScore                                         bool
 	Matches                                          []pageMatch
+	Confidence                                       string
+	Doubtful, NoClosest                              bool
+	Warnings                                         []string
 }
 
 // renderHTML fills the page template.
@@ -90,6 +102,10 @@ func renderHTML(r *Report) ([]byte, error) {
 		Framing:     r.Framing,
 		CAMIdentity: r.CAMIdentity,
 		Model:       r.Model,
+		Confidence:  r.Confidence,
+		Doubtful:    r.Doubtful,
+		NoClosest:   r.NoClosest,
+		Warnings:    r.Warnings,
 		FaceSide:    faceSide,
 		GallerySide: gallerySide,
 	}

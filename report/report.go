@@ -51,6 +51,15 @@ type Report struct {
 	Matches  []Match
 	// Model names the model file the answer came from.
 	Model string
+	// Confidence says in words how far to trust the answer; Doubtful (a guess) puts it in the
+	// warning banner rather than under the title.
+	Confidence string
+	Doubtful   bool
+	// Warnings are about the model or its gallery (it has not learned, its embeddings have
+	// collapsed), shown in the banner above everything.
+	Warnings []string
+	// NoClosest says the gallery photos are left out because their similarities mean nothing.
+	NoClosest bool
 }
 
 // File names inside the report folder.

@@ -93,6 +93,43 @@ func TestWriteReport(t *testing.T) {
 	}
 }
 
+// A doubtful answer, or a model or gallery that cannot be trusted, gets a banner above
+// everything; a confident one a plain line; collapsed embeddings hide the gallery photos.
+func TestWarningBanner(t *testing.T) {
+	page := func(r *Report) string {
+		t.Helper()
+		html, err := renderHTML(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(html)
+	}
+	sure := sampleReport()
+	sure.Confidence = "confident: 83.0% for Barack_Obama"
+	html := page(sure)
+	if strings.Contains(html, `id="warning"`) || !strings.Contains(html, `<p class="confidence" id="confidence">confident: 83.0%`) {
+		t.Errorf("a confident answer: a banner, or no confidence line:\n%s", html)
+	}
+
+	guess := sampleReport()
+	guess.Confidence, guess.Doubtful = "not a real answer: the model is at chance (16.8% for Barack_Obama)", true
+	guess.Warnings = []string{"the model's training report says it has not learned", "the embeddings have collapsed"}
+	guess.NoClosest = true
+	for i := range guess.Matches {
+		guess.Matches[i].Closest = nil
+	}
+	html = page(guess)
+	for _, want := range []string{`id="warning"`, "not a trustworthy answer", "<li>not a real answer: the model is at chance", "<li>the embeddings have collapsed",
+		"has not learned", "not shown: the embeddings have collapsed"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("a guess from a model at chance: the page lacks %q", want)
+		}
+	}
+	if strings.Index(html, `id="warning"`) > strings.Index(html, `id="photo"`) {
+		t.Error("the banner is not above the photo")
+	}
+}
+
 func TestPrepareDirRefusesUnwritable(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "plain-file")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {

@@ -167,6 +167,12 @@ type Options struct {
 	// AfterStep, when set, is called after every training step with the number of steps done
 	// so far; the run's observers (tests, a UI) hook in here.
 	AfterStep func(steps int)
+	// AllowChance accepts a run that has not learned (see Verdict): Run then returns no
+	// ErrNotLearned, though the log and the report still say so.
+	AllowChance bool
+	// NoEstimate skips timing a few steps before the first epoch to estimate the run's
+	// duration (see estimate); the result is the same either way.
+	NoEstimate bool
 }
 
 // Paths are the files a run writes, all beside the best model.

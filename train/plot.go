@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -28,10 +29,14 @@ var (
 	blue   = color.RGBA{31, 119, 180, 255}
 	orange = color.RGBA{255, 127, 14, 255}
 	green  = color.RGBA{44, 160, 44, 255}
+	grey   = color.RGBA{127, 127, 127, 255}
+	red    = color.RGBA{214, 39, 40, 255}
 )
 
 // writePlot draws two panels side by side, loss and accuracy per epoch, into a PNG at path.
-func writePlot(path string, epochs []EpochMetrics, withVal bool) error {
+// The accuracy panel shows what guessing scores (base) as dashed lines, and its title says
+// "not learned" when the verdict (nil while the run goes on) says so.
+func writePlot(path string, epochs []EpochMetrics, withVal bool, base baseline, verdict *Verdict) error {
 	lossCurves := []curve{{"train", blue, func(e EpochMetrics) float64 { return e.TrainLoss }}}
 	accCurves := []curve{{"train", blue, func(e EpochMetrics) float64 { return 100 * e.TrainAccuracy }}}
 	if withVal {
@@ -48,7 +53,16 @@ func writePlot(path string, epochs []EpochMetrics, withVal bool) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	addLevel(lossPlot, fmt.Sprintf("ln %.0f: learnt nothing", 1/base.chance), -math.Log(base.chance), grey)
 	accPlot.Y.Min, accPlot.Y.Max = 0, 100
+	addLevel(accPlot, fmt.Sprintf("chance (%.1f%%)", 100*base.chance), 100*base.chance, grey)
+	if base.majority > base.chance {
+		addLevel(accPlot, fmt.Sprintf("largest identity (%.1f%%)", 100*base.majority), 100*base.majority, red)
+	}
+	if verdict != nil && !verdict.Learned {
+		accPlot.Title.Text = "Accuracy: NOT LEARNED, no better than guessing"
+		accPlot.Title.TextStyle.Color = red
+	}
 	// Losses fall from the top left and accuracies rise from the bottom left, so the free
 	// corner is the top right for one and the top left for the other.
 	accPlot.Legend.Left = true
@@ -91,4 +105,13 @@ func panel(title, yLabel string, epochs []EpochMetrics, curves []curve) (*plot.P
 		p.Legend.Add(c.name, line, points)
 	}
 	return p, nil
+}
+
+// addLevel draws a dashed horizontal line at y across the panel, with a legend entry.
+func addLevel(p *plot.Plot, name string, y float64, colour color.RGBA) {
+	f := plotter.NewFunction(func(float64) float64 { return y })
+	f.Color = colour
+	f.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(f)
+	p.Legend.Add(name, f)
 }

@@ -65,13 +65,15 @@ type Match struct {
 	Probability float64 `json:"probability"`
 }
 
-// Prediction is the answer for one photo: its best matches, most likely first, and the
-// framing's note, or the error that kept it from being matched (a file that is not an image).
+// Prediction is the answer for one photo: its best matches, most likely first, how far to
+// trust them, and the framing's note, or the error that kept it from being matched (a file that
+// is not an image).
 type Prediction struct {
-	Path    string
-	Matches []Match
-	Note    string
-	Err     error
+	Path       string
+	Matches    []Match
+	Confidence Confidence
+	Note       string
+	Err        error
 }
 
 // OpenPredictor opens the device and loads the model file at path. framing should frame
@@ -152,6 +154,7 @@ func (p *Predictor) Predict(ctx context.Context, paths []string, topK int) ([]Pr
 		}
 		for k, i := range rows {
 			probs := softmax(logits[k*classes : (k+1)*classes])
+			preds[i].Confidence = JudgeAnswer(probs, p.Info.ClassNames)
 			for _, class := range ranked(probs)[:min(topK, classes)] {
 				preds[i].Matches = append(preds[i].Matches, Match{Identity: p.Info.ClassNames[class], Probability: probs[class]})
 			}

@@ -34,6 +34,8 @@ type Report struct {
 	// run; data preparation is left out.
 	Seconds float64 `json:"seconds"`
 	Files   Paths   `json:"files"`
+	// Verdict is the learning guard's judgement of the best epoch, once the run is complete.
+	Verdict *Verdict `json:"verdict,omitempty"`
 }
 
 // EpochMetrics are one epoch's results. The validation fields are zero when the run has no

@@ -50,6 +50,7 @@ type run struct {
 	trainLoader, valLoader *dataset.Loader
 	batches                int // training batches per epoch
 	report                 *Report
+	base                   baseline // what guessing scores, for the guard
 
 	// Where the current epoch stands: batches done and their tallies. They are saved with
 	// an interrupted run so that its epoch resumes at the next batch with its metrics whole.
@@ -124,6 +125,9 @@ func Run(ctx context.Context, s Settings, o Options) (*Report, error) {
 		}
 		return r.report, err
 	}
+	if !o.NoEstimate {
+		r.estimate(ctx)
+	}
 	return r.report, r.loop(ctx)
 }
 
@@ -165,8 +169,10 @@ func (r *run) setUp(ctx context.Context) error {
 		return err
 	}
 	r.logf("split: %d photos to train on, %d to validate with", len(trainSet.Samples), len(valSet.Samples))
+	r.base = newBaseline("validation", valSet.Counts())
 	if len(valSet.Samples) == 0 {
 		r.logf("no validation photos: the best model is chosen by training accuracy")
+		r.base = newBaseline("training", trainSet.Counts())
 	}
 
 	if r.o.Resume {
@@ -324,6 +330,7 @@ func (r *run) loop(ctx context.Context) error {
 		}
 	}
 	r.report.Status = "complete"
+	verdict := r.judgeRun()
 	if err := r.writeReport(); err != nil {
 		return err
 	}
@@ -333,7 +340,7 @@ func (r *run) loop(ctx context.Context) error {
 		how = fmt.Sprintf("training accuracy %.1f%%", 100*best.TrainAccuracy)
 	}
 	r.logf("done in %.1f s: best epoch %d (%s) saved to %s", r.report.Seconds, best.Epoch, how, r.paths.Best)
-	return nil
+	return verdict
 }
 
 // epoch trains the rest of the current epoch, validates, and saves the checkpoints.
@@ -412,6 +419,7 @@ func (r *run) epoch(ctx context.Context) error {
 	t.Epoch++
 	r.epochStep, r.epochTally, r.epochSeconds = 0, tally{}, 0
 	r.logEpoch(m, isBest)
+	r.warnPlateau()
 	if err := r.save(isBest); err != nil {
 		return err
 	}
@@ -579,7 +587,7 @@ func (r *run) writeReport() error {
 	if len(r.report.Epochs) == 0 {
 		return nil
 	}
-	return writePlot(r.paths.Plot, r.report.Epochs, r.report.ValPhotos > 0)
+	return writePlot(r.paths.Plot, r.report.Epochs, r.report.ValPhotos > 0, r.base, r.report.Verdict)
 }
 
 func (r *run) logEpoch(m EpochMetrics, best bool) {

@@ -72,7 +72,7 @@ func TestRunWritesModelReportAndPlot(t *testing.T) {
 	var log bytes.Buffer
 	// A framing that leaves the photos as they are but remarks on each.
 	lookAt := func(img image.Image) (image.Image, string, error) { return img, "looked at", nil }
-	report, err := Run(context.Background(), tinySettings(data), Options{Out: out, Device: "cpu", Log: &log, Framing: lookAt})
+	report, err := Run(context.Background(), tinySettings(data), Options{Out: out, Device: "cpu", Log: &log, Framing: lookAt, AllowChance: true})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
@@ -112,8 +112,8 @@ func TestRunWritesModelReportAndPlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if preds[0].Err != nil || len(preds[0].Matches) != 3 {
-		t.Fatalf("prediction %+v, want 3 matches (top 5 of 3 classes)", preds[0])
+	if preds[0].Err != nil || len(preds[0].Matches) != 3 || preds[0].Confidence.Level == "" {
+		t.Fatalf("prediction %+v, want 3 matches (top 5 of 3 classes) and a confidence", preds[0])
 	}
 	sum := 0.0
 	for i, m := range preds[0].Matches {
@@ -137,7 +137,7 @@ func TestResumeAfterInterruptIsBitIdentical(t *testing.T) {
 	data := synthData(t, 3, 12) // 27 training photos: 4 batches of 8 an epoch
 	s := tinySettings(data)
 	straight := filepath.Join(t.TempDir(), "model.safetensors")
-	if _, err := Run(context.Background(), s, Options{Out: straight, Device: "cpu"}); err != nil {
+	if _, err := Run(context.Background(), s, Options{Out: straight, Device: "cpu", AllowChance: true}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -159,7 +159,7 @@ func TestResumeAfterInterruptIsBitIdentical(t *testing.T) {
 		}
 		noTempFiles(t, filepath.Dir(resumed))
 	}
-	report, err := Run(context.Background(), s, Options{Out: resumed, Device: "cpu", Resume: true})
+	report, err := Run(context.Background(), s, Options{Out: resumed, Device: "cpu", Resume: true, AllowChance: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func TestBadInput(t *testing.T) {
 	s.Epochs = 1
 	var log bytes.Buffer
 	out := filepath.Join(t.TempDir(), "model.safetensors")
-	report, err := Run(context.Background(), s, Options{Out: out, Device: "cpu", Log: &log})
+	report, err := Run(context.Background(), s, Options{Out: out, Device: "cpu", Log: &log, AllowChance: true})
 	if err != nil {
 		t.Fatal(err)
 	}
