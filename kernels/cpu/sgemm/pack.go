@@ -14,6 +14,10 @@ func packA(dst []float32, transA bool, a []float32, lda, i0, rows, p0, kc, mr in
 	for r := 0; r < rows; r += mr {
 		panel := dst[r*kc : (r+mr)*kc]
 		h := min(mr, rows-r)
+		if h == 6 && mr == 6 {
+			packA6(panel, transA, a, lda, i0+r, p0, kc, alpha)
+			continue
+		}
 		if transA {
 			// Each k step's mr values are contiguous in A.
 			for p := 0; p < kc; p++ {
@@ -38,6 +42,30 @@ func packA(dst []float32, transA bool, a []float32, lda, i0, rows, p0, kc, mr in
 				clear(panel[p*mr+h : p*mr+mr])
 			}
 		}
+	}
+}
+
+// packA6 is packA for one full 6-row panel starting at row i0, unrolled: for products
+// with few columns each packed A value feeds only 2n flops, so packing speed decides the
+// rate (a generic loop here halves conv1's).
+func packA6(panel []float32, transA bool, a []float32, lda, i0, p0, kc int, alpha float32) {
+	if transA {
+		for p := 0; p < kc; p++ {
+			s := (*[6]float32)(a[(p0+p)*lda+i0:])
+			d := (*[6]float32)(panel[p*6:])
+			d[0], d[1], d[2], d[3], d[4], d[5] = alpha*s[0], alpha*s[1], alpha*s[2], alpha*s[3], alpha*s[4], alpha*s[5]
+		}
+		return
+	}
+	r0 := a[i0*lda+p0:][:kc]
+	r1 := a[(i0+1)*lda+p0:][:kc]
+	r2 := a[(i0+2)*lda+p0:][:kc]
+	r3 := a[(i0+3)*lda+p0:][:kc]
+	r4 := a[(i0+4)*lda+p0:][:kc]
+	r5 := a[(i0+5)*lda+p0:][:kc]
+	for p := range r0 {
+		d := (*[6]float32)(panel[p*6:])
+		d[0], d[1], d[2], d[3], d[4], d[5] = alpha*r0[p], alpha*r1[p], alpha*r2[p], alpha*r3[p], alpha*r4[p], alpha*r5[p]
 	}
 }
 
