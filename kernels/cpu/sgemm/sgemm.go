@@ -36,7 +36,8 @@ import (
 
 // Variant is one micro-kernel with the block sizes it is tuned for.
 type Variant struct {
-	// Name identifies the variant: "go" (plain Go, every machine), "avx2" (AVX2+FMA).
+	// Name identifies the variant: "go" (plain Go, every machine), "avx2" (AVX2+FMA),
+	// "avx512" (AVX-512F).
 	Name string
 	// mr x nr is the register tile the kernel computes; mc, kc, nc are the cache blocks
 	// (mc a multiple of mr, nc of nr).
