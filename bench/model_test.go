@@ -5,6 +5,7 @@ package bench
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/vgglab/vgg/kernels"
@@ -18,7 +19,7 @@ var seedConfig = nn.Config{Classes: 60, InputSize: 128, WidthDivisor: 1}
 
 // batchSizes per backend: the CPU takes seconds per batch, the GPU needs big batches to fill.
 func batchSizes(backend string, inference bool) []int {
-	if backend == "cpu" {
+	if strings.HasPrefix(backend, "cpu") { // cpu and cpu-gonum
 		return []int{8}
 	}
 	if inference {

@@ -9,6 +9,7 @@ package bench
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/vgglab/vgg/kernels"
@@ -19,7 +20,7 @@ import (
 // opBatch is the batch the per-op benchmarks use: the training batch on a GPU, a smaller one
 // on the CPU so that a run takes seconds, not minutes. The metrics are rates, so they compare.
 func opBatch(backend string) int {
-	if backend == "cpu" {
+	if strings.HasPrefix(backend, "cpu") { // cpu and cpu-gonum
 		return 8
 	}
 	return 64

@@ -1,7 +1,9 @@
 // Package cpu is the reference backend: every kernels.Backend op in plain Go on host memory,
-// with the convolutions and matrix products handed to gonum's pure-Go Sgemm. It is what the
-// tests of every other backend are compared with, so it favours clarity and determinism: the
-// same inputs give bit-identical outputs however goroutines are scheduled.
+// with the convolutions and matrix products lowered to SGEMM. "cpu" runs them on this
+// module's packed SGEMM (kernels/cpu/sgemm, assembly micro-kernels where the CPU has them);
+// "cpu-gonum" runs them on gonum's pure-Go Sgemm, the slower, readable reference. It is what
+// the tests of every other backend are compared with, so it favours clarity and determinism:
+// the same inputs give bit-identical outputs however goroutines are scheduled.
 package cpu
 
 import (
@@ -9,17 +11,30 @@ import (
 	"runtime"
 	"sync"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+
 	"github.com/vgglab/vgg/kernels"
+	"github.com/vgglab/vgg/kernels/cpu/sgemm"
 	"github.com/vgglab/vgg/tensor"
 )
 
 func init() {
 	kernels.Register("cpu", func() (kernels.Backend, error) { return New(), nil })
+	kernels.Register("cpu-gonum", func() (kernels.Backend, error) { return NewGonum(), nil })
 }
+
+// gemmFunc is a row-major single-precision matrix product with gonum blas32's arguments:
+// C = alpha·op(A)·op(B) + beta·C. Both implementations sum each element over k in a fixed
+// order whichever goroutine computes it, so they are deterministic.
+type gemmFunc func(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 
 // Backend computes on the host. Its tensors are ordinary host tensors (tensor.HostBuffer), so
 // Upload and Download are plain copies.
 type Backend struct {
+	// name is the registered name; gemm does every matrix product, gemmName says which.
+	name, gemmName string
+	gemm           gemmFunc
 	// mu serialises ops that use the shared workspaces below, so that one Backend may be
 	// called from several goroutines without corrupting them.
 	mu sync.Mutex
@@ -31,17 +46,26 @@ type Backend struct {
 	col, prod, wt []float32
 }
 
-// New returns a CPU backend that uses every core Go may run on.
-func New() *Backend {
-	return &Backend{workers: runtime.GOMAXPROCS(0)}
+// New returns the "cpu" backend: this module's SGEMM with the fastest micro-kernel the CPU
+// runs, on every core Go may run on.
+func New() *Backend { return newWithVariant(sgemm.Default()) }
+
+// NewGonum returns the "cpu-gonum" backend, which hands its products to gonum's Sgemm.
+func NewGonum() *Backend {
+	return &Backend{name: "cpu-gonum", gemmName: "gonum Sgemm", gemm: blas32.Implementation().Sgemm, workers: runtime.GOMAXPROCS(0)}
+}
+
+// newWithVariant is the "cpu" backend with a given micro-kernel, so that tests can run each.
+func newWithVariant(v *sgemm.Variant) *Backend {
+	return &Backend{name: "cpu", gemmName: "sgemm with " + v.Describe(), gemm: v.Sgemm, workers: runtime.GOMAXPROCS(0)}
 }
 
 var _ kernels.Backend = (*Backend)(nil)
 
-func (*Backend) Name() string { return "cpu" }
+func (b *Backend) Name() string { return b.name }
 
 func (b *Backend) Describe() string {
-	return fmt.Sprintf("cpu: pure Go with gonum Sgemm, %d threads", b.workers)
+	return fmt.Sprintf("%s: Go ops, %s, %d threads", b.name, b.gemmName, b.workers)
 }
 
 // Alloc returns a zero-filled host tensor.

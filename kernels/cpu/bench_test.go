@@ -61,11 +61,17 @@ func cpuSeconds() float64 {
 }
 
 // BenchmarkConvVGG runs each VGG-D convolution forward, backward-data and backward-filter
-// at batch 8; all three cost 2·N·K·C·R·S·P·Q flops. "dense" feeds Gaussian noise; "relu"
-// feeds what training sees, inputs and output gradients with half their entries zero (ReLU
-// and its backward mask), except conv1_1's input, which is the image itself.
+// at batch 8 on cpu and cpu-gonum; all three cost 2·N·K·C·R·S·P·Q flops. "dense" feeds
+// Gaussian noise; "relu" feeds what training sees, inputs and output gradients with half
+// their entries zero (ReLU and its backward mask), except conv1_1's input, which is the
+// image itself.
 func BenchmarkConvVGG(b *testing.B) {
-	be := New()
+	for _, be := range []*Backend{New(), NewGonum()} {
+		b.Run(be.Name(), func(b *testing.B) { benchConvVGG(b, be) })
+	}
+}
+
+func benchConvVGG(b *testing.B, be *Backend) {
 	rng := tensor.NewRand(1)
 	for li, l := range vggConvLayers {
 		s := kerneltest.ConvShape{N: vggBatch, C: l.in, H: l.hw, W: l.hw, K: l.out, Params: kernels.Conv3x3}
@@ -105,9 +111,9 @@ func zeroHalf(t *tensor.Tensor) {
 	}
 }
 
-// BenchmarkSgemm measures gonum's Sgemm alone: the 1024³ reference rate, and the products
-// that one image of a convolution layer hands it (forward: K x P·Q x C·R·S), which is the
-// ceiling for that layer's convolution.
+// BenchmarkSgemm measures the backends' SGEMMs alone (cpu: the packed sgemm; cpu-gonum:
+// gonum's): the 1024³ reference rate, and the products that one image of a convolution layer
+// hands it (forward: K x P·Q x C·R·S), which is the ceiling for that layer's convolution.
 func BenchmarkSgemm(b *testing.B) {
 	cases := []struct {
 		name    string
@@ -123,12 +129,14 @@ func BenchmarkSgemm(b *testing.B) {
 		a := kerneltest.RandomTensor(rng, c.m, c.k).Float32s()
 		bm := kerneltest.RandomTensor(rng, c.k, c.n).Float32s()
 		out := make([]float32, c.m*c.n)
-		b.Run(c.name, func(b *testing.B) {
-			benchLoop(b, 2*float64(c.m)*float64(c.n)*float64(c.k), "GFLOP", func() error {
-				sgemm(blas.NoTrans, blas.NoTrans, c.m, c.n, c.k, 1, a, c.k, bm, c.n, 0, out, c.n)
-				return nil
+		for _, be := range []*Backend{New(), NewGonum()} {
+			b.Run(c.name+"/"+be.Name(), func(b *testing.B) {
+				benchLoop(b, 2*float64(c.m)*float64(c.n)*float64(c.k), "GFLOP", func() error {
+					be.gemm(blas.NoTrans, blas.NoTrans, c.m, c.n, c.k, 1, a, c.k, bm, c.n, 0, out, c.n)
+					return nil
+				})
 			})
-		})
+		}
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
 
 	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/tensor"
@@ -20,23 +19,20 @@ import (
 //	backward-filter:  dwᵀ += col · dyᵀ,       summed over the groups of the batch
 //
 // Each product is arranged so that its left operand is the one that holds the activations'
-// zeros (col, from post-ReLU inputs and padding; dy, masked by ReLU and max-pool backward):
-// gonum's Sgemm skips the row update for a zero left-hand element, so training data, about
-// half zeros, runs faster than dense data (1.1-1.5x per core with randomly placed zeros, see
-// BenchmarkConvVGG's relu against dense cases). The transposes this costs touch each output
-// once, against C*R*S or K multiply-adds per output for the product.
+// zeros (col, from post-ReLU inputs and padding; dy, masked by ReLU and max-pool backward).
+// That order is for gonum's Sgemm (the cpu-gonum backend), which skips the row update for a
+// zero left-hand element, so that training data, about half zeros, runs faster there than
+// dense data (1.1-1.5x per core). The cpu backend's packed SGEMM does not skip zeros and runs
+// both at one speed; it packs both operands into its own layout, so the order costs it only
+// the transposes, which touch each output once, against C*R*S or K multiply-adds per output
+// for the product. Keeping one order keeps the two backends' products alike.
 //
 // Images are grouped so that each product has at least minGroupColumns columns: for the deep
-// layers (P*Q = 64 or 256) one image alone would make a thin product that Sgemm runs slowly.
-// Sgemm splits each product over the cores itself, handing out 64x64 output blocks to
-// whichever core is free, which also balances well on a machine shared with other work.
+// layers (P*Q = 64 or 256) one image alone would make a thin product that SGEMM runs slowly.
+// Both SGEMMs split each product over the cores themselves.
 // im2col is split over (image, channel) pairs, col2im over (image, block of channels).
 
-// sgemm is gonum's pure-Go single-precision matrix product. Each output element is summed
-// over k in a fixed order whichever goroutine computes it, so it is deterministic.
-var sgemm = blas32.Implementation().Sgemm
-
-// minGroupColumns is the least number of output pixels per Sgemm call, batch permitting.
+// minGroupColumns is the least number of output pixels per SGEMM call, batch permitting.
 const minGroupColumns = 1024
 
 // convGeometry is the shape of one convolution call, checked once and shared by the three ops.
@@ -117,7 +113,7 @@ func (be *Backend) Conv2D(y, x, w, b *tensor.Tensor, p kernels.ConvParams) error
 		cols := images * pq
 		col := be.im2colGroup(xd, g, first, images)
 		be.prod = grow(be.prod, cols*g.k)
-		sgemm(blas.Trans, blas.NoTrans, cols, g.k, crs, 1, col, cols, be.wt, g.k, 0, be.prod, g.k)
+		be.gemm(blas.Trans, blas.NoTrans, cols, g.k, crs, 1, col, cols, be.wt, g.k, 0, be.prod, g.k)
 		// prod is yᵀ [images*P*Q, K]; y wants [images, K, P*Q].
 		for i := 0; i < images; i++ {
 			transpose(yd[(first+i)*g.k*pq:], pq, be.prod[i*pq*g.k:], g.k, pq, g.k, be.workers)
@@ -162,7 +158,7 @@ func (be *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvPa
 		cols := images * pq
 		grad := be.gatherGroup(dyd, g, first, images)
 		be.col = grow(be.col, cols*crs)
-		sgemm(blas.Trans, blas.NoTrans, cols, crs, g.k, 1, grad, cols, wd, crs, 0, be.col, crs)
+		be.gemm(blas.Trans, blas.NoTrans, cols, crs, g.k, 1, grad, cols, wd, crs, 0, be.col, crs)
 		be.col2imGroup(dxd, g, first, images)
 	}
 	return nil
@@ -214,7 +210,7 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 		if first == 0 {
 			beta = 0 // the first group overwrites dwᵀ, the others add to it
 		}
-		sgemm(blas.NoTrans, blas.NoTrans, crs, g.k, cols, 1, col, cols, be.prod, g.k, beta, be.wt, g.k)
+		be.gemm(blas.NoTrans, blas.NoTrans, crs, g.k, cols, 1, col, cols, be.prod, g.k, beta, be.wt, g.k)
 	}
 	transpose(dwd, crs, be.wt, g.k, crs, g.k, be.workers)
 	if dbd != nil {

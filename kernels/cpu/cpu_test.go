@@ -6,21 +6,68 @@ import (
 	"testing"
 
 	"github.com/vgglab/vgg/kernels"
+	"github.com/vgglab/vgg/kernels/cpu/sgemm"
 	"github.com/vgglab/vgg/kernels/kerneltest"
 	"github.com/vgglab/vgg/tensor"
 )
 
+// testBackend makes one of the CPU backends the tests run on.
+type testBackend struct {
+	name string
+	make func() *Backend
+}
+
+// testBackends are cpu-gonum and cpu with each micro-kernel this machine can run (the
+// plain-Go one always, assembly ones where the CPU has the instructions).
+func testBackends() []testBackend {
+	tbs := []testBackend{{"cpu-gonum", NewGonum}}
+	for _, v := range sgemm.Variants() {
+		tbs = append(tbs, testBackend{"cpu/" + v.Name, func() *Backend { return newWithVariant(v) }})
+	}
+	return tbs
+}
+
 func TestConformance(t *testing.T) {
-	kerneltest.Conformance(t, New(), kerneltest.DefaultTolerance())
+	for _, tb := range testBackends() {
+		t.Run(tb.name, func(t *testing.T) {
+			kerneltest.Conformance(t, tb.make(), kerneltest.DefaultTolerance())
+		})
+	}
 }
 
 func TestRegistered(t *testing.T) {
-	b, err := kernels.Open("cpu")
-	if err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"cpu", "cpu-gonum"} {
+		b, err := kernels.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Name() != name {
+			t.Errorf("Open(%q) gave backend %q", name, b.Name())
+		}
+		t.Log(b.Describe())
 	}
-	if b.Name() != "cpu" {
-		t.Errorf("Open(\"cpu\") gave backend %q", b.Name())
+	if want := "sgemm with " + sgemm.Default().Describe(); New().gemmName != want {
+		t.Errorf("cpu backend runs %q, want %q", New().gemmName, want)
+	}
+}
+
+// The products of cpu and cpu-gonum are summed in different orders, so they agree to
+// rounding, not bit for bit.
+func TestSgemmBackendsAgree(t *testing.T) {
+	want := runOps(t, NewGonum())
+	for _, tb := range testBackends()[1:] {
+		got := runOps(t, tb.make())
+		for i := range want {
+			var scale float64
+			for _, v := range want[i] {
+				scale = max(scale, math.Abs(float64(v)))
+			}
+			for j := range want[i] {
+				if d := math.Abs(float64(got[i][j] - want[i][j])); d > 1e-4*scale {
+					t.Fatalf("%s: output %d element %d is %v, cpu-gonum gives %v", tb.name, i, j, got[i][j], want[i][j])
+				}
+			}
+		}
 	}
 }
 
@@ -66,13 +113,16 @@ func TestDeterministicAcrossThreadCounts(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("needs at least 2 threads to compare against 1")
 	}
-	parallel := runOps(t, New())
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	serial := runOps(t, New())
-	for i := range parallel {
-		for j := range parallel[i] {
-			if math.Float32bits(parallel[i][j]) != math.Float32bits(serial[i][j]) {
-				t.Fatalf("output %d element %d: %v with all threads, %v with one", i, j, parallel[i][j], serial[i][j])
+	for _, tb := range testBackends() {
+		parallel := runOps(t, tb.make())
+		procs := runtime.GOMAXPROCS(1)
+		serial := runOps(t, tb.make())
+		runtime.GOMAXPROCS(procs)
+		for i := range parallel {
+			for j := range parallel[i] {
+				if math.Float32bits(parallel[i][j]) != math.Float32bits(serial[i][j]) {
+					t.Fatalf("%s: output %d element %d: %v with all threads, %v with one", tb.name, i, j, parallel[i][j], serial[i][j])
+				}
 			}
 		}
 	}
