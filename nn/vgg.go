@@ -347,6 +347,10 @@ func (m *Model) BackwardToFeatures(dlogits *tensor.Tensor) (*tensor.Tensor, erro
 // finest one that has seen the whole face.
 func (m *Model) Features() *tensor.Tensor { return m.features }
 
+// FeaturesLayer names the layer whose output Features returns: the last convolution's ReLU,
+// "cnn.29" in vgg-d and "cnn.42" in vgg-d-bn.
+func (m *Model) FeaturesLayer() string { return m.lastConvReLU.Name() }
+
 // Embedding returns the 2048-wide (2048/width) activation after fc.4's ReLU, before dropout and
 // the classifier, from the last Forward: the face descriptor for nearest-neighbour search.
 func (m *Model) Embedding() *tensor.Tensor { return m.embedding }
