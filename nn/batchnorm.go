@@ -28,11 +28,11 @@ type Buffer struct {
 // normalises with the running statistics. Weight (gamma) starts at 1, Bias (beta) at 0, the
 // running mean at 0 and the running variance at 1.
 type BatchNorm2D struct {
-	name                string
-	ctx                 *Context
-	C                   int
-	Weight, Bias        *Param  // [C]
-	RunningMean, RunVar *Buffer // [C]
+	name                    string
+	ctx                     *Context
+	C                       int
+	Weight, Bias            *Param  // [C]
+	RunningMean, RunningVar *Buffer // [C]
 	// NumBatchesTracked counts the training forwards, as PyTorch's int64 buffer does; it is
 	// only stored (momentum is fixed), so it lives on the host.
 	NumBatchesTracked int64
@@ -47,14 +47,14 @@ func NewBatchNorm2D(ctx *Context, name string, channels int) *BatchNorm2D {
 		Weight:      &Param{Name: name + ".weight", Shape: tensor.Shape{channels}, init: constInit(1), NoDecay: true},
 		Bias:        &Param{Name: name + ".bias", Shape: tensor.Shape{channels}, init: zeroInit, NoDecay: true},
 		RunningMean: &Buffer{Name: name + ".running_mean", Shape: tensor.Shape{channels}, Initial: 0},
-		RunVar:      &Buffer{Name: name + ".running_var", Shape: tensor.Shape{channels}, Initial: 1},
+		RunningVar:  &Buffer{Name: name + ".running_var", Shape: tensor.Shape{channels}, Initial: 1},
 	}
 }
 
 func (l *BatchNorm2D) Name() string       { return l.name }
 func (l *BatchNorm2D) Describe() string   { return fmt.Sprintf("batch norm, %d channels", l.C) }
 func (l *BatchNorm2D) Params() []*Param   { return []*Param{l.Weight, l.Bias} }
-func (l *BatchNorm2D) Buffers() []*Buffer { return []*Buffer{l.RunningMean, l.RunVar} }
+func (l *BatchNorm2D) Buffers() []*Buffer { return []*Buffer{l.RunningMean, l.RunningVar} }
 
 // FLOPs is zero: a per-element scale and shift, left out like the biases (see Layer.FLOPs).
 func (l *BatchNorm2D) FLOPs(tensor.Shape) int64 { return 0 }
@@ -77,7 +77,7 @@ func (l *BatchNorm2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, layerError(l, err)
 	}
 	if !l.ctx.Training {
-		if err := b.BatchNormEval(l.y, x, l.Weight.Value, l.Bias.Value, l.RunningMean.Value, l.RunVar.Value, BatchNormEps); err != nil {
+		if err := b.BatchNormEval(l.y, x, l.Weight.Value, l.Bias.Value, l.RunningMean.Value, l.RunningVar.Value, BatchNormEps); err != nil {
 			return nil, layerError(l, err)
 		}
 		l.x, l.trained = nil, false
@@ -88,7 +88,7 @@ func (l *BatchNorm2D) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 			return nil, layerError(l, err)
 		}
 	}
-	if err := b.BatchNormTrain(l.y, l.saveMean, l.saveInvStd, l.RunningMean.Value, l.RunVar.Value, x,
+	if err := b.BatchNormTrain(l.y, l.saveMean, l.saveInvStd, l.RunningMean.Value, l.RunningVar.Value, x,
 		l.Weight.Value, l.Bias.Value, BatchNormMomentum, BatchNormEps); err != nil {
 		return nil, layerError(l, err)
 	}

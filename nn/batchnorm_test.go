@@ -293,3 +293,57 @@ func TestOptimizerExemptNoDecay(t *testing.T) {
 		}
 	}
 }
+
+// vgg-d-bn's init is torchvision's: the convolutions draw what vgg-d's draw for the same seed
+// (batch norm's constants draw nothing), batch norm starts at weight 1, bias 0, and
+// LinearInitKaiming gives the linear weights std sqrt(2/in).
+func TestBatchNormInit(t *testing.T) {
+	b := openCPU(t)
+	plain, err := New(b, tinyConfig(5), 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := tinyBNConfig(5)
+	cfg.LinearInit = LinearInitKaiming
+	bn, err := New(b, cfg, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range bn.FC.Layers {
+		if lin, ok := l.(*Linear); ok {
+			var sum2 float64
+			for _, x := range download(t, b, lin.Weight.Value) {
+				sum2 += float64(x) * float64(x)
+			}
+			if std, want := math.Sqrt(sum2/float64(lin.In*lin.Out)), math.Sqrt(2/float64(lin.In)); std < 0.9*want || std > 1.1*want {
+				t.Errorf("%s: weight std %.4g, want kaiming's %.4g", lin.Name(), std, want)
+			}
+		}
+	}
+	// Convolution i of each network (at different indices): the same weights.
+	var pc, bc []*Conv2D
+	for _, l := range plain.CNN.Layers {
+		if c, ok := l.(*Conv2D); ok {
+			pc = append(pc, c)
+		}
+	}
+	for _, l := range bn.CNN.Layers {
+		if c, ok := l.(*Conv2D); ok {
+			bc = append(bc, c)
+		}
+	}
+	for i := range pc {
+		if !sameBits([][]float32{download(t, b, pc[i].Weight.Value)}, [][]float32{download(t, b, bc[i].Weight.Value)}) {
+			t.Errorf("convolution %d (%s, %s) differs between the architectures", i, pc[i].Name(), bc[i].Name())
+		}
+	}
+	for _, l := range bn.batchNorms {
+		w, bias := download(t, b, l.Weight.Value), download(t, b, l.Bias.Value)
+		rm, rv := download(t, b, l.RunningMean.Value), download(t, b, l.RunningVar.Value)
+		for c := range w {
+			if w[c] != 1 || bias[c] != 0 || rm[c] != 0 || rv[c] != 1 {
+				t.Fatalf("%s channel %d starts at weight %v bias %v running mean %v var %v, want 1 0 0 1", l.Name(), c, w[c], bias[c], rm[c], rv[c])
+			}
+		}
+	}
+}

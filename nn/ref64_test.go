@@ -70,7 +70,7 @@ func (r *ref64) lossFrom(first int, a []float64, shape tensor.Shape, labels []in
 			a = apply64(a, func(_ int, v float64) float64 { return math.Max(v, 0) })
 		case *BatchNorm2D:
 			a = batchNorm64(a, shape, r.params[l.Weight.Name], r.params[l.Bias.Name],
-				r.buffers[l.RunningMean.Name], r.buffers[l.RunVar.Name], r.m.Ctx.Training)
+				r.buffers[l.RunningMean.Name], r.buffers[l.RunningVar.Name], r.m.Ctx.Training)
 		case *MaxPool2D:
 			a = maxPool64(a, shape)
 		case *Flatten: // NCHW is already C,H,W-major per image
