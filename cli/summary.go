@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"strings"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/vgglab/vgg/nn"
@@ -11,15 +13,16 @@ func init() {
 		Name:  "summary",
 		Usage: "print the network layer by layer: output shapes, parameters, FLOPs",
 		Description: "summary describes the VGG-16 configuration D network that vgg trains, " +
-			"one line per layer, for a given number of classes, input size and width divisor. " +
+			"one line per layer, for a given architecture, number of classes, input size and width divisor. " +
 			"It needs no data and no GPU.",
 		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "arch", Value: nn.ArchVGGD, Usage: "architecture: " + strings.Join(nn.Archs, " or ") + " (with batch norm)"},
 			&cli.IntFlag{Name: "classes", Value: 60, Usage: "number of identities the classifier tells apart"},
 			&cli.IntFlag{Name: "input", Value: nn.DefaultInputSize, Usage: "side of the square input image, a multiple of 32"},
 			&cli.IntFlag{Name: "width", Value: 1, Usage: "divide every layer's width by this (1, 2, 4, 8 or 16)"},
 		},
 		Action: func(c *cli.Context) error {
-			m, err := nn.VGGD(nn.Config{Classes: c.Int("classes"), InputSize: c.Int("input"), WidthDivisor: c.Int("width")})
+			m, err := nn.VGGD(nn.Config{Arch: c.String("arch"), Classes: c.Int("classes"), InputSize: c.Int("input"), WidthDivisor: c.Int("width")})
 			if err != nil {
 				return err
 			}

@@ -107,6 +107,9 @@ func TestTeachingViews(t *testing.T) {
 	if len(blocks) != len(want) {
 		t.Fatalf("%d blocks, want 5", len(blocks))
 	}
+	if blocks[4].Layer != m.FeaturesLayer() {
+		t.Errorf("the last block is %s, the model's feature maps come from %s", blocks[4].Layer, m.FeaturesLayer())
+	}
 	for i, w := range want {
 		bm := blocks[i]
 		if bm.Block != i+1 || bm.C != w.c || bm.H != w.side || bm.W != w.side || bm.Layer != w.layer || len(bm.Values) != w.c*w.side*w.side {
@@ -135,4 +138,32 @@ func TestTeachingViews(t *testing.T) {
 func upload(t *testing.T, m *nn.Model, host *tensor.Tensor) *tensor.Tensor {
 	t.Helper()
 	return toBackend(t, m.Ctx.Backend, host)
+}
+
+// With batch norm the blocks end at torchvision's vgg16_bn ReLUs, and Grad-CAM reads the last.
+func TestTeachingViewsBatchNorm(t *testing.T) {
+	m, err := nn.New(openCPU(t), nn.Config{Arch: nn.ArchVGGDBN, Classes: 3, InputSize: 32, WidthDivisor: 16}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.Zeros(1, 3, 32, 32)
+	x.FillNormal(tensor.NewRand(3), 0, 1)
+	blocks, err := Activations(m, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var layers []string
+	for _, bm := range blocks {
+		layers = append(layers, bm.Layer)
+	}
+	if strings.Join(layers, " ") != "cnn.5 cnn.12 cnn.22 cnn.32 cnn.42" || m.FeaturesLayer() != "cnn.42" {
+		t.Errorf("blocks end at %v, features at %s; want cnn.5 cnn.12 cnn.22 cnn.32 cnn.42", layers, m.FeaturesLayer())
+	}
+	cam, err := GradCAM(m, x, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cam.W != 2 || cam.H != 2 {
+		t.Errorf("CAM is %dx%d, want the 2x2 last block", cam.W, cam.H)
+	}
 }

@@ -15,6 +15,7 @@
 package kernels
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -126,11 +127,32 @@ type Backend interface {
 	// stats[2] += N. Training reads it back once in a while, not at every step.
 	AccumulateStats(stats, loss, probs, labels *tensor.Tensor) error
 
+	// BatchNormTrain is PyTorch's BatchNorm2d in training mode on x [N,C,H,W], with
+	// statistics per channel c over the n = N·H·W values of that channel: mean, the biased
+	// variance var, invstd = 1/sqrt(var + eps) and y = gamma·(x − mean)·invstd + beta. It
+	// writes mean and invstd into saveMean and saveInvStd [C] for BatchNormBackward and
+	// updates the running statistics [C] in place: runMean = (1−momentum)·runMean +
+	// momentum·mean, runVar = (1−momentum)·runVar + momentum·var·n/(n−1) (unbiased). n = 1
+	// is an error, as in PyTorch: one value has no variance. y may alias x.
+	BatchNormTrain(y, saveMean, saveInvStd, runMean, runVar, x, gamma, beta *tensor.Tensor, momentum, eps float32) error
+	// BatchNormEval is BatchNorm2d in evaluation mode: y = gamma·(x − runMean)/sqrt(runVar +
+	// eps) + beta, per channel; nothing is updated. y may alias x.
+	BatchNormEval(y, x, gamma, beta, runMean, runVar *tensor.Tensor, eps float32) error
+	// BatchNormBackward is the training-mode gradient (the batch statistics depend on x):
+	// with xhat = (x − saveMean)·saveInvStd and sums over each channel's n values,
+	// dgamma = Σ dy·xhat, dbeta = Σ dy and dx = gamma·invstd/n·(n·dy − Σ dy − xhat·Σ dy·xhat).
+	// dx may alias dy.
+	BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd *tensor.Tensor) error
+
 	// SGD updates param and velocity in place from grad.
 	SGD(param, grad, velocity *tensor.Tensor, cfg SGDConfig) error
 	// Adam updates param, m and v in place from grad; step counts from 1.
 	Adam(param, grad, m, v *tensor.Tensor, cfg AdamConfig, step int) error
 }
+
+// ErrNotImplemented is wrapped by the error of an op a backend has no kernel for yet, so that
+// callers and the conformance suite can tell "missing" from "wrong".
+var ErrNotImplemented = errors.New("not implemented on this backend")
 
 var (
 	registryMu sync.Mutex

@@ -11,9 +11,11 @@ import (
 )
 
 // A model checkpoint is a safetensors file whose tensors are exactly the PyTorch state_dict of
-// the seed's VGG-D (same names, same layouts), so PyTorch loads it with strict=True, and whose
-// metadata says everything needed to use it: the class names, the input size, the width divisor
-// and the input normalisation. The training state (optimiser buffers, step, epoch, best score)
+// the seed's VGG-D, or of torchvision's vgg16_bn layout for ArchVGGDBN (same names, same
+// layouts, batch norm's num_batches_tracked an int64 scalar), so PyTorch loads it with
+// strict=True, and whose metadata says everything needed to use it: the architecture (absent
+// in older files, which are all ArchVGGD), the class names, the input size, the width divisor,
+// the linear layers' initialisation and the input normalisation. The training state (optimiser buffers, step, epoch, best score)
 // goes into a second file beside it, so the model file stays a plain state_dict.
 //
 // In PyTorch (torch and safetensors installed):
@@ -26,7 +28,7 @@ import (
 //
 //	class VGGD(nn.Module):
 //	    """VGG-16 configuration D as the vgg engine builds it: module indices = tensor names."""
-//	    def __init__(self, classes, input_size=128, width_divisor=1):
+//	    def __init__(self, classes, input_size=128, width_divisor=1, batch_norm=False):
 //	        super().__init__()
 //	        layers, c = [], 3
 //	        for v in [64, 64, "M", 128, 128, "M", 256, 256, 256, "M",
@@ -35,7 +37,10 @@ import (
 //	                layers.append(nn.MaxPool2d(2))
 //	            else:
 //	                v //= width_divisor
-//	                layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU(inplace=True)]
+//	                layers.append(nn.Conv2d(c, v, 3, padding=1))
+//	                if batch_norm:
+//	                    layers.append(nn.BatchNorm2d(v))
+//	                layers.append(nn.ReLU(inplace=True))
 //	                c = v
 //	        self.cnn = nn.Sequential(*layers)
 //	        h1, h2, side = 4096 // width_divisor, 2048 // width_divisor, input_size // 32
@@ -56,7 +61,8 @@ import (
 //	    with safe_open(path, framework="pt") as f:
 //	        meta = f.metadata()
 //	    classes = json.loads(meta["classes"])
-//	    model = VGGD(len(classes), int(meta["input_size"]), int(meta["width_divisor"]))
+//	    model = VGGD(len(classes), int(meta["input_size"]), int(meta["width_divisor"]),
+//	                 meta.get("arch", "vgg-d") == "vgg-d-bn")
 //	    model.load_state_dict(load_file(path), strict=True)
 //	    mean = torch.tensor(json.loads(meta["mean"])).view(1, 3, 1, 1)
 //	    std = torch.tensor(json.loads(meta["std"])).view(1, 3, 1, 1)
@@ -96,13 +102,19 @@ func SaveModel(path string, m *Model, info ModelInfo) error {
 	meta := map[string]string{
 		"format":         modelFormat,
 		"format_version": checkpointVersion,
+		"arch":           m.Config.Arch,
+		"linear_init":    m.Config.LinearInit,
 		"classes":        string(classes),
 		"input_size":     strconv.Itoa(m.Config.InputSize),
 		"width_divisor":  strconv.Itoa(m.Config.WidthDivisor),
 		"mean":           floatList(info.Mean[:]),
 		"std":            floatList(info.Std[:]),
 	}
-	return writeSafetensors(path, backendSources(m.Ctx.Backend, paramTensors(m.Params())), meta)
+	srcs := backendSources(m.Ctx.Backend, m.floatState())
+	for _, c := range m.counters() {
+		srcs = append(srcs, int64Source(c.name, *c.v))
+	}
+	return writeSafetensors(path, srcs, meta)
 }
 
 // ReadModelInfo reads a model checkpoint's configuration and info without loading the weights.
@@ -135,7 +147,7 @@ func LoadModel(b kernels.Backend, path string) (*Model, ModelInfo, error) {
 		m.Release()
 		return nil, ModelInfo{}, err
 	}
-	if err := loadTensors(f, b, paramTensors(m.Params())); err != nil {
+	if err := loadTensors(f, b, m.floatState(), m.counters()); err != nil {
 		m.Release()
 		return nil, ModelInfo{}, err
 	}
@@ -155,10 +167,10 @@ func (m *Model) LoadWeights(path string) (ModelInfo, error) {
 		return ModelInfo{}, err
 	}
 	if cfg != m.Config {
-		return ModelInfo{}, fmt.Errorf("%s holds a model of %d classes, input %d, width divisor %d; this one has %d classes, input %d, width divisor %d",
-			path, cfg.Classes, cfg.InputSize, cfg.WidthDivisor, m.Config.Classes, m.Config.InputSize, m.Config.WidthDivisor)
+		return ModelInfo{}, fmt.Errorf("%s holds a %s model of %d classes, input %d, width divisor %d, linear init %s; this one is a %s of %d classes, input %d, width divisor %d, linear init %s",
+			path, cfg.Arch, cfg.Classes, cfg.InputSize, cfg.WidthDivisor, cfg.LinearInit, m.Config.Arch, m.Config.Classes, m.Config.InputSize, m.Config.WidthDivisor, m.Config.LinearInit)
 	}
-	return info, loadTensors(f, m.Ctx.Backend, paramTensors(m.Params()))
+	return info, loadTensors(f, m.Ctx.Backend, m.floatState(), m.counters())
 }
 
 // parseModelMetadata turns the metadata strings back into a configuration and info.
@@ -189,7 +201,9 @@ func parseModelMetadata(path string, meta map[string]string) (Config, ModelInfo,
 			return Config{}, ModelInfo{}, bad("%s: %v", v.key, err)
 		}
 	}
-	cfg, err := Config{Classes: len(info.ClassNames), InputSize: size, WidthDivisor: width}.withDefaults()
+	// Files from before batch norm have neither arch nor linear_init: "" means the defaults.
+	cfg, err := Config{Arch: meta["arch"], Classes: len(info.ClassNames), InputSize: size, WidthDivisor: width,
+		LinearInit: meta["linear_init"]}.withDefaults()
 	if err != nil {
 		return Config{}, ModelInfo{}, bad("%v", err)
 	}
@@ -210,6 +224,30 @@ func paramTensors(ps []*Param) []namedTensor {
 	return nts
 }
 
+// floatState lists the model's float32 state_dict entries: parameters, then buffers.
+func (m *Model) floatState() []namedTensor {
+	nts := paramTensors(m.Params())
+	for _, b := range m.Buffers() {
+		nts = append(nts, namedTensor{b.Name, b.Value})
+	}
+	return nts
+}
+
+// namedCounter is an int64 scalar of a checkpoint and the variable it comes from and goes to.
+type namedCounter struct {
+	name string
+	v    *int64
+}
+
+// counters lists the model's int64 state_dict entries: the batch norms' num_batches_tracked.
+func (m *Model) counters() []namedCounter {
+	var cs []namedCounter
+	for _, bn := range m.batchNorms {
+		cs = append(cs, namedCounter{bn.name + ".num_batches_tracked", &bn.NumBatchesTracked})
+	}
+	return cs
+}
+
 // backendSources describes backend tensors to the safetensors writer, which downloads them one
 // at a time.
 func backendSources(b kernels.Backend, nts []namedTensor) []stSource {
@@ -223,12 +261,16 @@ func backendSources(b kernels.Backend, nts []namedTensor) []stSource {
 	return srcs
 }
 
-// loadTensors uploads the file's tensors into the given backend tensors. The file must hold
-// exactly these names: an extra tensor means it was saved from a different network.
-func loadTensors(f *stFile, b kernels.Backend, nts []namedTensor) error {
+// loadTensors uploads the file's float32 tensors into the given backend tensors and reads its
+// int64 scalars into the counters. The file must hold exactly these names: an extra tensor
+// means it was saved from a different network.
+func loadTensors(f *stFile, b kernels.Backend, nts []namedTensor, counters []namedCounter) error {
 	want := map[string]bool{}
 	for _, nt := range nts {
 		want[nt.name] = true
+	}
+	for _, c := range counters {
+		want[c.name] = true
 	}
 	var extra []string
 	for _, name := range f.names() {
@@ -247,6 +289,13 @@ func loadTensors(f *stFile, b kernels.Backend, nts []namedTensor) error {
 		if err := b.Upload(nt.t, host); err != nil {
 			return fmt.Errorf("%s: %s: %w", f.path, nt.name, err)
 		}
+	}
+	for _, c := range counters {
+		v, err := f.readInt64(c.name)
+		if err != nil {
+			return err
+		}
+		*c.v = v
 	}
 	return nil
 }
@@ -320,7 +369,7 @@ func (t *Trainer) LoadState(path string) error {
 			return bad("%v", err)
 		}
 	}
-	if err := loadTensors(f, t.Model.Ctx.Backend, t.Opt.stateTensors()); err != nil {
+	if err := loadTensors(f, t.Model.Ctx.Backend, t.Opt.stateTensors(), nil); err != nil {
 		return err
 	}
 	t.Steps, t.Opt.Steps, t.Epoch, t.BestScore = steps, optSteps, epoch, best

@@ -172,6 +172,9 @@ func TestLoadModelRejectsBadCheckpoints(t *testing.T) {
 		{"float16", rewrite(t, path, "f16.safetensors", func(h map[string]any) {
 			h["cnn.0.bias"].(map[string]any)["dtype"] = "F16"
 		}), "F16"},
+		{"int64 vector", rewrite(t, path, "i64.safetensors", func(h map[string]any) {
+			h["cnn.0.bias"].(map[string]any)["dtype"] = "I64"
+		}), "only I64 scalars"},
 		{"no metadata", rewrite(t, path, "nometa.safetensors", func(h map[string]any) { delete(h, "__metadata__") }), "not a vgg model"},
 		{"future version", rewrite(t, path, "v9.safetensors", func(h map[string]any) { metadata(h)["format_version"] = "9" }), "version"},
 		{"wrong class count", rewrite(t, path, "classes.safetensors", func(h map[string]any) {

@@ -31,7 +31,7 @@ func NewConv2D(ctx *Context, name string, in, out int) *Conv2D {
 		name: name, ctx: ctx, In: in, Out: out, Window: w,
 		Weight: &Param{Name: name + ".weight", Shape: tensor.Shape{out, in, w.KernelH, w.KernelW},
 			init: normalInit(math.Sqrt(2 / float64(fanOut)))},
-		Bias: &Param{Name: name + ".bias", Shape: tensor.Shape{out}, init: zeroInit},
+		Bias: &Param{Name: name + ".bias", Shape: tensor.Shape{out}, init: zeroInit, NoDecay: true},
 	}
 }
 

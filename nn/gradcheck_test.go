@@ -26,9 +26,21 @@ import (
 // terms, good to ~1e-5 relative to the tensor's scale. A backward that is wrong — a missing term,
 // a wrong dropout mask, a transposed product — is off by far more (verified by breaking each
 // layer's Backward in turn).
-func TestGradientCheckEndToEnd(t *testing.T) {
-	b := openCPU(t)
+func TestGradientCheckEndToEnd(t *testing.T) { gradientCheck(t, tinyConfig(3)) }
+
+// The same check of the batch-norm network, in training mode: the batch statistics couple
+// the batch's images, so the reference's loss is the mean over the whole batch, as the
+// backend's. A convolution's bias right before a batch norm has no effect at all (the mean is
+// subtracted), so its true gradient is zero: there the test checks that both the analytic and
+// the numeric gradient are negligible next to the convolution's weight gradient.
+func TestGradientCheckEndToEndBatchNorm(t *testing.T) {
 	cfg := tinyConfig(3)
+	cfg.Arch = ArchVGGDBN
+	gradientCheck(t, cfg)
+}
+
+func gradientCheck(t *testing.T, cfg Config) {
+	b := openCPU(t)
 	m, err := New(b, cfg, 11)
 	if err != nil {
 		t.Fatal(err)
@@ -81,12 +93,29 @@ func TestGradientCheckEndToEnd(t *testing.T) {
 		name     string
 		values   []float64 // the reference's copy, perturbed in place
 		analytic []float32
+		// zeroScale, when not zero, marks a gradient that is zero by construction (a bias
+		// before a batch norm): it is the scale both gradients must stay negligible against.
+		zeroScale float64
 	}
 	var targets []target
-	for _, p := range m.Params() {
-		targets = append(targets, target{p.Name, ref.params[p.Name], download(t, b, p.Grad)})
+	beforeBN := map[string]*Param{} // conv bias name -> that conv's weight
+	for i, l := range m.CNN.Layers[:len(m.CNN.Layers)-1] {
+		if conv, ok := l.(*Conv2D); ok {
+			if _, bn := m.CNN.Layers[i+1].(*BatchNorm2D); bn {
+				beforeBN[conv.Bias.Name] = conv.Weight
+			}
+		}
 	}
-	targets = append(targets, target{"input", x64, download(t, b, dx)})
+	for _, p := range m.Params() {
+		tg := target{name: p.Name, values: ref.params[p.Name], analytic: download(t, b, p.Grad)}
+		if w := beforeBN[p.Name]; w != nil {
+			for _, g := range download(t, b, w.Grad) {
+				tg.zeroScale = math.Max(tg.zeroScale, math.Abs(float64(g)))
+			}
+		}
+		targets = append(targets, tg)
+	}
+	targets = append(targets, target{name: "input", values: x64, analytic: download(t, b, dx)})
 
 	const h = 1e-6
 	failures, checked := 0, 0
@@ -106,6 +135,13 @@ func TestGradientCheckEndToEnd(t *testing.T) {
 			numeric := (plus - minus) / (2 * h)
 			analytic := float64(tg.analytic[i])
 			checked++
+			if tg.zeroScale > 0 {
+				if math.Abs(numeric) > 1e-4*tg.zeroScale || math.Abs(analytic) > 1e-4*tg.zeroScale {
+					failures++
+					t.Errorf("%s[%d]: gradient should vanish before a batch norm: analytic %.3g, numeric %.3g (weights' gradients reach %.3g)", tg.name, i, analytic, numeric, tg.zeroScale)
+				}
+				continue
+			}
 			if math.Abs(numeric-analytic) > 1e-3*math.Abs(analytic)+1e-4*scale {
 				failures++
 				t.Errorf("%s[%d]: analytic gradient %.7g, numeric %.7g", tg.name, i, analytic, numeric)
@@ -136,12 +172,20 @@ func gradcheckSample(grad []float32, k, extra int) []int {
 // and small random biases: every layer's gradients are then of order one (the training init's
 // 0.01 linear weights shrink the conv gradients to ~1e-5), and the bias gradients see non-zero
 // biases.
+//
+// Batch norm's weights are drawn around 1, 1 + N(0, 0.1²), so that no channel is switched off.
 func scaleForGradcheck(t *testing.T, b kernels.Backend, m *Model, seed uint64) {
 	t.Helper()
 	rng := tensor.NewRand(seed)
+	bnWeight := map[*Param]bool{}
+	for _, bn := range m.batchNorms {
+		bnWeight[bn.Weight] = true
+	}
 	for _, p := range m.Params() {
 		host := tensor.Zeros(p.Shape...)
-		if len(p.Shape) == 1 {
+		if bnWeight[p] {
+			host.FillNormal(rng, 1, 0.1)
+		} else if len(p.Shape) == 1 {
 			host.FillNormal(rng, 0, 0.1)
 		} else {
 			host.FillNormal(rng, 0, math.Sqrt(2/float64(p.Shape[1:].Numel())))

@@ -38,6 +38,10 @@ type Param struct {
 	Shape tensor.Shape
 	Value *tensor.Tensor
 	Grad  *tensor.Tensor
+	// NoDecay marks the parameters that weight decay should spare when the optimiser is told
+	// to (OptimizerConfig.ExemptNoDecay): biases and batch norm's scales and shifts, which
+	// set offsets and gains rather than feature detectors.
+	NoDecay bool
 	// init fills a host tensor with this parameter's initial values.
 	init func(t *tensor.Tensor, rng *rand.Rand)
 }

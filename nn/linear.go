@@ -23,7 +23,7 @@ func NewLinear(ctx *Context, name string, in, out int) *Linear {
 	return &Linear{
 		name: name, ctx: ctx, In: in, Out: out,
 		Weight: &Param{Name: name + ".weight", Shape: tensor.Shape{out, in}, init: normalInit(0.01)},
-		Bias:   &Param{Name: name + ".bias", Shape: tensor.Shape{out}, init: zeroInit},
+		Bias:   &Param{Name: name + ".bias", Shape: tensor.Shape{out}, init: zeroInit, NoDecay: true},
 	}
 }
 

@@ -14,6 +14,10 @@ type OptimizerConfig struct {
 	// to the gradient) or "adamw" (decoupled weight decay, Loshchilov & Hutter 2019).
 	Kind        string
 	WeightDecay float32
+	// ExemptNoDecay spares the parameters marked NoDecay (biases, batch norm's weights and
+	// biases) from weight decay, as the usual recipes for batch-norm networks do. False
+	// decays every parameter alike.
+	ExemptNoDecay bool `json:",omitempty"`
 	// SGD only.
 	Momentum float32
 	Nesterov bool
@@ -77,14 +81,18 @@ func (o *Optimizer) Update(lr float32) error {
 	o.Steps++
 	c := o.Config
 	for i, p := range o.params {
+		decay := c.WeightDecay
+		if c.ExemptNoDecay && p.NoDecay {
+			decay = 0
+		}
 		var err error
 		switch c.Kind {
 		case "sgd":
 			err = o.b.SGD(p.Value, p.Grad, o.state[i][0], kernels.SGDConfig{
-				LR: lr, Momentum: c.Momentum, WeightDecay: c.WeightDecay, Nesterov: c.Nesterov})
+				LR: lr, Momentum: c.Momentum, WeightDecay: decay, Nesterov: c.Nesterov})
 		default:
 			err = o.b.Adam(p.Value, p.Grad, o.state[i][0], o.state[i][1], kernels.AdamConfig{
-				LR: lr, Beta1: c.Beta1, Beta2: c.Beta2, Eps: c.Eps, WeightDecay: c.WeightDecay,
+				LR: lr, Beta1: c.Beta1, Beta2: c.Beta2, Eps: c.Eps, WeightDecay: decay,
 				Decoupled: c.Kind == "adamw"}, o.Steps)
 		}
 		if err != nil {

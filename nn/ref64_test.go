@@ -17,17 +17,26 @@ import (
 type ref64 struct {
 	m      *Model
 	params map[string][]float64
+	// buffers are the batch norms' running statistics, which evaluation mode uses.
+	buffers map[string][]float64
 }
 
 // newRef64 copies the model's current parameters to float64.
 func newRef64(b kernels.Backend, m *Model) (*ref64, error) {
-	r := &ref64{m: m, params: map[string][]float64{}}
+	r := &ref64{m: m, params: map[string][]float64{}, buffers: map[string][]float64{}}
 	for _, p := range m.Params() {
 		host := tensor.Zeros(p.Shape...)
 		if err := b.Download(host, p.Value); err != nil {
 			return nil, err
 		}
 		r.params[p.Name] = toFloat64(host.Float32s())
+	}
+	for _, buf := range m.Buffers() {
+		host := tensor.Zeros(buf.Shape...)
+		if err := b.Download(host, buf.Value); err != nil {
+			return nil, err
+		}
+		r.buffers[buf.Name] = toFloat64(host.Float32s())
 	}
 	return r, nil
 }
@@ -59,6 +68,9 @@ func (r *ref64) lossFrom(first int, a []float64, shape tensor.Shape, labels []in
 			a = conv64(a, r.params[l.Weight.Name], r.params[l.Bias.Name], shape, out)
 		case *ReLU:
 			a = apply64(a, func(_ int, v float64) float64 { return math.Max(v, 0) })
+		case *BatchNorm2D:
+			a = batchNorm64(a, shape, r.params[l.Weight.Name], r.params[l.Bias.Name],
+				r.buffers[l.RunningMean.Name], r.buffers[l.RunningVar.Name], r.m.Ctx.Training)
 		case *MaxPool2D:
 			a = maxPool64(a, shape)
 		case *Flatten: // NCHW is already C,H,W-major per image
@@ -158,6 +170,39 @@ func linear64(x, w, bias []float64, n, in, out int) []float64 {
 				s += x[b*in+i] * w[o*in+i]
 			}
 			y[b*out+o] = s
+		}
+	}
+	return y
+}
+
+// batchNorm64 normalises each channel of x [N,C,H,W] with its mean and biased variance over
+// the whole batch (training: the batch's samples are coupled, which is why the loss is taken
+// over the batch) or with the running statistics (evaluation).
+func batchNorm64(x []float64, in tensor.Shape, gamma, beta, runMean, runVar []float64, training bool) []float64 {
+	n, c, hw := in[0], in[1], in[2]*in[3]
+	y := make([]float64, len(x))
+	for ch := 0; ch < c; ch++ {
+		mean, variance := runMean[ch], runVar[ch]
+		if training {
+			var sum, sq float64
+			for b := 0; b < n; b++ {
+				for _, v := range x[(b*c+ch)*hw : (b*c+ch+1)*hw] {
+					sum += v
+				}
+			}
+			mean = sum / float64(n*hw)
+			for b := 0; b < n; b++ {
+				for _, v := range x[(b*c+ch)*hw : (b*c+ch+1)*hw] {
+					sq += (v - mean) * (v - mean)
+				}
+			}
+			variance = sq / float64(n*hw)
+		}
+		scale := gamma[ch] / math.Sqrt(variance+BatchNormEps)
+		for b := 0; b < n; b++ {
+			for i := (b*c + ch) * hw; i < (b*c+ch+1)*hw; i++ {
+				y[i] = (x[i]-mean)*scale + beta[ch]
+			}
 		}
 	}
 	return y

@@ -36,15 +36,33 @@ type stEntry struct {
 	DataOffsets [2]int64 `json:"data_offsets"`
 }
 
-// stSource is a tensor to write: its name, shape, and a function that fills a host tensor of
-// that shape with its values (downloading it from a backend, say).
+// stSource is a tensor to write: its name, shape, and a function that fills a host float32
+// tensor of that shape with its values (downloading it from a backend, say). A source without
+// read is an int64 scalar (shape [], dtype I64) holding i64: PyTorch's type for batch norm's
+// num_batches_tracked, which load_state_dict(strict=True) requires.
 type stSource struct {
 	name  string
 	shape tensor.Shape
 	read  func(dst *tensor.Tensor) error
+	i64   int64
 }
 
-// writeSafetensors writes float32 tensors and string metadata to path atomically: into a
+func int64Source(name string, v int64) stSource {
+	return stSource{name: name, shape: tensor.Shape{}, i64: v}
+}
+
+func (s stSource) dtype() string {
+	if s.read == nil {
+		return "I64"
+	}
+	return "F32"
+}
+
+// dtypeSizes are the element types this reader and writer know, with their sizes in bytes.
+var dtypeSizes = map[string]int64{"F32": 4, "I64": 8}
+
+// writeSafetensors writes float32 tensors, int64 scalars and string metadata to path
+// atomically: into a
 // temporary file in the same directory, synced, then renamed over path, so a crash or a full
 // disk never leaves a half-written checkpoint under the real name.
 func writeSafetensors(path string, sources []stSource, metadata map[string]string) (err error) {
@@ -54,8 +72,8 @@ func writeSafetensors(path string, sources []stSource, metadata map[string]strin
 	}
 	var offset int64
 	for _, s := range sources {
-		size := int64(s.shape.Numel()) * 4
-		header[s.name] = stEntry{DType: "F32", Shape: s.shape, DataOffsets: [2]int64{offset, offset + size}}
+		size := int64(s.shape.Numel()) * dtypeSizes[s.dtype()]
+		header[s.name] = stEntry{DType: s.dtype(), Shape: s.shape, DataOffsets: [2]int64{offset, offset + size}}
 		offset += size
 	}
 	js, err := json.Marshal(header)
@@ -90,13 +108,17 @@ func writeSafetensors(path string, sources []stSource, metadata map[string]strin
 	}
 	var buf []byte
 	for _, s := range sources {
-		host := tensor.Zeros(s.shape...)
-		if err := s.read(host); err != nil {
-			return fmt.Errorf("cannot write %s: tensor %s: %w", path, s.name, err)
-		}
 		buf = buf[:0]
-		for _, v := range host.Float32s() {
-			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+		if s.read == nil {
+			buf = binary.LittleEndian.AppendUint64(buf, uint64(s.i64))
+		} else {
+			host := tensor.Zeros(s.shape...)
+			if err := s.read(host); err != nil {
+				return fmt.Errorf("cannot write %s: tensor %s: %w", path, s.name, err)
+			}
+			for _, v := range host.Float32s() {
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			}
 		}
 		if _, err := w.Write(buf); err != nil {
 			return fmt.Errorf("cannot write %s: %w", path, err)
@@ -193,8 +215,12 @@ func readSafetensorsHeader(path string, f *os.File) (*stFile, error) {
 		if err := dec.Decode(&e); err != nil {
 			return nil, bad("corrupt header entry for %q: %v", name, err)
 		}
-		if e.DType != "F32" {
-			return nil, bad("tensor %q has dtype %q; only F32 is supported", name, e.DType)
+		elem, ok := dtypeSizes[e.DType]
+		if !ok {
+			return nil, bad("tensor %q has dtype %q; only F32 (and I64 scalars) are supported", name, e.DType)
+		}
+		if e.DType == "I64" && len(e.Shape) != 0 {
+			return nil, bad("tensor %q is I64 of shape %v; only I64 scalars (shape []) are supported", name, e.Shape)
 		}
 		numel := int64(1)
 		for _, d := range e.Shape {
@@ -204,8 +230,8 @@ func readSafetensorsHeader(path string, f *os.File) (*stFile, error) {
 			numel *= int64(d)
 		}
 		begin, end := e.DataOffsets[0], e.DataOffsets[1]
-		if begin < 0 || end < begin || end-begin != numel*4 {
-			return nil, bad("tensor %q: offsets [%d, %d] do not hold shape %v (%d bytes)", name, begin, end, e.Shape, numel*4)
+		if begin < 0 || end < begin || end-begin != numel*elem {
+			return nil, bad("tensor %q: offsets [%d, %d] do not hold %s of shape %v (%d bytes)", name, begin, end, e.DType, e.Shape, numel*elem)
 		}
 		if end > dataSize {
 			return nil, bad("tensor %q: data_offsets [%d, %d] run past the end of the data (%d bytes): truncated or corrupt", name, begin, end, dataSize)
@@ -241,11 +267,11 @@ func (s *stFile) names() []string {
 	return ns
 }
 
-// read fills the host tensor dst with the named tensor, which must have dst's shape.
+// read fills the host tensor dst with the named F32 tensor, which must have dst's shape.
 func (s *stFile) read(name string, dst *tensor.Tensor) error {
-	e, ok := s.entries[name]
-	if !ok {
-		return fmt.Errorf("%s: tensor %s is missing", s.path, name)
+	e, err := s.entry(name, "F32")
+	if err != nil {
+		return err
 	}
 	if !tensor.Shape(e.Shape).Equal(dst.Shape()) {
 		return fmt.Errorf("%s: tensor %s has shape %v, this model needs %v", s.path, name, tensor.Shape(e.Shape), dst.Shape())
@@ -259,6 +285,31 @@ func (s *stFile) read(name string, dst *tensor.Tensor) error {
 		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
 	}
 	return nil
+}
+
+// readInt64 returns the named I64 scalar.
+func (s *stFile) readInt64(name string) (int64, error) {
+	e, err := s.entry(name, "I64")
+	if err != nil {
+		return 0, err
+	}
+	var buf [8]byte
+	if _, err := s.f.ReadAt(buf[:], s.dataStart+e.DataOffsets[0]); err != nil {
+		return 0, fmt.Errorf("%s: reading %s: %w", s.path, name, err)
+	}
+	return int64(binary.LittleEndian.Uint64(buf[:])), nil
+}
+
+// entry returns the named tensor's header entry, which must be of type dtype.
+func (s *stFile) entry(name, dtype string) (stEntry, error) {
+	e, ok := s.entries[name]
+	if !ok {
+		return e, fmt.Errorf("%s: tensor %s is missing", s.path, name)
+	}
+	if e.DType != dtype {
+		return e, fmt.Errorf("%s: tensor %s is %s, this model needs %s", s.path, name, e.DType, dtype)
+	}
+	return e, nil
 }
 
 func (s *stFile) Close() error { return s.f.Close() }

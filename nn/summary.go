@@ -69,7 +69,11 @@ func (m *Model) WriteSummary(w io.Writer) error {
 		}
 	}
 	var out strings.Builder
-	fmt.Fprintf(&out, "VGG-16 configuration D (Simonyan & Zisserman 2015), %s, for %d classes\n\n", width, c.Classes)
+	arch := ""
+	if c.Arch == ArchVGGDBN {
+		arch = " with a batch norm after every convolution (torchvision's vgg16_bn)"
+	}
+	fmt.Fprintf(&out, "%s: VGG-16 configuration D (Simonyan & Zisserman 2015)%s, %s, for %d classes\n\n", c.Arch, arch, width, c.Classes)
 	for _, row := range table {
 		var line strings.Builder
 		for i, cell := range row {
@@ -84,7 +88,7 @@ func (m *Model) WriteSummary(w io.Writer) error {
 	}
 	fmt.Fprintf(&out, `
 FLOPs count a multiply and an add as two, for the products of the convolutions and
-linear layers (bias, ReLU and pooling add well under 1%%). A training step costs about
+linear layers (bias, batch norm, ReLU and pooling add well under 1%%). A training step costs about
 three times the forward pass: the backward pass computes two products per layer, one
 for the input gradient and one for the weight gradient.
 Parameters take %.1f MB as float32; training keeps as much again for the gradients and

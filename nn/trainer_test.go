@@ -95,15 +95,22 @@ func TestTinyVGGDOverfitsDeterministically(t *testing.T) {
 
 // Stopping, saving, loading into a fresh process's worth of objects and going on gives the very
 // weights of a run that never stopped: optimiser buffers, step counter (learning rate, dropout
-// masks, Adam's bias correction) and seed all come back.
+// masks, Adam's bias correction) and seed all come back; with batch norm, its running
+// statistics and batch counters too.
 func TestSaveLoadResumeIsExact(t *testing.T) {
-	for _, opt := range []OptimizerConfig{
-		{Kind: "adamw", WeightDecay: 0.01},
-		{Kind: "sgd", Momentum: 0.9, WeightDecay: 5e-4, Nesterov: true},
+	for _, c := range []struct {
+		arch string
+		opt  OptimizerConfig
+	}{
+		{ArchVGGD, OptimizerConfig{Kind: "adamw", WeightDecay: 0.01}},
+		{ArchVGGD, OptimizerConfig{Kind: "sgd", Momentum: 0.9, WeightDecay: 5e-4, Nesterov: true}},
+		{ArchVGGDBN, OptimizerConfig{Kind: "adamw", WeightDecay: 0.01, ExemptNoDecay: true}},
 	} {
-		t.Run(opt.Kind, func(t *testing.T) {
+		opt := c.opt
+		t.Run(c.arch+"_"+opt.Kind, func(t *testing.T) {
 			b := openCPU(t)
 			cfg := tinyConfig(3)
+			cfg.Arch = c.arch
 			sched := Schedule{Kind: "onecycle", LR: 1e-3, TotalSteps: 8}
 			x, labels := randomBatch(t, b, cfg, 4, 31)
 			train := func(tr *Trainer, steps int) {
@@ -158,6 +165,14 @@ func TestSaveLoadResumeIsExact(t *testing.T) {
 			train(resumed, 3)
 			if !sameBits(paramBits(t, b, straight.Model), paramBits(t, b, resumed.Model)) {
 				t.Error("save, load and continue ended with other weights than training straight through")
+			}
+			if !sameBits(bufferBits(t, b, straight.Model), bufferBits(t, b, resumed.Model)) {
+				t.Error("save, load and continue ended with other running statistics than training straight through")
+			}
+			for i, bn := range resumed.Model.batchNorms {
+				if bn.NumBatchesTracked != 6 || straight.Model.batchNorms[i].NumBatchesTracked != 6 {
+					t.Errorf("%s: num_batches_tracked %d resumed, %d straight; want 6", bn.Name(), bn.NumBatchesTracked, straight.Model.batchNorms[i].NumBatchesTracked)
+				}
 			}
 		})
 	}

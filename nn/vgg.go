@@ -2,13 +2,17 @@ package nn
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/tensor"
 )
 
-// Config chooses the size of a VGG-D network.
+// Config chooses the architecture and size of a VGG-D network.
 type Config struct {
+	// Arch is ArchVGGD (the seed's network; empty means it) or ArchVGGDBN (a batch
+	// normalisation after every convolution, as torchvision's vgg16_bn).
+	Arch string
 	// Classes is the number of identities the classifier tells apart.
 	Classes int
 	// InputSize is the side of the square RGB input; a multiple of 32 (five 2x2 poolings).
@@ -17,7 +21,27 @@ type Config struct {
 	// WidthDivisor divides every conv channel count and the 4096/2048 classifier widths: 1 is
 	// the paper's network, 16 a toy that tests and CPU demos can afford. Zero means 1.
 	WidthDivisor int
+	// LinearInit is how Init draws the fully connected weights (the biases start at zero):
+	// LinearInitNormal (empty means it), N(0, 0.01²) as torchvision's VGG; or
+	// LinearInitKaiming, kaiming_normal_(mode="fan_in", nonlinearity="relu"), that is
+	// N(0, 2/in), which keeps the activations' scale through ReLUs whatever the width.
+	LinearInit string
 }
+
+// The architectures.
+const (
+	ArchVGGD   = "vgg-d"
+	ArchVGGDBN = "vgg-d-bn"
+)
+
+// Archs lists the architectures, the default first.
+var Archs = []string{ArchVGGD, ArchVGGDBN}
+
+// The initialisations of the linear layers.
+const (
+	LinearInitNormal  = "normal0.01"
+	LinearInitKaiming = "kaiming"
+)
 
 // DefaultInputSize is the side of the aligned face crops the seed trained on.
 const DefaultInputSize = 128
@@ -33,7 +57,17 @@ func (c Config) withDefaults() (Config, error) {
 	if c.WidthDivisor == 0 {
 		c.WidthDivisor = 1
 	}
+	if c.Arch == "" {
+		c.Arch = ArchVGGD
+	}
+	if c.LinearInit == "" {
+		c.LinearInit = LinearInitNormal
+	}
 	switch {
+	case c.Arch != ArchVGGD && c.Arch != ArchVGGDBN:
+		return c, fmt.Errorf("architecture %q is unknown; use %s or %s", c.Arch, ArchVGGD, ArchVGGDBN)
+	case c.LinearInit != LinearInitNormal && c.LinearInit != LinearInitKaiming:
+		return c, fmt.Errorf("linear init %q is unknown; use %s or %s", c.LinearInit, LinearInitNormal, LinearInitKaiming)
 	case c.Classes < 2:
 		return c, fmt.Errorf("%d classes; a classifier needs at least 2", c.Classes)
 	case c.InputSize < 32 || c.InputSize%32 != 0:
@@ -57,9 +91,11 @@ const (
 	fc2Width = 2048
 )
 
-// Model is the VGG-D network: cnn (13 convolutions with ReLU, 5 max pools), flatten, and fc
-// (three linear layers, ReLU and dropout between them). Layer names are the indices of the
-// seed's PyTorch nn.Sequential modules, so parameter names match its state_dict.
+// Model is the VGG-D network: cnn (13 convolutions with ReLU, 5 max pools; with ArchVGGDBN a
+// batch norm between each convolution and its ReLU), flatten, and fc (three linear layers,
+// ReLU and dropout between them). Layer names are the indices of the seed's PyTorch
+// nn.Sequential modules (torchvision's vgg16_bn features for ArchVGGDBN), so parameter and
+// buffer names match its state_dict.
 type Model struct {
 	Config  Config
 	Ctx     *Context
@@ -71,6 +107,8 @@ type Model struct {
 	// (Grad-CAM's feature maps) and fc.4's ReLU (the embedding).
 	lastConvReLU, embeddingReLU *ReLU
 	features, embedding         *tensor.Tensor
+	// batchNorms are the cnn's batch norms, in order (none for ArchVGGD).
+	batchNorms []*BatchNorm2D
 }
 
 // VGGD builds the network for a configuration, without memory: parameters have names and shapes
@@ -92,22 +130,35 @@ func VGGD(cfg Config) (*Model, error) {
 			continue
 		}
 		out /= cfg.WidthDivisor
-		relu := NewReLU(ctx, fmt.Sprintf("cnn.%d", len(m.CNN.Layers)+1))
-		m.CNN.Layers = append(m.CNN.Layers, NewConv2D(ctx, name, in, out), relu)
+		m.CNN.Layers = append(m.CNN.Layers, NewConv2D(ctx, name, in, out))
+		if cfg.Arch == ArchVGGDBN {
+			bn := NewBatchNorm2D(ctx, fmt.Sprintf("cnn.%d", len(m.CNN.Layers)), out)
+			m.CNN.Layers = append(m.CNN.Layers, bn)
+			m.batchNorms = append(m.batchNorms, bn)
+		}
+		relu := NewReLU(ctx, fmt.Sprintf("cnn.%d", len(m.CNN.Layers)))
+		m.CNN.Layers = append(m.CNN.Layers, relu)
 		m.lastConvReLU = relu
 		in = out
 	}
 	m.Flatten = NewFlatten("flatten")
 	hidden1, hidden2 := fc1Width/cfg.WidthDivisor, fc2Width/cfg.WidthDivisor
 	m.embeddingReLU = NewReLU(ctx, "fc.4")
+	linear := func(name string, in, out int) *Linear {
+		l := NewLinear(ctx, name, in, out)
+		if cfg.LinearInit == LinearInitKaiming {
+			l.Weight.init = normalInit(math.Sqrt(2 / float64(in)))
+		}
+		return l
+	}
 	m.FC.Layers = []Layer{
-		NewLinear(ctx, "fc.0", in*size*size, hidden1),
+		linear("fc.0", in*size*size, hidden1),
 		NewReLU(ctx, "fc.1"),
 		NewDropout(ctx, "fc.2", 0.5),
-		NewLinear(ctx, "fc.3", hidden1, hidden2),
+		linear("fc.3", hidden1, hidden2),
 		m.embeddingReLU,
 		NewDropout(ctx, "fc.5", 0.5),
-		NewLinear(ctx, "fc.6", hidden2, cfg.Classes),
+		linear("fc.6", hidden2, cfg.Classes),
 	}
 	return m, nil
 }
@@ -138,6 +189,16 @@ func (m *Model) Params() []*Param {
 	return append(m.CNN.Params(), m.FC.Params()...)
 }
 
+// Buffers lists the tensors that are state but not learnt (the batch norms' running
+// statistics), in state_dict order.
+func (m *Model) Buffers() []*Buffer {
+	var bs []*Buffer
+	for _, bn := range m.batchNorms {
+		bs = append(bs, bn.Buffers()...)
+	}
+	return bs
+}
+
 // NumParams is the number of learnable scalars.
 func (m *Model) NumParams() int64 {
 	var n int64
@@ -164,7 +225,9 @@ func (m *Model) FLOPs() int64 {
 }
 
 // Init allocates the parameters and their gradients on b and draws the initial weights from a
-// generator seeded with seed, parameter after parameter in state_dict order.
+// generator seeded with seed, parameter after parameter in state_dict order. Batch norm's
+// parameters and buffers are constants and draw nothing, so a convolution's weights are the
+// same for a seed with or without batch norm.
 func (m *Model) Init(b kernels.Backend, seed uint64) error {
 	if err := m.allocParams(b); err != nil {
 		return err
@@ -181,7 +244,8 @@ func (m *Model) Init(b kernels.Backend, seed uint64) error {
 	return nil
 }
 
-// allocParams gives every parameter a value and a zeroed gradient on b.
+// allocParams gives every parameter a value and a zeroed gradient on b, and every buffer its
+// initial value.
 func (m *Model) allocParams(b kernels.Backend) error {
 	m.Ctx.Backend = b
 	for _, p := range m.Params() {
@@ -196,10 +260,23 @@ func (m *Model) allocParams(b kernels.Backend) error {
 			return fmt.Errorf("zero %s grad: %w", p.Name, err)
 		}
 	}
+	for _, buf := range m.Buffers() {
+		var err error
+		if buf.Value, err = b.Alloc(tensor.Float32, buf.Shape...); err != nil {
+			return fmt.Errorf("alloc %s: %w", buf.Name, err)
+		}
+		if err := b.Fill(buf.Value, buf.Initial); err != nil {
+			return fmt.Errorf("init %s: %w", buf.Name, err)
+		}
+	}
+	for _, bn := range m.batchNorms {
+		bn.NumBatchesTracked = 0
+	}
 	return nil
 }
 
-// SetTraining switches dropout on (training) or off (evaluation, inference).
+// SetTraining switches dropout and batch statistics on (training) or off (evaluation,
+// inference: no dropout, batch norm with the running statistics).
 func (m *Model) SetTraining(on bool) { m.Ctx.Training = on }
 
 // Forward runs a batch x [N, 3, S, S] on the model's backend and returns the logits [N, Classes].
@@ -270,6 +347,10 @@ func (m *Model) BackwardToFeatures(dlogits *tensor.Tensor) (*tensor.Tensor, erro
 // finest one that has seen the whole face.
 func (m *Model) Features() *tensor.Tensor { return m.features }
 
+// FeaturesLayer names the layer whose output Features returns: the last convolution's ReLU,
+// "cnn.29" in vgg-d and "cnn.42" in vgg-d-bn.
+func (m *Model) FeaturesLayer() string { return m.lastConvReLU.Name() }
+
 // Embedding returns the 2048-wide (2048/width) activation after fc.4's ReLU, before dropout and
 // the classifier, from the last Forward: the face descriptor for nearest-neighbour search.
 func (m *Model) Embedding() *tensor.Tensor { return m.embedding }
@@ -282,6 +363,9 @@ func (m *Model) Release() {
 	for _, p := range m.Params() {
 		release(&p.Value)
 		release(&p.Grad)
+	}
+	for _, buf := range m.Buffers() {
+		release(&buf.Value)
 	}
 	m.features, m.embedding = nil, nil
 }

@@ -88,6 +88,8 @@ func TestVGGDRejectsBadConfigs(t *testing.T) {
 		{Classes: 10, InputSize: 100},
 		{Classes: 10, InputSize: -32},
 		{Classes: 10, WidthDivisor: 3},
+		{Classes: 10, Arch: "vgg-e"},
+		{Classes: 10, LinearInit: "xavier"},
 	} {
 		if _, err := VGGD(cfg); err == nil {
 			t.Errorf("VGGD(%+v) accepted an impossible configuration", cfg)

@@ -42,6 +42,9 @@ type Settings struct {
 	Schedule string `json:"schedule"`
 	// StepEpochs is the period of the "step" schedule, in epochs.
 	StepEpochs int `json:"step_epochs"`
+	// Arch is the network: "vgg-d" (the seed's; empty means it) or "vgg-d-bn" (a batch norm
+	// after every convolution). See nn.Config.Arch.
+	Arch string `json:"arch,omitempty"`
 	// WidthDivisor divides every layer's width (1: the paper's network).
 	WidthDivisor int `json:"width_divisor"`
 	// InputSize is the side of the square pictures the network sees, a multiple of 32.
@@ -116,7 +119,7 @@ func (s Settings) Validate() error {
 	if err := s.Augment.Validate(); err != nil {
 		bad("%v", err)
 	}
-	if _, err := nn.VGGD(nn.Config{Classes: 2, InputSize: s.InputSize, WidthDivisor: s.WidthDivisor}); err != nil {
+	if _, err := nn.VGGD(nn.Config{Arch: s.Arch, Classes: 2, InputSize: s.InputSize, WidthDivisor: s.WidthDivisor}); err != nil {
 		bad("%v", err)
 	}
 	if err := s.schedule(1).Validate(); err != nil {

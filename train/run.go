@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -245,7 +246,7 @@ func (r *run) fresh(ctx context.Context, classes []string, trainSet *dataset.Dat
 		return fmt.Errorf("train: %w", err)
 	}
 	r.info = nn.ModelInfo{ClassNames: classes, Mean: norm.Mean, Std: norm.Std}
-	r.model, err = nn.New(r.b, nn.Config{Classes: len(classes), InputSize: r.s.InputSize, WidthDivisor: r.s.WidthDivisor}, r.s.Seed)
+	r.model, err = nn.New(r.b, nn.Config{Arch: r.s.Arch, Classes: len(classes), InputSize: r.s.InputSize, WidthDivisor: r.s.WidthDivisor}, r.s.Seed)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -262,6 +263,9 @@ func (r *run) restore(classes []string) error {
 	if !slices.Equal(info.ClassNames, classes) {
 		return fmt.Errorf("train: resume: %s was trained on %d identities (%s) but %s has %d (%s)",
 			r.paths.Last, len(info.ClassNames), abbreviate(info.ClassNames), r.s.Data, len(classes), abbreviate(classes))
+	}
+	if arch := cmp.Or(r.s.Arch, nn.ArchVGGD); m.Config.Arch != arch {
+		return fmt.Errorf("train: resume: %s holds a %s model, the settings say %s", r.paths.Last, m.Config.Arch, arch)
 	}
 	if m.Config.InputSize != r.s.InputSize || m.Config.WidthDivisor != r.s.WidthDivisor {
 		return fmt.Errorf("train: resume: %s holds a model of input %d and width divisor %d, the settings say %d and %d",

@@ -44,6 +44,7 @@ func Conformance(t *testing.T, b kernels.Backend, tol Tolerance) {
 	t.Run("MaxPool2x2", func(t *testing.T) { testMaxPool(t, b) })
 	t.Run("Dropout", func(t *testing.T) { testDropout(t, b, tol) })
 	t.Run("Linear", func(t *testing.T) { testLinear(t, b, tol) })
+	t.Run("BatchNorm", func(t *testing.T) { testBatchNorm(t, b, tol) })
 	t.Run("SoftmaxCrossEntropy", func(t *testing.T) { testSoftmaxCrossEntropy(t, b, tol) })
 	t.Run("AccumulateStats", func(t *testing.T) { testAccumulateStats(t, b, tol) })
 	t.Run("SGD", func(t *testing.T) { testSGD(t, b, tol) })

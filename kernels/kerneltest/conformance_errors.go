@@ -65,6 +65,24 @@ func testShapeErrors(t *testing.T, b kernels.Backend) {
 		{"LinearBackward dw", func() error { return b.LinearBackward(f(2, 5), f(5, 3), f(3), f(2, 3), f(2, 5), f(3, 5)) }},
 		{"LinearBackward dx", func() error { return b.LinearBackward(f(2, 4), f(3, 5), f(3), f(2, 3), f(2, 5), f(3, 5)) }},
 		{"LinearBackward dy", func() error { return b.LinearBackward(nil, f(3, 5), nil, f(3, 3), f(2, 5), f(3, 5)) }},
+		// Batch norm, correct shapes: x, y [2,3,4,5]; everything per channel [3].
+		{"BatchNormTrain y", func() error {
+			return b.BatchNormTrain(f(2, 3, 5, 4), f(3), f(3), f(3), f(3), f(2, 3, 4, 5), f(3), f(3), 0.1, 1e-5)
+		}},
+		{"BatchNormTrain runVar", func() error {
+			return b.BatchNormTrain(f(2, 3, 4, 5), f(3), f(3), f(3), f(4), f(2, 3, 4, 5), f(3), f(3), 0.1, 1e-5)
+		}},
+		{"BatchNormTrain x rank", func() error {
+			return b.BatchNormTrain(f(2, 3, 20), f(3), f(3), f(3), f(3), f(2, 3, 20), f(3), f(3), 0.1, 1e-5)
+		}},
+		{"BatchNormEval gamma", func() error { return b.BatchNormEval(f(2, 3, 4, 5), f(2, 3, 4, 5), f(2), f(3), f(3), f(3), 1e-5) }},
+		{"BatchNormEval y", func() error { return b.BatchNormEval(f(2, 3, 4, 4), f(2, 3, 4, 5), f(3), f(3), f(3), f(3), 1e-5) }},
+		{"BatchNormBackward dy", func() error {
+			return b.BatchNormBackward(f(2, 3, 4, 5), f(3), f(3), f(1, 3, 4, 5), f(2, 3, 4, 5), f(3), f(3), f(3))
+		}},
+		{"BatchNormBackward dbeta", func() error {
+			return b.BatchNormBackward(f(2, 3, 4, 5), f(3), f(5), f(2, 3, 4, 5), f(2, 3, 4, 5), f(3), f(3), f(3))
+		}},
 		{"SoftmaxCrossEntropy probs", func() error { return b.SoftmaxCrossEntropy(f(2, 4), f(2), f(2, 5), i(2)) }},
 		{"SoftmaxCrossEntropy loss", func() error { return b.SoftmaxCrossEntropy(f(2, 5), f(3), f(2, 5), i(2)) }},
 		{"SoftmaxCrossEntropy labels", func() error { return b.SoftmaxCrossEntropy(f(2, 5), f(2), f(2, 5), i(3)) }},

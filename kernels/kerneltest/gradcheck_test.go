@@ -220,3 +220,36 @@ func expectNear(t *testing.T, what string, got, want float64) {
 		t.Errorf("%s = %v, want %v", what, got, want)
 	}
 }
+
+func TestBatchNormReferenceGradients(t *testing.T) {
+	for _, s := range []BatchNormShape{{N: 3, C: 2, H: 3, W: 2}, {N: 2, C: 3, H: 1, W: 1}, {N: 1, C: 2, H: 2, W: 3}} {
+		t.Run(fmt.Sprint(s.XShape()), func(t *testing.T) {
+			rng := tensor.NewRand(7)
+			x := randoms(rng, tensor.Shape(s.XShape()).Numel())
+			gamma, beta := randoms(rng, s.C), randoms(rng, s.C)
+			run := make([]float64, s.C) // the running statistics do not enter y
+			g := randoms(rng, len(x))
+			loss := func() float64 { return dot(g, RefBatchNormTrain(x, gamma, beta, run, run, s, 0.1, 1e-5).Y) }
+			r := RefBatchNormTrain(x, gamma, beta, run, run, s, 0.1, 1e-5)
+			dx, dgamma, dbeta := RefBatchNormBackward(g, x, gamma, r.Mean, r.InvStd, s)
+			checkGrad(t, "dx", dx, numericGrad(loss, x))
+			checkGrad(t, "dgamma", dgamma, numericGrad(loss, gamma))
+			checkGrad(t, "dbeta", dbeta, numericGrad(loss, beta))
+		})
+	}
+}
+
+// TestBatchNormReferenceByHand checks the forward reference on one channel of 1, 2, 3: mean 2,
+// biased variance 2/3, unbiased 1.
+func TestBatchNormReferenceByHand(t *testing.T) {
+	s := BatchNormShape{N: 3, C: 1, H: 1, W: 1}
+	r := RefBatchNormTrain([]float64{1, 2, 3}, []float64{2}, []float64{0.5}, []float64{1}, []float64{4}, s, 0.1, 0)
+	invstd := 1 / math.Sqrt(2.0/3)
+	expectNear(t, "mean", r.Mean[0], 2)
+	expectNear(t, "invstd", r.InvStd[0], invstd)
+	expectNear(t, "y[0]", r.Y[0], 2*(-1)*invstd+0.5)
+	expectNear(t, "running mean", r.RunMean[0], 0.9*1+0.1*2)
+	expectNear(t, "running var", r.RunVar[0], 0.9*4+0.1*1)
+	y := RefBatchNormEval([]float64{3}, []float64{2}, []float64{0.5}, []float64{1}, []float64{4}, BatchNormShape{N: 1, C: 1, H: 1, W: 1}, 0)
+	expectNear(t, "eval y", y[0], 2*(3-1)/2.0+0.5)
+}
