@@ -21,8 +21,13 @@ triplet="$(uname -m)-linux-gnu"
 
 say() { echo "cuda-stubs: $*" >&2; }
 
+# The version apt would download, or nothing. `apt-cache show` is no test: it succeeds for a
+# package that apt has heard of (from a removed source, or as someone's dependency) but has
+# no candidate to download.
+candidate() { apt-cache policy nvidia-cuda-dev 2>/dev/null | awk '/Candidate:/ && $2 != "(none)" {print $2}'; }
+
 if [ ! -s "$cache/include/cuda.h" ] || [ ! -s "$cache/lib/libcuda.so" ]; then
-    if ! apt-cache show nvidia-cuda-dev >/dev/null 2>&1; then
+    if [ -z "$(candidate)" ]; then
         . /etc/os-release
         say "no apt source offers nvidia-cuda-dev; adding Debian's non-free component for $VERSION_CODENAME"
         if [ "$(id -u)" != 0 ]; then
@@ -37,6 +42,10 @@ Components: non-free
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
         apt-get update >&2
+        if [ -z "$(candidate)" ]; then
+            say "still no candidate for nvidia-cuda-dev after adding non-free; see apt-cache policy nvidia-cuda-dev"
+            exit 1
+        fi
     fi
     work="$(mktemp -d)"
     trap 'rm -rf "$work"' EXIT
