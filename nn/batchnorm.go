@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/tensor"
 )
 
@@ -123,4 +124,34 @@ func constInit(v float32) func(*tensor.Tensor, *rand.Rand) {
 			t.Float32s()[i] = v
 		}
 	}
+}
+
+// CheckBackend reports, before any work, an op of the configuration's network that the backend
+// has no kernel for (an error wrapping kernels.ErrNotImplemented): batch norm on a backend that
+// lacks it, say, is then refused when a run starts rather than at its first training step.
+func CheckBackend(b kernels.Backend, cfg Config) error {
+	cfg, err := cfg.withDefaults()
+	if err != nil || cfg.Arch != ArchVGGDBN {
+		return err
+	}
+	var ts []*tensor.Tensor
+	defer func() {
+		for _, t := range ts {
+			t.Release()
+		}
+	}()
+	for _, shape := range [][]int{{1, 1, 1, 1}, {1, 1, 1, 1}, {1}, {1}, {1}, {1}} {
+		t, err := b.Alloc(tensor.Float32, shape...)
+		if err != nil {
+			return err
+		}
+		if err := b.Fill(t, 1); err != nil {
+			return err
+		}
+		ts = append(ts, t)
+	}
+	if err := b.BatchNormEval(ts[0], ts[1], ts[2], ts[3], ts[4], ts[5], BatchNormEps); err != nil {
+		return fmt.Errorf("%s on %s: %w", cfg.Arch, b.Name(), err)
+	}
+	return b.Sync()
 }

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -345,5 +346,36 @@ func TestBatchNormInit(t *testing.T) {
 				t.Fatalf("%s channel %d starts at weight %v bias %v running mean %v var %v, want 1 0 0 1", l.Name(), c, w[c], bias[c], rm[c], rv[c])
 			}
 		}
+	}
+}
+
+// noBatchNorm is a backend without batch-norm kernels, as the cuda one is today.
+type noBatchNorm struct{ kernels.Backend }
+
+func (noBatchNorm) BatchNormEval(y, x, gamma, beta, runMean, runVar *tensor.Tensor, eps float32) error {
+	return fmt.Errorf("test backend: batch norm: %w", kernels.ErrNotImplemented)
+}
+
+// CheckBackend refuses the batch-norm network on a backend that lacks the op, before any
+// work, and lets through what the backend can run.
+func TestCheckBackend(t *testing.T) {
+	cpu := openCPU(t)
+	cases := []struct {
+		name    string
+		b       kernels.Backend
+		arch    string
+		refused bool
+	}{
+		{"vgg-d-bn on cpu", cpu, ArchVGGDBN, false},
+		{"vgg-d without batch norm kernels", noBatchNorm{cpu}, ArchVGGD, false},
+		{"vgg-d-bn without batch norm kernels", noBatchNorm{cpu}, ArchVGGDBN, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := CheckBackend(c.b, Config{Arch: c.arch, Classes: 2, InputSize: 32, WidthDivisor: 16})
+			if got := errors.Is(err, kernels.ErrNotImplemented); got != c.refused || (!c.refused && err != nil) {
+				t.Errorf("CheckBackend: %v, want refused=%v", err, c.refused)
+			}
+		})
 	}
 }

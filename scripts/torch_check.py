@@ -9,6 +9,14 @@ For each architecture directory (vgg-d, vgg-d-bn) the Go test wrote model.safete
 batch input.f32 [N, 3, S, S] and the Go logits logits.f32 [N, classes]. The safetensors file is
 parsed by hand (the safetensors package is not needed): 8-byte little-endian header length,
 JSON header {name: {dtype, shape, data_offsets}}, raw little-endian data.
+
+A trained model against `vgg match` itself, on the pictures `go run ./bench/facedump` writes
+(the same decoding, centre square and resize as `vgg match --aligned`):
+
+    vgg match --model M.safetensors --aligned --json --top 100 PHOTOS... > match.json
+    python3 scripts/torch_check.py --match M.safetensors match.json DUMP
+
+compares every probability vgg printed with PyTorch's softmax of the strictly loaded model.
 """
 import json
 import os
@@ -71,13 +79,40 @@ def read_floats(path):
         return torch.frombuffer(bytearray(f.read()), dtype=torch.float32)
 
 
-def check(directory):
-    state, meta = read_safetensors(os.path.join(directory, "model.safetensors"))
+def load_model(path):
+    """The checkpoint at path in PyTorch, strictly loaded, in evaluation mode."""
+    state, meta = read_safetensors(path)
     arch = meta.get("arch", "vgg-d")
     classes, size = len(json.loads(meta["classes"])), int(meta["input_size"])
     model = VGGD(classes, size, int(meta["width_divisor"]), arch == "vgg-d-bn")
     model.load_state_dict(state, strict=True)  # raises on a missing, extra or misshapen tensor
-    model.eval()
+    return model.eval(), state, meta, arch, classes, size
+
+
+def check_match(model_path, match_json, dump):
+    """vgg match's probabilities against PyTorch's for the same pictures."""
+    model, _, meta, arch, _, size = load_model(model_path)
+    names = json.loads(meta["classes"])
+    mean = torch.tensor(json.loads(meta["mean"])).view(1, 3, 1, 1)
+    std = torch.tensor(json.loads(meta["std"])).view(1, 3, 1, 1)
+    dmeta = json.load(open(os.path.join(dump, "meta.json")))
+    pix = torch.frombuffer(bytearray(open(os.path.join(dump, "val_x.u8"), "rb").read()), dtype=torch.uint8)
+    pix = pix.reshape(-1, 3, size, size)
+    index = {os.path.realpath(p): i for i, p in enumerate(dmeta["val_paths"])}
+    worst, compared = 0.0, 0
+    for answer in json.load(open(match_json)):
+        i = index[os.path.realpath(answer["photo"])]
+        with torch.no_grad():
+            probs = model((pix[i:i + 1].float() / 255 - mean) / std).softmax(1)[0]
+        for m in answer["matches"]:
+            worst = max(worst, abs(probs[names.index(m["identity"])].item() - m["probability"]))
+            compared += 1
+    print(f"{arch}: {compared} probabilities of vgg match against PyTorch: max difference {worst:.3g}")
+    return worst <= 1e-4
+
+
+def check(directory):
+    model, state, meta, arch, classes, size = load_model(os.path.join(directory, "model.safetensors"))
     x = read_floats(os.path.join(directory, "input.f32")).reshape(-1, 3, size, size)
     want = read_floats(os.path.join(directory, "logits.f32")).reshape(x.shape[0], classes)
     with torch.no_grad():
@@ -90,6 +125,8 @@ def check(directory):
 
 
 def main():
+    if sys.argv[1] == "--match":
+        sys.exit(0 if check_match(*sys.argv[2:5]) else 1)
     root = sys.argv[1]
     ok = all([check(os.path.join(root, d)) for d in sorted(os.listdir(root))])
     sys.exit(0 if ok else 1)

@@ -61,11 +61,28 @@ type Settings struct {
 	Preprocessing string `json:"preprocessing"`
 }
 
-// DefaultSettings is the seed's recipe: SGD with momentum 0.9 and weight decay 5e-4 under a
-// one-cycle schedule, flips, shifts, small zooms and tilts, 128-pixel inputs, the full-width
-// network and a tenth of each identity held out.
+// DefaultSettings is the recipe `vgg train` uses unless told otherwise, chosen by measurement
+// (notes/recipe.md): VGG-D with a batch norm after every convolution, AdamW at 1e-3 with
+// decoupled weight decay 0.05 under a one-cycle schedule, flips, shifts, small zooms and tilts,
+// 128-pixel inputs, the full-width network and a tenth of each identity held out. On 20
+// celebrities at 64 pixels and 1/8 width it reaches about 70% validation top-1 in 30 epochs,
+// where the seed's recipe stays near chance.
 func DefaultSettings() Settings {
+	s := SeedSettings()
+	s.Arch = nn.ArchVGGDBN
+	s.Optimizer = "adamw"
+	s.LR = 1e-3
+	s.WeightDecay = 0.05
+	return s
+}
+
+// SeedSettings is the seed's recipe, as the blog post trained it: VGG-D without batch norm,
+// SGD with momentum 0.9 and weight decay 5e-4 at a one-cycle peak of 0.01, the same
+// augmentation, input size, width and split as DefaultSettings. It learns on large sets but
+// sits at chance on small ones.
+func SeedSettings() Settings {
 	return Settings{
+		Arch:          nn.ArchVGGD,
 		Epochs:        30,
 		BatchSize:     32,
 		Optimizer:     "sgd",
@@ -82,6 +99,9 @@ func DefaultSettings() Settings {
 		Preprocessing: CentreSquare,
 	}
 }
+
+// Recipes are the named starting points of `vgg train --recipe`.
+var Recipes = map[string]func() Settings{"default": DefaultSettings, "seed": SeedSettings}
 
 // CentreSquare is the Preprocessing name of "no preprocessing": the photo's centre square.
 const CentreSquare = "centre square"

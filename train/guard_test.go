@@ -63,6 +63,9 @@ func TestJudge(t *testing.T) {
 		{"small set, lucky", even(12, 6), 5.0 / 12, 30, false, "could be luck"},
 		{"small set, clearly learned", even(12, 6), 10.0 / 12, 30, true, "not luck"},
 		{"small set, one epoch", even(12, 6), 6.0 / 12, 1, true, "not luck"},
+		// Measured: 6 celebs60 people, 18 validation photos, the default recipe, seeds 3 and 2.
+		{"real small set, best of 30", even(18, 6), 9.0 / 18, 30, true, "not luck"},
+		{"real small set, weak", even(18, 6), 7.0 / 18, 30, false, "could be luck"},
 		{"large set, tiny gain", even(6000, 6), 0.19, 30, false, "no better than guessing"},
 		{"large set, learned", even(6000, 6), 0.40, 30, true, "not luck"},
 		{"largest identity", newBaseline("validation", []int{8, 1, 1}), 0.8, 10, false, "largest identity scores 80.0%"},
@@ -133,7 +136,7 @@ func TestGuardRefusesARunThatLearnsNothing(t *testing.T) {
 			t.Errorf("report status %q, verdict %+v; want complete, not learned, chance 0.25, advice", r.Status, r.Verdict)
 		}
 	}
-	for _, want := range []string{"its answers", "not usable for matching", "--optimizer adamw", "--arch vgg-d-bn",
+	for _, want := range []string{"its answers", "not usable for matching", "another --lr (now 0.02)",
 		"warning: the training loss has stayed", "chance is 25.0%"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, log.String())
@@ -212,6 +215,31 @@ func TestRoughDuration(t *testing.T) {
 	} {
 		if got := roughDuration(d); got != want {
 			t.Errorf("roughDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// Advice names only changes that differ from the settings the run used.
+func TestAdviceFitsTheSettings(t *testing.T) {
+	cases := []struct {
+		name      string
+		settings  Settings
+		want, not []string
+	}{
+		{"seed recipe", SeedSettings(), []string{"--optimizer adamw", "--arch vgg-d-bn"}, []string{"another --lr"}},
+		{"default recipe", DefaultSettings(), []string{"another --lr (now 0.001)"}, []string{"--optimizer adamw", "--arch vgg-d-bn"}},
+	}
+	for _, c := range cases {
+		tips := strings.Join(advice(c.settings, 20), "\n")
+		for _, w := range c.want {
+			if !strings.Contains(tips, w) {
+				t.Errorf("%s: advice lacks %q:\n%s", c.name, w, tips)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(tips, n) {
+				t.Errorf("%s: advice suggests %q, which the run already used:\n%s", c.name, n, tips)
+			}
 		}
 	}
 }

@@ -120,6 +120,9 @@ func Run(ctx context.Context, s Settings, o Options) (*Report, error) {
 	}
 	r.b, r.inputs = b, newStaging(b)
 	defer r.close()
+	if err := nn.CheckBackend(b, nn.Config{Arch: s.Arch, Classes: 2, InputSize: s.InputSize, WidthDivisor: s.WidthDivisor}); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
 	if err := r.setUp(ctx); err != nil {
 		if ctx.Err() != nil {
 			return r.report, fmt.Errorf("train: stopped before training began; nothing was saved")
@@ -213,8 +216,8 @@ func (r *run) setUp(ctx context.Context) error {
 	}
 	r.report.TrainPhotos, r.report.ValPhotos = len(trainSet.Samples), len(valSet.Samples)
 	r.report.SkippedPhotos = len(set.Skipped)
-	r.logf("model: VGG-D, width 1/%d, %d classes, %.2f M parameters, %.3f GFLOP per image, on %s",
-		s.WidthDivisor, len(set.Classes), float64(r.model.NumParams())/1e6, float64(r.model.FLOPs())/1e9, r.b.Describe())
+	r.logf("model: %s, width 1/%d, %d classes, %.2f M parameters, %.3f GFLOP per image, on %s",
+		r.model.Config.Arch, s.WidthDivisor, len(set.Classes), float64(r.model.NumParams())/1e6, float64(r.model.FLOPs())/1e9, r.b.Describe())
 	return nil
 }
 

@@ -6,8 +6,8 @@
 //
 //	go run ./bench/facedump --data DIR --input 64 --val 0.1 --seed 1 --out DUMP
 //
-// DUMP/meta.json names the classes, the normalisation measured on the training split and the
-// shapes; DUMP/{train,val}_x.u8 hold [N,3,S,S] bytes (RGB, 0..255) and {train,val}_y.i32 the
+// DUMP/meta.json names the classes, the normalisation measured on the training split, the
+// shapes and the validation photos' paths; DUMP/{train,val}_x.u8 hold [N,3,S,S] bytes (RGB, 0..255) and {train,val}_y.i32 the
 // labels, little-endian int32.
 package main
 
@@ -49,6 +49,8 @@ type meta struct {
 	Norm    vision.Normalization `json:"norm"`
 	Seed    uint64               `json:"seed"`
 	ValFrac float64              `json:"val_fraction"`
+	// ValPaths are the validation photos in the order of val_x, for comparing answers.
+	ValPaths []string `json:"val_paths"`
 }
 
 func dump(data, out string, input int, valFraction float64, seed uint64) error {
@@ -82,6 +84,9 @@ func dump(data, out string, input int, valFraction float64, seed uint64) error {
 	}
 	m := meta{Classes: set.Classes, Input: input, Train: len(trainSet.Samples), Val: len(valSet.Samples),
 		Norm: norm, Seed: seed, ValFrac: valFraction}
+	for _, s := range valSet.Samples {
+		m.ValPaths = append(m.ValPaths, s.Path)
+	}
 	js, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
