@@ -3,6 +3,7 @@ package nn
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -285,6 +286,12 @@ func loadTensors(f *stFile, b kernels.Backend, nts []namedTensor, counters []nam
 		host := tensor.Zeros(nt.t.Shape()...)
 		if err := f.read(nt.name, host); err != nil {
 			return err
+		}
+		// A NaN or infinite weight makes every answer NaN; refuse the file rather than print NaN%.
+		for i, v := range host.Float32s() {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("%s: tensor %s holds %v at index %d: the file is damaged or comes from a run that diverged", f.path, nt.name, v, i)
+			}
 		}
 		if err := b.Upload(nt.t, host); err != nil {
 			return fmt.Errorf("%s: %s: %w", f.path, nt.name, err)

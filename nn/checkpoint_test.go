@@ -152,6 +152,15 @@ func TestLoadModelRejectsBadCheckpoints(t *testing.T) {
 		return p
 	}
 	srcs := backendSources(b, paramTensors(m.Params()))
+	// The same bytes with one weight of fc.6.bias (its second float) set to NaN or +Inf.
+	poisoned := func(name string, bits uint32) string {
+		header, _ := readHeader(t, path)
+		offsets := header["fc.6.bias"].(map[string]any)["data_offsets"].([]any)
+		at := 8 + int(headerLen) + int(offsets[0].(float64)) + 4
+		bad := append([]byte(nil), raw...)
+		binary.LittleEndian.PutUint32(bad[at:], bits)
+		return writeBytes(t, path, name, bad)
+	}
 
 	cases := []struct {
 		name, path, want string
@@ -182,6 +191,8 @@ func TestLoadModelRejectsBadCheckpoints(t *testing.T) {
 		}), "fc.6.weight has shape [4 128], this model needs [3 128]"},
 		{"wrong width", rewrite(t, path, "width.safetensors", func(h map[string]any) { metadata(h)["width_divisor"] = "8" }), "cnn.0.weight has shape [4 3 3 3], this model needs [8 3 3 3]"},
 		{"impossible width", rewrite(t, path, "width3.safetensors", func(h map[string]any) { metadata(h)["width_divisor"] = "3" }), "width divisor 3"},
+		{"a NaN weight", poisoned("nan.safetensors", 0x7fc00000), "tensor fc.6.bias holds NaN at index 1"},
+		{"an infinite weight", poisoned("inf.safetensors", 0x7f800000), "tensor fc.6.bias holds +Inf at index 1"},
 		{"missing tensor", writeWith("missing.safetensors", srcs[:len(srcs)-1]), "fc.6.bias is missing"},
 		{"extra tensor", writeWith("extra.safetensors", append(srcs[:len(srcs):len(srcs)], stSource{name: "fc.9.weight", shape: []int{2}, read: func(*tensor.Tensor) error { return nil }})), "unexpected tensors fc.9.weight"},
 	}
