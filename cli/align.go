@@ -28,7 +28,8 @@ func init() {
 			"sit at fixed places of a 128x128 PNG written under --out with the same folder layout. " +
 			"Photos where no face or no eyes are found are still aligned as well as the face box or " +
 			"the whole photo allows, and counted in the report (printed, and saved as " +
-			"align-report.json in --out).",
+			"align-report.json in --out). Photos that cannot be read are named, the others still " +
+			"aligned, and the exit status is non-zero.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "in", Required: true, Usage: "folder of folders of photos"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "folder for the aligned faces"},
@@ -125,11 +126,32 @@ func runAlign(c *cli.Context) error {
 		return fmt.Errorf("align: %w", firstWriteErr)
 	}
 	printAlignReport(c.App.Writer, rep)
-	return vision.WriteAtomic(filepath.Join(out, "align-report.json"), func(w io.Writer) error {
+	reportPath := filepath.Join(out, "align-report.json")
+	if err := vision.WriteAtomic(reportPath, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
-	})
+	}); err != nil {
+		return err
+	}
+	if unreadable := rep.unreadable(); len(unreadable) > 0 {
+		// The other photos are aligned; the run still fails so that a script notices.
+		return fmt.Errorf("align: %d of %d photos could not be read (the rest are aligned; see %s):\n  %s",
+			len(unreadable), rep.Photos, reportPath, strings.Join(unreadable, "\n  "))
+	}
+	return nil
+}
+
+// unreadable lists the photos that could not be read, with why, in path order.
+func (r alignReport) unreadable() []string {
+	var out []string
+	for src, msg := range r.Problems {
+		if strings.HasPrefix(msg, "unreadable") {
+			out = append(out, src+": "+msg)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 type alignJob struct{ src, dst string }
