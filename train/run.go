@@ -114,6 +114,13 @@ func Run(ctx context.Context, s Settings, o Options) (*Report, error) {
 	if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
+	// Find out now, not after the first epoch's minutes, that the model cannot be saved there.
+	probe, err := os.CreateTemp(filepath.Dir(o.Out), ".vgg-write-check-*")
+	if err != nil {
+		return nil, fmt.Errorf("train: cannot write beside %s: %w", o.Out, err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
 	b, err := kernels.Open(o.Device)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)

@@ -9,6 +9,7 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -361,5 +362,22 @@ func TestScores(t *testing.T) {
 	}
 	if r := ranked(softmax([]float32{1, 3, 3, 2})); r[0] != 1 || r[1] != 2 || r[3] != 0 {
 		t.Errorf("ranking %v, want ties to the lower index: [1 2 3 0]", r)
+	}
+}
+
+// An output folder that cannot be written is refused before any photo is read or step taken.
+// (/proc refuses new files even to root, who may write to any ordinary folder.)
+func TestRunRefusesAnUnwritableOutBeforeTraining(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs Linux's /proc")
+	}
+	var log bytes.Buffer
+	_, err := Run(context.Background(), tinySettings(filepath.Join(t.TempDir(), "no-photos")),
+		Options{Out: "/proc/model.safetensors", Device: "cpu", Log: &log, NoEstimate: true})
+	if err == nil || !strings.Contains(err.Error(), "cannot write beside /proc/model.safetensors") {
+		t.Errorf("error %v, want one saying the output cannot be written", err)
+	}
+	if log.Len() != 0 {
+		t.Errorf("work began before the check:\n%s", log.String())
 	}
 }
