@@ -24,7 +24,7 @@ func init() {
 		Name:  "align",
 		Usage: "turn a folder of people's photos into aligned 128x128 face crops",
 		Description: "align reads --in (one folder per person, photos inside), finds the face in every " +
-			"photo (the largest when there are several), finds its eyes and warps it so the eyes " +
+			"photo (the most confident when there are several), finds its eyes and warps it so the eyes " +
 			"sit at fixed places of a 128x128 PNG written under --out with the same folder layout. " +
 			"Photos where no face or no eyes are found are still aligned as well as the face box or " +
 			"the whole photo allows, and counted in the report (printed, and saved as " +
@@ -44,7 +44,7 @@ func init() {
 type alignReport struct {
 	Photos     int `json:"photos"`
 	OneFace    int `json:"one_face"`
-	Several    int `json:"several_faces"` // the largest was kept
+	Several    int `json:"several_faces"` // the most confident was kept
 	NoFace     int `json:"no_face"`       // the whole photo was taken as a tight face crop
 	NoEyes     int `json:"no_eyes"`       // a face was found but not both eyes: aligned from its box
 	Unreadable int `json:"unreadable"`
@@ -224,7 +224,7 @@ func (p alignProblem) String() string {
 	return strings.Join(parts, ": ")
 }
 
-// alignOne aligns one photo and writes the largest face. Only a failure to write is an error;
+// alignOne aligns one photo and writes the most confident face. Only a failure to write is an error;
 // a bad photo is reported as a problem and skipped.
 func alignOne(al *align.Aligner, j alignJob) (alignProblem, error) {
 	img, err := vision.Load(j.src)
@@ -240,7 +240,7 @@ func alignOne(al *align.Aligner, j alignJob) (alignProblem, error) {
 	case f.WholeImage:
 		p.kind = "no face"
 	case len(faces) > 1:
-		p.kind, p.detail = "several", fmt.Sprintf("%d faces, kept the largest", len(faces))
+		p.kind, p.detail = "several", fmt.Sprintf("%d faces, kept the most confident", len(faces))
 		p.eyesMissing = f.Fallback
 	default:
 		p.eyesMissing = f.Fallback
@@ -249,7 +249,7 @@ func alignOne(al *align.Aligner, j alignJob) (alignProblem, error) {
 }
 
 func printAlignReport(w io.Writer, r alignReport) {
-	fmt.Fprintf(w, "%d photos: %d with one face, %d with several (kept the largest), %d with no face found (whole photo used), %d unreadable\n",
+	fmt.Fprintf(w, "%d photos: %d with one face, %d with several (kept the most confident), %d with no face found (whole photo used), %d unreadable\n",
 		r.Photos, r.OneFace, r.Several, r.NoFace, r.Unreadable)
 	fmt.Fprintf(w, "eyes not found in %d detected faces (aligned from the face box)\n", r.NoEyes)
 }

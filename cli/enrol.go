@@ -81,7 +81,7 @@ func runEnrol(c *cli.Context) error {
 			continue
 		}
 		if f.faces > 1 {
-			fmt.Fprintf(c.App.ErrWriter, "vgg: enrol: %s: %d faces found, enrolling the largest\n", p, f.faces)
+			fmt.Fprintf(c.App.ErrWriter, "vgg: enrol: %s: %d faces found, enrolling the most confident\n", p, f.faces)
 		}
 		abs, err := filepath.Abs(p)
 		if err != nil {
@@ -126,7 +126,7 @@ func loadGallery(path string, em *embeddingModel, orEmpty bool) (*gallery.Galler
 }
 
 // faceFinder turns a photo into the picture the network sees, remembering where the face was:
-// the largest face found by the Haar cascade, aligned by the eyes (as training does by
+// the most confident face found by the Haar cascade, aligned by the eyes (as training does by
 // default), or with aligned set the photo's centre square.
 type faceFinder struct {
 	aligner *align.Aligner // nil: centre square

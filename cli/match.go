@@ -270,7 +270,7 @@ func (f *foundFace) note() string {
 	case f.wholePhoto:
 		return "no face found: the whole photo is taken as a face crop"
 	case f.faces > 1:
-		return fmt.Sprintf("%d faces found: the largest is used", f.faces)
+		return fmt.Sprintf("%d faces found: the most confident is used", f.faces)
 	}
 	return ""
 }

@@ -80,7 +80,7 @@ func alignedFlag() cli.Flag {
 }
 
 // framing is how photos are framed before they are resized to the network's input: by default
-// the largest face of each photo, found by the Haar cascade and turned and scaled so that the
+// the most confident face of each photo, found by the Haar cascade and turned and scaled so that the
 // eyes land where they do in the aligned crops; with --aligned, the photo's centre square.
 // name describes the choice for the training settings.
 func framing(aligned bool) (name string, f train.Framing) {
@@ -88,7 +88,7 @@ func framing(aligned bool) (name string, f train.Framing) {
 		return train.CentreSquare, nil
 	}
 	aligner := align.New(haar.FrontalFace(), haar.Eye())
-	return "largest face, aligned by the eyes", func(img image.Image) (image.Image, string, error) {
+	return "most confident face, aligned by the eyes", func(img image.Image) (image.Image, string, error) {
 		faces, err := aligner.Align(img)
 		if err != nil {
 			return nil, "", err
@@ -98,7 +98,7 @@ func framing(aligned bool) (name string, f train.Framing) {
 		case faces[0].WholeImage:
 			note = "no face found: the whole photo is taken as a face crop"
 		case len(faces) > 1:
-			note = fmt.Sprintf("%d faces found: the largest is used", len(faces))
+			note = fmt.Sprintf("%d faces found: the most confident is used", len(faces))
 		}
 		return faces[0].Aligned, note, nil
 	}

@@ -64,7 +64,7 @@ func New(faces, eyes *haar.Cascade) *Aligner {
 	}
 }
 
-// Align finds every face in img, largest first, and aligns each (see Detect). When no face is
+// Align finds every face in img, most confident first, and aligns each (see Detect). When no face is
 // found even after padding, the whole photo is taken as one tightly cropped face (Fallback and
 // WholeImage set), so every photo yields at least one aligned face. It fails only on an image
 // too small to hold a face (under 8 pixels a side).
@@ -87,7 +87,7 @@ func (a *Aligner) Align(img image.Image) ([]Face, error) {
 	return faces, nil
 }
 
-// Detect finds every face in img, largest first, with its eyes, without warping (Aligned is
+// Detect finds every face in img, most confident first, with its eyes, without warping (Aligned is
 // nil). A photo with no detectable face is padded (replicated border, a quarter of its size on
 // each side) and searched again, which rescues tight crops where the face touches the border.
 // A face whose eyes are not found gets the usual eye positions of its box, marked Fallback.
@@ -113,7 +113,7 @@ func (a *Aligner) detect(rgba *image.RGBA) ([]Face, error) {
 }
 
 // detectPadded runs the face cascade, then again on a padded copy if it found nothing, and
-// returns the faces largest first.
+// returns the faces most confident first.
 func (a *Aligner) detectPadded(grey *image.Gray) ([]haar.Detection, error) {
 	dets, err := a.faces.Detect(grey, a.FaceParams)
 	if err != nil {
@@ -129,10 +129,20 @@ func (a *Aligner) detectPadded(grey *image.Gray) ([]haar.Detection, error) {
 			dets[i].Box = dets[i].Box.Sub(image.Pt(pad, pad))
 		}
 	}
+	rankByConfidence(dets)
+	return dets, nil
+}
+
+// rankByConfidence orders detections most confident first (the most overlapping hits): in a
+// group photo a false box that spans two people can be the largest, with a fraction of a real
+// face's hits. Ties go to the larger box.
+func rankByConfidence(dets []haar.Detection) {
 	sort.SliceStable(dets, func(i, j int) bool {
+		if dets[i].Neighbors != dets[j].Neighbors {
+			return dets[i].Neighbors > dets[j].Neighbors
+		}
 		return dets[i].Box.Dx()*dets[i].Box.Dy() > dets[j].Box.Dx()*dets[j].Box.Dy()
 	})
-	return dets, nil
 }
 
 // eyeSearchWidth is the width the upper face is scaled to before the eye search, so that eyes

@@ -257,3 +257,48 @@ func TestAlignCelebs(t *testing.T) {
 		}
 	}
 }
+
+func TestRankByConfidence(t *testing.T) {
+	big := haar.Detection{Box: image.Rect(0, 0, 300, 300), Neighbors: 7}      // a false box spanning two people
+	face := haar.Detection{Box: image.Rect(10, 10, 90, 90), Neighbors: 60}    // a real face
+	twin := haar.Detection{Box: image.Rect(100, 10, 200, 110), Neighbors: 60} // as confident, larger
+	dets := []haar.Detection{big, face, twin}
+	rankByConfidence(dets)
+	if dets[0] != twin || dets[1] != face || dets[2] != big {
+		t.Errorf("order %v, want the larger of the two most confident, the other, then the false box", dets)
+	}
+}
+
+// On every dlib_train group photo, the face Detect puts first (the one match, enrol and align
+// use) is one of the annotated faces, not a false box.
+func TestFirstFaceIsARealFace(t *testing.T) {
+	dir, faces := dlibFaces(t)
+	a := New(haar.FrontalFace(), haar.Eye())
+	byFile := map[string][]image.Rectangle{}
+	for _, f := range faces {
+		byFile[f.file] = append(byFile[f.file], f.box)
+	}
+	for file, boxes := range byFile {
+		img, err := vision.Load(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		found, err := a.Detect(img)
+		if err != nil || len(found) == 0 {
+			t.Fatalf("%s: %d faces, %v", file, len(found), err)
+		}
+		first, best := found[0].Box, 0.0
+		for _, b := range boxes {
+			best = max(best, iou(first, b))
+		}
+		if best < 0.3 {
+			t.Errorf("%s: the first face %v (%d hits) overlaps no annotated face (best IoU %.2f)", file, first, found[0].Neighbors, best)
+		}
+	}
+}
+
+func iou(a, b image.Rectangle) float64 {
+	in := a.Intersect(b)
+	area := func(r image.Rectangle) float64 { return float64(r.Dx() * r.Dy()) }
+	return area(in) / (area(a) + area(b) - area(in))
+}
