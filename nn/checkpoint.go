@@ -144,6 +144,18 @@ func LoadModel(b kernels.Backend, path string) (*Model, ModelInfo, error) {
 	if err != nil {
 		return nil, ModelInfo{}, fmt.Errorf("%s: %w", path, err)
 	}
+	// Check every shape before allocating: damaged metadata (an input size or width from
+	// another model) must not make us allocate a network the file cannot fill.
+	for _, p := range m.Params() {
+		if _, err := f.entryShaped(p.Name, p.Shape); err != nil {
+			return nil, ModelInfo{}, err
+		}
+	}
+	for _, buf := range m.Buffers() {
+		if _, err := f.entryShaped(buf.Name, buf.Shape); err != nil {
+			return nil, ModelInfo{}, err
+		}
+	}
 	if err := m.allocParams(b); err != nil {
 		m.Release()
 		return nil, ModelInfo{}, err

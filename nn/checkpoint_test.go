@@ -19,7 +19,7 @@ var testInfo = ModelInfo{
 }
 
 // savedTiny saves a tiny 4-class model into a fresh directory and returns it and the path.
-func savedTiny(t *testing.T, b kernels.Backend) (*Model, string) {
+func savedTiny(t testing.TB, b kernels.Backend) (*Model, string) {
 	t.Helper()
 	m, err := New(b, tinyConfig(4), 3)
 	if err != nil {

@@ -269,12 +269,9 @@ func (s *stFile) names() []string {
 
 // read fills the host tensor dst with the named F32 tensor, which must have dst's shape.
 func (s *stFile) read(name string, dst *tensor.Tensor) error {
-	e, err := s.entry(name, "F32")
+	e, err := s.entryShaped(name, dst.Shape())
 	if err != nil {
 		return err
-	}
-	if !tensor.Shape(e.Shape).Equal(dst.Shape()) {
-		return fmt.Errorf("%s: tensor %s has shape %v, this model needs %v", s.path, name, tensor.Shape(e.Shape), dst.Shape())
 	}
 	buf := make([]byte, e.DataOffsets[1]-e.DataOffsets[0])
 	if _, err := s.f.ReadAt(buf, s.dataStart+e.DataOffsets[0]); err != nil {
@@ -308,6 +305,18 @@ func (s *stFile) entry(name, dtype string) (stEntry, error) {
 	}
 	if e.DType != dtype {
 		return e, fmt.Errorf("%s: tensor %s is %s, this model needs %s", s.path, name, e.DType, dtype)
+	}
+	return e, nil
+}
+
+// entryShaped returns the named F32 tensor's header entry, which must have shape want.
+func (s *stFile) entryShaped(name string, want tensor.Shape) (stEntry, error) {
+	e, err := s.entry(name, "F32")
+	if err != nil {
+		return e, err
+	}
+	if !tensor.Shape(e.Shape).Equal(want) {
+		return e, fmt.Errorf("%s: tensor %s has shape %v, this model needs %v", s.path, name, tensor.Shape(e.Shape), want)
 	}
 	return e, nil
 }
