@@ -104,7 +104,7 @@ func openEmbeddingModel(device, model string, aligned bool) (*embeddingModel, er
 	if err != nil {
 		return nil, err
 	}
-	fp, err := gallery.Fingerprint(p.Model)
+	fp, err := p.Model.Fingerprint()
 	if err != nil {
 		p.Close()
 		return nil, err

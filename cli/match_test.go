@@ -194,7 +194,7 @@ func TestMatchWarnsAboutAModelAtChance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fp, err := gallery.Fingerprint(p.Model)
+	fp, err := p.Model.Fingerprint()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func writePhotos(t *testing.T, dir string, identities []string, n int, firstSeed
 
 func embedPhotos(t *testing.T, m *nn.Model, entries []Entry) *Gallery {
 	t.Helper()
-	fp, err := Fingerprint(m)
+	fp, err := m.Fingerprint()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +327,7 @@ func TestLoadRefusesBadFiles(t *testing.T) {
 func TestFingerprint(t *testing.T) {
 	b := openCPU(t)
 	m := tinyModel(t, b, 7)
-	fp, err := Fingerprint(m)
+	fp, err := m.Fingerprint()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,10 +340,10 @@ func TestFingerprint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fp2, _ := Fingerprint(loaded); fp2 != fp {
+	if fp2, _ := loaded.Fingerprint(); fp2 != fp {
 		t.Fatalf("fingerprint after save and load %s, before %s", fp2, fp)
 	}
-	if other, _ := Fingerprint(tinyModel(t, b, 8)); other == fp {
+	if other, _ := tinyModel(t, b, 8).Fingerprint(); other == fp {
 		t.Fatal("two differently seeded models have the same fingerprint")
 	}
 	p := loaded.Params()[len(loaded.Params())-1]
@@ -355,7 +355,7 @@ func TestFingerprint(t *testing.T) {
 	if err := b.Upload(p.Value, host); err != nil {
 		t.Fatal(err)
 	}
-	if fp3, _ := Fingerprint(loaded); fp3 == fp {
+	if fp3, _ := loaded.Fingerprint(); fp3 == fp {
 		t.Fatal("changing one weight kept the fingerprint")
 	}
 }
@@ -391,7 +391,7 @@ func TestAddPhotosSkipsBadFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries = append(entries, Entry{Identity: "Ann", Path: bad})
-	fp, _ := Fingerprint(m)
+	fp, _ := m.Fingerprint()
 	g := New(fp, EmbeddingWidth(m))
 	skipped, err := g.AddPhotos(context.Background(), &Embedder{Model: m, Norm: vision.Identity}, dataset.NewSource(dataset.SourceOptions{Size: 32}), entries, nil)
 	if err != nil {

@@ -87,6 +87,8 @@ const (
 	extraEpochTally = "epoch_tally"
 	extraEpochSecs  = "epoch_seconds"
 	extraReport     = "report"
+	// extraWeights is the fingerprint of the weights saved beside the state (model.last).
+	extraWeights = "weights_sha256"
 )
 
 // Run trains a model as s says and returns the report of the run (also when it stops early,
@@ -290,6 +292,19 @@ func (r *run) restoreState() error {
 	t := r.trainer
 	if err := t.LoadState(r.paths.LastState); err != nil {
 		return fmt.Errorf("train: resume: %w", err)
+	}
+	// The model and its state are two files: one copied from another run, or from another
+	// epoch of this one, must not resume silently. (States from before the fingerprint was
+	// recorded have none.)
+	if want := t.Extra[extraWeights]; want != "" {
+		got, err := r.model.Fingerprint()
+		if err != nil {
+			return fmt.Errorf("train: resume: %w", err)
+		}
+		if got != want {
+			return fmt.Errorf("train: resume: %s does not hold the weights %s was saved with (another run's or another epoch's); resume from a matching pair or start afresh",
+				r.paths.Last, r.paths.LastState)
+		}
 	}
 	var saved Settings
 	if err := json.Unmarshal([]byte(t.Extra[extraSettings]), &saved); err != nil {
@@ -554,7 +569,12 @@ func (r *run) save(best bool) error {
 	if err != nil {
 		return err
 	}
+	weights, err := r.model.Fingerprint()
+	if err != nil {
+		return err
+	}
 	t.Extra = map[string]string{
+		extraWeights:    weights,
 		extraSettings:   string(settings),
 		extraEpochStep:  strconv.Itoa(r.epochStep),
 		extraEpochTally: string(tally),

@@ -381,3 +381,28 @@ func TestRunRefusesAnUnwritableOutBeforeTraining(t *testing.T) {
 		t.Errorf("work began before the check:\n%s", log.String())
 	}
 }
+
+// A model.last from another run, beside this run's training state, is refused on resume.
+func TestResumeRefusesAnotherRunsModel(t *testing.T) {
+	data := synthData(t, 3, 8)
+	interrupted := func(seed uint64) string {
+		s := tinySettings(data)
+		s.Seed = seed
+		out := filepath.Join(t.TempDir(), "model.safetensors")
+		ctx, cancel := context.WithCancel(context.Background())
+		_, err := Run(ctx, s, Options{Out: out, Device: "cpu", AfterStep: func(int) { cancel() }})
+		cancel()
+		if !errors.Is(err, ErrInterrupted) {
+			t.Fatalf("error %v, want ErrInterrupted", err)
+		}
+		return out
+	}
+	mine, theirs := interrupted(3), interrupted(4)
+	if err := os.WriteFile(PathsFor(mine).Last, readFile(t, PathsFor(theirs).Last), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Run(context.Background(), tinySettings(data), Options{Out: mine, Device: "cpu", Resume: true})
+	if err == nil || !strings.Contains(err.Error(), "does not hold the weights") {
+		t.Errorf("resume with another run's model: error %v", err)
+	}
+}

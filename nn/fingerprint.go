@@ -1,4 +1,4 @@
-package gallery
+package nn
 
 import (
 	"crypto/sha256"
@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	"github.com/vgglab/vgg/nn"
 	"github.com/vgglab/vgg/tensor"
 )
 
@@ -14,7 +13,9 @@ import (
 // order, as its name, its shape and its float32 values (little-endian), the same tensor data a
 // checkpoint holds. Two models have the same fingerprint exactly when they compute the same
 // embeddings, whatever file or device they came from; one more training step changes it.
-func Fingerprint(m *nn.Model) (string, error) {
+// Galleries record it to refuse another model's embeddings, training states to refuse another
+// run's weights.
+func (m *Model) Fingerprint() (string, error) {
 	b := m.Ctx.Backend
 	if b == nil {
 		return "", fmt.Errorf("fingerprint: the model has no weights yet")
