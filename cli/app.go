@@ -3,9 +3,12 @@
 package cli
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/vgglab/vgg/vision"
 )
 
 var commands []*cli.Command
@@ -24,5 +27,16 @@ func App() *cli.App {
 			"(one folder per person) and tells whom a new photo resembles. Start with 'vgg demo'.",
 		Commands:        cmds,
 		HideHelpCommand: true,
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "max-pixels", Value: vision.DefaultMaxPixels,
+				Usage: "refuse photos of more than this many pixels (width x height) before decoding them; raise it for very large photos"},
+		},
+		Before: func(c *cli.Context) error {
+			if n := c.Int("max-pixels"); n <= 0 {
+				return fmt.Errorf("--max-pixels %d: the budget must be a positive number of pixels", n)
+			}
+			vision.SetMaxPixels(c.Int("max-pixels"))
+			return nil
+		},
 	}
 }

@@ -143,3 +143,19 @@ func TestCascadeTrain(t *testing.T) {
 		t.Error("--boost real: no error")
 	}
 }
+
+// --max-pixels sets the budget every command decodes photos under: a 32x32 photo is refused
+// under 1000 pixels, naming the file and the budget, and read under the default.
+func TestMaxPixels(t *testing.T) {
+	photo := filepath.Join(synthPhotos(t, 2, 1), synth.Name(0), "0000.jpg")
+	_, _, err := run(t, "--max-pixels", "1000", "detect", photo)
+	if err == nil || !strings.Contains(err.Error(), photo) || !strings.Contains(err.Error(), "over the") {
+		t.Errorf("32x32 photo under a 1000-pixel budget: error %v", err)
+	}
+	if _, stderr, err := run(t, "detect", photo); err != nil {
+		t.Errorf("the default budget refused a 32x32 photo: %v\n%s", err, stderr)
+	}
+	if _, _, err := run(t, "--max-pixels", "0", "detect", photo); err == nil || !strings.Contains(err.Error(), "--max-pixels 0") {
+		t.Errorf("--max-pixels 0: error %v", err)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/image/bmp"
@@ -89,9 +90,10 @@ var decoders = map[string]struct {
 	"webp": {webp.Decode, webp.DecodeConfig},
 }
 
-// Decoder decodes image files under a pixel budget. The zero value uses DefaultMaxPixels.
+// Decoder decodes image files under a pixel budget. The zero value uses the process's budget
+// (DefaultMaxPixels unless SetMaxPixels changed it).
 type Decoder struct {
-	// MaxPixels is the largest width*height accepted; 0 means DefaultMaxPixels.
+	// MaxPixels is the largest width*height accepted; 0 means the process's budget.
 	MaxPixels int
 }
 
@@ -99,10 +101,25 @@ func (d Decoder) maxPixels() int {
 	if d.MaxPixels > 0 {
 		return d.MaxPixels
 	}
-	return DefaultMaxPixels
+	return int(processMaxPixels.Load())
 }
 
-// Load decodes the image file at path with the default pixel budget; see Decoder.Load.
+// processMaxPixels is the budget of a zero Decoder: DefaultMaxPixels unless the program
+// raised or lowered it (vgg --max-pixels).
+var processMaxPixels atomic.Int64
+
+func init() { processMaxPixels.Store(DefaultMaxPixels) }
+
+// SetMaxPixels sets the pixel budget of every zero Decoder (and of Load) in this process;
+// n <= 0 restores DefaultMaxPixels.
+func SetMaxPixels(n int) {
+	if n <= 0 {
+		n = DefaultMaxPixels
+	}
+	processMaxPixels.Store(int64(n))
+}
+
+// Load decodes the image file at path with the process's pixel budget; see Decoder.Load.
 func Load(path string) (image.Image, error) { return Decoder{}.Load(path) }
 
 // Load reads and decodes the image file at path: JPEG, PNG, GIF (first frame), BMP, TIFF or
