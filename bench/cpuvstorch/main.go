@@ -222,6 +222,7 @@ func run(o options) error {
 		fmt.Printf("FMA peak of the %d CPU(s) (%s, BenchmarkFMAPeak on each CPU at once, each round): %.1f GFLOP/s, the best of %s\n",
 			o.threads, variant, peak, strings.Join(formatAll(peaks, "%.1f"), ", "))
 	}
+	fmt.Println("Every figure is a rate (higher is faster): vgg/PT above 1 means vgg is faster.")
 	fmt.Println()
 	fmt.Printf("%-46s %-8s %10s %10s %8s %8s %8s\n", "workload", "unit", "vgg", "PyTorch", "vgg/PT", "vgg%pk", "PT%pk")
 	for _, w := range order {
