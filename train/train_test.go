@@ -184,13 +184,7 @@ func TestResumeRefusesOtherDataOrSettings(t *testing.T) {
 	data := synthData(t, 3, 8)
 	s := tinySettings(data)
 	s.Epochs = 2
-	out := filepath.Join(t.TempDir(), "model.safetensors")
-	ctx, cancel := context.WithCancel(context.Background())
-	_, err := Run(ctx, s, Options{Out: out, Device: "cpu", AfterStep: func(int) { cancel() }})
-	cancel()
-	if !errors.Is(err, ErrInterrupted) {
-		t.Fatalf("error %v, want ErrInterrupted", err)
-	}
+	out := interruptedRun(t, s)
 
 	// A fresh run over a saved one would destroy it.
 	if _, err := Run(context.Background(), s, Options{Out: out, Device: "cpu"}); err == nil || !strings.Contains(err.Error(), "already holds") {
@@ -203,7 +197,7 @@ func TestResumeRefusesOtherDataOrSettings(t *testing.T) {
 
 	other := s
 	other.BatchSize = 4
-	_, err = Run(context.Background(), other, Options{Out: out, Device: "cpu", Resume: true})
+	_, err := Run(context.Background(), other, Options{Out: out, Device: "cpu", Resume: true})
 	if err == nil || !strings.Contains(err.Error(), "batch_size 8, now 4") {
 		t.Errorf("resume with another batch size: error %v", err)
 	}
@@ -385,19 +379,10 @@ func TestRunRefusesAnUnwritableOutBeforeTraining(t *testing.T) {
 // A model.last from another run, beside this run's training state, is refused on resume.
 func TestResumeRefusesAnotherRunsModel(t *testing.T) {
 	data := synthData(t, 3, 8)
-	interrupted := func(seed uint64) string {
-		s := tinySettings(data)
-		s.Seed = seed
-		out := filepath.Join(t.TempDir(), "model.safetensors")
-		ctx, cancel := context.WithCancel(context.Background())
-		_, err := Run(ctx, s, Options{Out: out, Device: "cpu", AfterStep: func(int) { cancel() }})
-		cancel()
-		if !errors.Is(err, ErrInterrupted) {
-			t.Fatalf("error %v, want ErrInterrupted", err)
-		}
-		return out
-	}
-	mine, theirs := interrupted(3), interrupted(4)
+	mine := interruptedRun(t, tinySettings(data))
+	other := tinySettings(data)
+	other.Seed = 4
+	theirs := interruptedRun(t, other)
 	if err := os.WriteFile(PathsFor(mine).Last, readFile(t, PathsFor(theirs).Last), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -405,4 +390,18 @@ func TestResumeRefusesAnotherRunsModel(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "does not hold the weights") {
 		t.Errorf("resume with another run's model: error %v", err)
 	}
+}
+
+// interruptedRun starts a run of s and stops it after its first step, leaving a saved run to
+// resume; it returns the model path.
+func interruptedRun(t *testing.T, s Settings) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "model.safetensors")
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := Run(ctx, s, Options{Out: out, Device: "cpu", AfterStep: func(int) { cancel() }})
+	cancel()
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("error %v, want ErrInterrupted", err)
+	}
+	return out
 }
