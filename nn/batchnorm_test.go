@@ -212,10 +212,16 @@ func TestCheckpointWithoutArchIsVGGD(t *testing.T) {
 // vgg-d-bn memorises one batch fast, faster than vgg-d under the same recipe: with AdamW at
 // a constant 1e-3, 100 steps bring its evaluation loss (running statistics, no dropout) below
 // a quarter of the start's (measured: 1.386 -> 0.246, where vgg-d gets to 0.572).
+// Batch norm makes the tiny network learn a batch faster than without it, and memorise it.
+// Training amplifies rounding: the summation orders of the SIMD variants (go, avx2, avx512)
+// move the loss after 100 steps between 0.23 and 0.40. The checks therefore sit where the
+// variants agree: after 50 steps, when the losses still differ by under 0.04 between
+// variants (vgg-d-bn 0.75-0.79, vgg-d 1.08, from 1.386), and once vgg-d-bn has memorised
+// the batch (loss 0.000-0.018 after 200 steps on every variant).
 func TestTinyVGGDBNOverfitsFast(t *testing.T) {
 	b := openCPU(t)
-	const steps = 100
-	run := func(arch string) (start, end Stats) {
+	const early, late = 50, 200
+	train := func(arch string, steps ...int) []Stats {
 		cfg := tinyConfig(4)
 		cfg.Arch = arch
 		m, err := New(b, cfg, 21)
@@ -229,23 +235,31 @@ func TestTinyVGGDBNOverfitsFast(t *testing.T) {
 		}
 		defer tr.Release()
 		x, labels := randomBatch(t, b, cfg, 8, 22)
-		start = evalLoss(t, tr, x, labels)
-		for i := 0; i < steps; i++ {
-			if err := tr.Step(x, labels); err != nil {
-				t.Fatal(err)
+		stats := []Stats{evalLoss(t, tr, x, labels)}
+		done := 0
+		for _, n := range steps {
+			for ; done < n; done++ {
+				if err := tr.Step(x, labels); err != nil {
+					t.Fatal(err)
+				}
 			}
+			s := evalLoss(t, tr, x, labels)
+			t.Logf("%s: eval loss %.4f after %d steps (accuracy %.2f)", arch, s.Loss, n, s.Accuracy)
+			stats = append(stats, s)
 		}
-		end = evalLoss(t, tr, x, labels)
-		t.Logf("%s: eval loss %.4f -> %.4f after %d steps (accuracy %.2f)", arch, start.Loss, end.Loss, steps, end.Accuracy)
-		return start, end
+		return stats
 	}
-	start, end := run(ArchVGGDBN)
-	_, plain := run(ArchVGGD)
-	if end.Loss > 0.25*start.Loss {
-		t.Errorf("vgg-d-bn: loss fell from %.4f to only %.4f (accuracy %.2f); want below a quarter of the start", start.Loss, end.Loss, end.Accuracy)
+	bn := train(ArchVGGDBN, early, late)
+	plain := train(ArchVGGD, early)
+	start := bn[0].Loss
+	if bn[1].Loss > 0.7*start {
+		t.Errorf("vgg-d-bn: loss %.4f after %d steps, want below %.4f (0.7 of the start)", bn[1].Loss, early, 0.7*start)
 	}
-	if end.Loss >= plain.Loss {
-		t.Errorf("vgg-d-bn ends at loss %.4f, vgg-d at %.4f: batch norm should learn faster", end.Loss, plain.Loss)
+	if bn[1].Loss > plain[1].Loss-0.15 {
+		t.Errorf("after %d steps vgg-d-bn is at loss %.4f, vgg-d at %.4f: batch norm should lead by 0.15", early, bn[1].Loss, plain[1].Loss)
+	}
+	if bn[2].Loss > 0.1 || bn[2].Accuracy < 1 {
+		t.Errorf("vgg-d-bn: loss %.4f, accuracy %.2f after %d steps; want the batch memorised (loss below 0.1)", bn[2].Loss, bn[2].Accuracy, late)
 	}
 }
 

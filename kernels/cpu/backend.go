@@ -16,11 +16,17 @@ import (
 
 	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/kernels/cpu/sgemm"
+	"github.com/vgglab/vgg/kernels/cpu/simd"
 	"github.com/vgglab/vgg/tensor"
 )
 
 func init() {
-	kernels.Register("cpu", func() (kernels.Backend, error) { return New(), nil })
+	kernels.Register("cpu", func() (kernels.Backend, error) {
+		if err := simd.Check(); err != nil {
+			return nil, fmt.Errorf("cpu backend: %w", err)
+		}
+		return New(), nil
+	})
 	kernels.Register("cpu-gonum", func() (kernels.Backend, error) { return NewGonum(), nil })
 }
 

@@ -1,6 +1,6 @@
 package sgemm
 
-import "golang.org/x/sys/cpu"
+import "github.com/vgglab/vgg/kernels/cpu/simd"
 
 // kernel6x16AVX2 is the AVX2+FMA micro-kernel (kernel_amd64.s): the 6x16 tile
 // C = beta·C + A·B (C = A·B without reading C when beta == 0) from packed panels
@@ -47,10 +47,10 @@ func avx512Kernel(k int, a, b, c []float32, ldc int, beta float32) {
 
 func archVariants() []*Variant {
 	var vs []*Variant
-	if cpu.X86.HasAVX512F {
+	if simd.Allowed(simd.AVX512) {
 		vs = append(vs, avx512Variant)
 	}
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+	if simd.Allowed(simd.AVX2) {
 		vs = append(vs, avx2Variant)
 	}
 	return vs
