@@ -30,10 +30,10 @@ func init() {
 	kernels.Register("cpu-gonum", func() (kernels.Backend, error) { return NewGonum(), nil })
 }
 
-// gemmFunc is a row-major single-precision matrix product with gonum blas32's arguments:
-// C = alpha·op(A)·op(B) + beta·C. Both implementations sum each element over k in a fixed
-// order whichever goroutine computes it, so they are deterministic.
-type gemmFunc func(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+// gemmFunc is a row-major single-precision matrix product with gonum blas32's arguments,
+// C = alpha·op(A)·op(B) + beta·C, on up to workers goroutines. Both implementations sum each
+// element over k in a fixed order whichever goroutine computes it, so they are deterministic.
+type gemmFunc func(workers int, tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 
 // Backend computes on the host. Its tensors are ordinary host tensors (tensor.HostBuffer), so
 // Upload and Download are plain copies.
@@ -46,10 +46,9 @@ type Backend struct {
 	mu sync.Mutex
 	// workers is how many goroutines the parallel ops split their work over.
 	workers int
-	// col (the im2col matrix), prod (a [K, pixels] matrix, or its transpose) and wt (a
-	// filter-shaped matrix, transposed) are convolution workspaces, grown on demand and kept
-	// across calls so that steady-state training allocates nothing per step.
-	col, prod, wt []float32
+	// scratch holds each worker's convolution workspaces, grown on demand and kept across
+	// calls so that steady-state training allocates nothing per step.
+	scratch []*convScratch
 }
 
 // New returns the "cpu" backend: this module's SGEMM with the fastest micro-kernel the CPU
@@ -58,12 +57,17 @@ func New() *Backend { return newWithVariant(sgemm.Default()) }
 
 // NewGonum returns the "cpu-gonum" backend, which hands its products to gonum's Sgemm.
 func NewGonum() *Backend {
-	return &Backend{name: "cpu-gonum", gemmName: "gonum Sgemm", gemm: blas32.Implementation().Sgemm, workers: runtime.GOMAXPROCS(0)}
+	return &Backend{name: "cpu-gonum", gemmName: "gonum Sgemm", gemm: gonumSgemm, workers: runtime.GOMAXPROCS(0)}
 }
 
 // newWithVariant is the "cpu" backend with a given micro-kernel, so that tests can run each.
 func newWithVariant(v *sgemm.Variant) *Backend {
-	return &Backend{name: "cpu", gemmName: "sgemm with " + v.Describe(), gemm: v.Sgemm, workers: runtime.GOMAXPROCS(0)}
+	return &Backend{name: "cpu", gemmName: "sgemm with " + v.Describe(), gemm: v.SgemmWorkers, workers: runtime.GOMAXPROCS(0)}
+}
+
+// gonumSgemm is gonum's Sgemm as a gemmFunc; gonum picks its own number of goroutines.
+func gonumSgemm(_ int, tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	blas32.Implementation().Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 var _ kernels.Backend = (*Backend)(nil)
@@ -159,7 +163,7 @@ func (*Backend) Sync() error { return nil }
 func (b *Backend) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.col, b.prod, b.wt = nil, nil, nil
+	b.scratch = nil
 	return nil
 }
 

@@ -132,7 +132,7 @@ func BenchmarkSgemm(b *testing.B) {
 		for _, be := range []*Backend{New(), NewGonum()} {
 			b.Run(c.name+"/"+be.Name(), func(b *testing.B) {
 				benchLoop(b, 2*float64(c.m)*float64(c.n)*float64(c.k), "GFLOP", func() error {
-					be.gemm(blas.NoTrans, blas.NoTrans, c.m, c.n, c.k, 1, a, c.k, bm, c.n, 0, out, c.n)
+					be.gemm(be.workers, blas.NoTrans, blas.NoTrans, c.m, c.n, c.k, 1, a, c.k, bm, c.n, 0, out, c.n)
 					return nil
 				})
 			})

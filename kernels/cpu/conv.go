@@ -2,6 +2,8 @@ package cpu
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
 
@@ -12,28 +14,29 @@ import (
 // Convolution is lowered to matrix products (im2col). For a group of images, the column
 // matrix col[C*R*S, images*P*Q] holds in row (c,r,s) and column (image,p,q) the input pixel
 // that filter tap (r,s) of channel c sees at output position (p,q), or 0 in the padding.
-// Writing dy and y as [K, images*P*Q] matrices, the three ops are
+// With w as the [K, C*R*S] matrix it is in memory and dy, y as [K, images*P*Q], the three
+// ops are
 //
-//	forward:          yᵀ  = colᵀ · wᵀ        (w as [K, C*R*S])
-//	backward-data:    colᵀ = dyᵀ · w,         scattered back onto dx (col2im)
-//	backward-filter:  dwᵀ += col · dyᵀ,       summed over the groups of the batch
+//	forward:          y   = w · col
+//	backward-data:    col = wᵀ · dy,          added back onto dx (col2im)
+//	backward-filter:  dw  = Σ_groups dy · colᵀ
 //
-// Each product is arranged so that its left operand is the one that holds the activations'
-// zeros (col, from post-ReLU inputs and padding; dy, masked by ReLU and max-pool backward).
-// That order is for gonum's Sgemm (the cpu-gonum backend), which skips the row update for a
-// zero left-hand element, so that training data, about half zeros, runs faster there than
-// dense data (1.1-1.5x per core). The cpu backend's packed SGEMM does not skip zeros and runs
-// both at one speed; it packs both operands into its own layout, so the order costs it only
-// the transposes, which touch each output once, against C*R*S or K multiply-adds per output
-// for the product. Keeping one order keeps the two backends' products alike.
+// The products keep the pixels along the columns, the long side that SGEMM's register tile
+// runs along and its B panels pack, and the channels (8 to 512) along the rows: with
+// few filters the pixels still fill whole tiles, and each result comes out in the layout its
+// tensor has, [K, P*Q] per image, so nothing is transposed.
 //
 // Images are grouped so that each product has at least minGroupColumns columns: for the deep
-// layers (P*Q = 64 or 256) one image alone would make a thin product that SGEMM runs slowly.
-// Both SGEMMs split each product over the cores themselves.
-// im2col is split over (image, channel) pairs, col2im over (image, block of channels).
+// layers (P*Q = 4 to 256) one image alone would make a thin product that SGEMM runs slowly.
+// When there are at least as many groups as workers, each worker takes whole groups and runs
+// their im2col, product and col2im alone (the batch split across cores, no hand-off inside a
+// layer); with fewer groups they go one at a time and SGEMM splits each product over the
+// cores. Either way every output element is summed in the same order (SGEMM sums over k the
+// same whichever goroutine computes a tile, and the weight gradient adds the groups' partial
+// products in group order), so results do not depend on the number of workers.
 
 // minGroupColumns is the least number of output pixels per SGEMM call, batch permitting.
-const minGroupColumns = 1024
+const minGroupColumns = 256
 
 // convGeometry is the shape of one convolution call, checked once and shared by the three ops.
 type convGeometry struct {
@@ -52,6 +55,21 @@ func (g convGeometry) pixels() int { return g.p * g.q }
 // groupSize is how many images go into one column matrix.
 func (g convGeometry) groupSize() int {
 	return min(g.n, ceilDiv(minGroupColumns, g.pixels()))
+}
+
+// groups is how many groups of groupSize images the batch makes.
+func (g convGeometry) groups() int { return ceilDiv(g.n, g.groupSize()) }
+
+// group returns group u's first image and its number of images.
+func (g convGeometry) group(u int) (first, images int) {
+	first = u * g.groupSize()
+	return first, min(g.groupSize(), g.n-first)
+}
+
+// convScratch is one worker's memory for a group: the column matrix and a [K, columns]
+// product or gathered gradient, plus a weight-gradient partial [K, C*R*S].
+type convScratch struct {
+	col, mat, part []float32
 }
 
 // checkConv validates the window and the shapes of x [N,C,H,W], w [K,C,R,S] and the output
@@ -75,6 +93,29 @@ func checkConv(op string, x, w, out *tensor.Tensor, outName string, p kernels.Co
 	}
 	g.params = p
 	return g, tensor.Check(op, outName, out, g.n, g.k, g.p, g.q)
+}
+
+// forEachGroup calls do for every group of the batch, with a worker's scratch and the number
+// of goroutines do's products and copies may use: the groups spread over the workers (each
+// then runs alone) when there are enough to go round, else one at a time with all the
+// workers inside each. Groups are handed out in order.
+func (be *Backend) forEachGroup(g convGeometry, do func(s *convScratch, u, workers int)) {
+	groups := g.groups()
+	for len(be.scratch) < be.workers {
+		be.scratch = append(be.scratch, new(convScratch))
+	}
+	if groups < be.workers {
+		for u := 0; u < groups; u++ {
+			do(be.scratch[0], u, be.workers)
+		}
+		return
+	}
+	var next atomic.Int64
+	parallelFor(be.workers, be.workers, func(worker, _, _ int) {
+		for u := int(next.Add(1)) - 1; u < groups; u = int(next.Add(1)) - 1 {
+			do(be.scratch[worker], u, 1)
+		}
+	})
 }
 
 // Conv2D: y = conv(x, w) + b.
@@ -106,32 +147,35 @@ func (be *Backend) Conv2D(y, x, w, b *tensor.Tensor, p kernels.ConvParams) error
 	be.mu.Lock()
 	defer be.mu.Unlock()
 	crs, pq := g.colRows(), g.pixels()
-	be.wt = grow(be.wt, crs*g.k)
-	transpose(be.wt, g.k, wd, crs, g.k, crs, be.workers)
-	for first := 0; first < g.n; first += g.groupSize() {
-		images := min(g.groupSize(), g.n-first)
+	be.forEachGroup(g, func(s *convScratch, u, workers int) {
+		first, images := g.group(u)
 		cols := images * pq
-		col := be.im2colGroup(xd, g, first, images)
-		be.prod = grow(be.prod, cols*g.k)
-		be.gemm(blas.Trans, blas.NoTrans, cols, g.k, crs, 1, col, cols, be.wt, g.k, 0, be.prod, g.k)
-		// prod is yᵀ [images*P*Q, K]; y wants [images, K, P*Q].
-		for i := 0; i < images; i++ {
-			transpose(yd[(first+i)*g.k*pq:], pq, be.prod[i*pq*g.k:], g.k, pq, g.k, be.workers)
+		col := im2colGroup(s, xd, g, first, images, workers)
+		out := yd[first*g.k*pq : (first+1)*g.k*pq] // one image: straight into y
+		if images > 1 {
+			s.mat = grow(s.mat, g.k*cols)
+			out = s.mat
 		}
-	}
-	// Add the bias, one (image, filter) row at a time.
-	parallelFor(g.n*g.k, be.workers, func(_, lo, hi int) {
-		for row := lo; row < hi; row++ {
-			out, bias := yd[row*pq:(row+1)*pq], bd[row%g.k]
-			for j := range out {
-				out[j] += bias
+		be.gemm(workers, blas.NoTrans, blas.NoTrans, g.k, cols, crs, 1, wd, crs, col, cols, 0, out, cols)
+		// Add the bias, moving each image's rows of a group's product into y on the way.
+		parallelFor(images*g.k, workers, func(_, lo, hi int) {
+			for row := lo; row < hi; row++ {
+				i, k := row/g.k, row%g.k
+				dst := yd[((first+i)*g.k+k)*pq:][:pq]
+				if images > 1 {
+					copy(dst, out[k*cols+i*pq:][:pq])
+				}
+				bias := bd[k]
+				for j := range dst {
+					dst[j] += bias
+				}
 			}
-		}
+		})
 	})
 	return nil
 }
 
-// Conv2DBackwardData: dx = col2im((dyᵀ · w)ᵀ).
+// Conv2DBackwardData: dx = col2im(wᵀ · dy).
 func (be *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2DBackwardData"
 	g, err := checkConv(op, dx, w, dy, "dy", p)
@@ -153,19 +197,19 @@ func (be *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvPa
 	be.mu.Lock()
 	defer be.mu.Unlock()
 	crs, pq := g.colRows(), g.pixels()
-	for first := 0; first < g.n; first += g.groupSize() {
-		images := min(g.groupSize(), g.n-first)
+	be.forEachGroup(g, func(s *convScratch, u, workers int) {
+		first, images := g.group(u)
 		cols := images * pq
-		grad := be.gatherGroup(dyd, g, first, images)
-		be.col = grow(be.col, cols*crs)
-		be.gemm(blas.Trans, blas.NoTrans, cols, crs, g.k, 1, grad, cols, wd, crs, 0, be.col, crs)
-		be.col2imGroup(dxd, g, first, images)
-	}
+		grad := gatherGroup(s, dyd, g, first, images, workers)
+		s.col = grow(s.col, crs*cols)
+		be.gemm(workers, blas.Trans, blas.NoTrans, crs, cols, g.k, 1, wd, crs, grad, cols, 0, s.col, cols)
+		col2imGroup(dxd, s.col, g, first, images, workers)
+	})
 	return nil
 }
 
-// Conv2DBackwardFilter: dw = Σ_n dy_n · col_nᵀ and db = Σ_n Σ_pq dy, summed group by group in
-// batch order.
+// Conv2DBackwardFilter: dw = Σ_groups dy_group · col_groupᵀ, the groups' partial products
+// added in batch order, and db = Σ_n Σ_pq dy.
 func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2DBackwardFilter"
 	g, err := checkConv(op, x, dw, dy, "dy", p)
@@ -196,23 +240,37 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 	be.mu.Lock()
 	defer be.mu.Unlock()
 	crs, pq := g.colRows(), g.pixels()
-	be.wt = grow(be.wt, crs*g.k)
-	for first := 0; first < g.n; first += g.groupSize() {
-		images := min(g.groupSize(), g.n-first)
+	// Group u's partial product may be added to dw only after group u-1's: added tracks how
+	// many have been, and a worker whose partial is ready waits for its turn.
+	var (
+		turn  sync.Mutex
+		ready = sync.NewCond(&turn)
+		added int
+	)
+	be.forEachGroup(g, func(s *convScratch, u, workers int) {
+		first, images := g.group(u)
 		cols := images * pq
-		col := be.im2colGroup(xd, g, first, images)
-		// dyᵀ [images*P*Q, K], one image at a time.
-		be.prod = grow(be.prod, cols*g.k)
-		for i := 0; i < images; i++ {
-			transpose(be.prod[i*pq*g.k:], g.k, dyd[(first+i)*g.k*pq:], pq, g.k, pq, be.workers)
+		col := im2colGroup(s, xd, g, first, images, workers)
+		grad := gatherGroup(s, dyd, g, first, images, workers)
+		part := dwd // the first group writes dw itself
+		if u > 0 {
+			s.part = grow(s.part, g.k*crs)
+			part = s.part
 		}
-		var beta float32 = 1
-		if first == 0 {
-			beta = 0 // the first group overwrites dwᵀ, the others add to it
+		be.gemm(workers, blas.NoTrans, blas.Trans, g.k, crs, cols, 1, grad, cols, col, cols, 0, part, crs)
+		turn.Lock()
+		for added < u {
+			ready.Wait()
 		}
-		be.gemm(blas.NoTrans, blas.NoTrans, crs, g.k, cols, 1, col, cols, be.prod, g.k, beta, be.wt, g.k)
-	}
-	transpose(dwd, crs, be.wt, g.k, crs, g.k, be.workers)
+		turn.Unlock()
+		if u > 0 {
+			addInto(dwd, part, workers)
+		}
+		turn.Lock()
+		added++
+		ready.Broadcast()
+		turn.Unlock()
+	})
 	if dbd != nil {
 		// Bias gradients sum N*P*Q terms each; accumulate in float64 for accuracy. Each
 		// filter's sum is one worker's, in batch order.
@@ -231,81 +289,64 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 	return nil
 }
 
-// im2colGroup fills the column workspace [C*R*S, images*P*Q] from images
-// [first, first+images) of x and returns it.
-func (be *Backend) im2colGroup(xd []float32, g convGeometry, first, images int) []float32 {
-	crs, pq := g.colRows(), g.pixels()
-	cols := images * pq
-	be.col = grow(be.col, crs*cols)
-	col := be.col
-	rowsPerChannel := g.r * g.s
-	parallelFor(images*g.c, be.workers, func(_, lo, hi int) {
+// addInto sets dst += src, split over workers.
+func addInto(dst, src []float32, workers int) {
+	parallelFor(ceilDiv(len(dst), 4096), workers, func(_, lo, hi int) {
+		d, s := dst[lo*4096:min(hi*4096, len(dst))], src[lo*4096:]
+		for i := range d {
+			d[i] += s[i]
+		}
+	})
+}
+
+// im2colGroup fills s's column matrix [C*R*S, images*P*Q] from images [first, first+images)
+// of x, split over (image, channel) pairs, and returns it.
+func im2colGroup(s *convScratch, xd []float32, g convGeometry, first, images, workers int) []float32 {
+	cols := images * g.pixels()
+	s.col = grow(s.col, g.colRows()*cols)
+	rs := g.r * g.s
+	parallelFor(images*g.c, workers, func(_, lo, hi int) {
 		for unit := lo; unit < hi; unit++ {
 			i, c := unit/g.c, unit%g.c
 			plane := xd[((first+i)*g.c+c)*g.h*g.w:][:g.h*g.w]
-			im2col(col[c*rowsPerChannel*cols+i*pq:], cols, plane, g)
+			im2col(s.col[c*rs*cols+i*g.pixels():], cols, plane, g)
 		}
 	})
-	return col
+	return s.col
 }
 
-// col2imGroup adds the transposed column workspace [images*P*Q, C*R*S] back onto images
-// [first, first+images) of dx, split over (image, block of channels) pairs.
-func (be *Backend) col2imGroup(dxd []float32, g convGeometry, first, images int) {
-	crs, pq, hw := g.colRows(), g.pixels(), g.h*g.w
-	blocks := ceilDiv(g.c, col2imChannels)
-	parallelFor(images*blocks, be.workers, func(_, lo, hi int) {
+// col2imGroup sets images [first, first+images) of dx from the column matrix col
+// [C*R*S, images*P*Q], split over (image, channel) pairs.
+func col2imGroup(dxd, col []float32, g convGeometry, first, images, workers int) {
+	cols := images * g.pixels()
+	rs := g.r * g.s
+	parallelFor(images*g.c, workers, func(_, lo, hi int) {
 		for unit := lo; unit < hi; unit++ {
-			i, c0 := unit/blocks, unit%blocks*col2imChannels
-			c1 := min(c0+col2imChannels, g.c)
-			planes := dxd[((first+i)*g.c+c0)*hw : ((first+i)*g.c+c1)*hw]
-			col2imTransposed(planes, c1-c0, be.col[i*pq*crs+c0*g.r*g.s:], crs, g)
+			i, c := unit/g.c, unit%g.c
+			plane := dxd[((first+i)*g.c+c)*g.h*g.w:][:g.h*g.w]
+			col2im(plane, col[c*rs*cols+i*g.pixels():], cols, g)
 		}
 	})
 }
 
 // gatherGroup returns dy for images [first, first+images) as one [K, images*P*Q] matrix: dy
-// itself when there is one image, else a copy in the product workspace.
-func (be *Backend) gatherGroup(dyd []float32, g convGeometry, first, images int) []float32 {
+// itself when there is one image, else a copy in s's matrix.
+func gatherGroup(s *convScratch, dyd []float32, g convGeometry, first, images, workers int) []float32 {
 	pq := g.pixels()
 	if images == 1 {
 		return dyd[first*g.k*pq : (first+1)*g.k*pq]
 	}
 	cols := images * pq
-	be.prod = grow(be.prod, g.k*cols)
-	parallelFor(images, be.workers, func(_, lo, hi int) {
+	s.mat = grow(s.mat, g.k*cols)
+	parallelFor(images, workers, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			src := dyd[(first+i)*g.k*pq:]
 			for k := 0; k < g.k; k++ {
-				copy(be.prod[k*cols+i*pq:k*cols+(i+1)*pq], src[k*pq:(k+1)*pq])
+				copy(s.mat[k*cols+i*pq:k*cols+(i+1)*pq], src[k*pq:(k+1)*pq])
 			}
 		}
 	})
-	return be.prod
-}
-
-// transposeTile is the side of the square blocks transpose copies, small enough that a
-// block of the source and one of the destination stay in L1 cache together.
-const transposeTile = 32
-
-// transpose writes the rows x cols matrix src (rows lds apart) transposed into dst (rows
-// ldd apart): dst[j*ldd+i] = src[i*lds+j]. It goes tile by tile so that neither side is
-// read or written with a cache-missing stride for long, and splits the bands of
-// transposeTile source rows over up to `workers` goroutines (each writes its own columns of
-// dst).
-func transpose(dst []float32, ldd int, src []float32, lds int, rows, cols, workers int) {
-	parallelFor(ceilDiv(rows, transposeTile), workers, func(_, lo, hi int) {
-		for i0 := lo * transposeTile; i0 < min(hi*transposeTile, rows); i0 += transposeTile {
-			for j0 := 0; j0 < cols; j0 += transposeTile {
-				for i := i0; i < min(i0+transposeTile, rows); i++ {
-					row := src[i*lds:]
-					for j := j0; j < min(j0+transposeTile, cols); j++ {
-						dst[j*ldd+i] = row[j]
-					}
-				}
-			}
-		}
-	})
+	return s.mat
 }
 
 // validRange returns the output positions [lo, hi) along one axis whose input coordinate
@@ -351,35 +392,32 @@ func im2col(col []float32, ld int, plane []float32, g convGeometry) {
 	}
 }
 
-// col2imChannels is how many channels one col2im task handles: the row of the transposed
-// column matrix it reads per output pixel is then col2imChannels*R*S floats long, several
-// whole cache lines.
-const col2imChannels = 8
-
-// col2imTransposed is im2col's adjoint for a run of channels, reading the column matrix
-// transposed: colT holds, for output pixel (p,q), the channels' R*S taps each at
-// colT[(p*Q+q)*ld + c*R*S + r*S+s]. It zeroes planes [channels,H,W] and adds every tap back
-// onto the pixel it was copied from; taps that fell in the padding are dropped.
-func col2imTransposed(planes []float32, channels int, colT []float32, ld int, g convGeometry) {
+// col2im is im2col's adjoint for one channel: it sets plane [H,W] to the sum of the taps in
+// its R*S rows of col (rows ld apart) that were copied from each pixel; taps that fell in
+// the padding are dropped.
+func col2im(plane, col []float32, ld int, g convGeometry) {
 	pp := g.params
-	hw, rs := g.h*g.w, g.r*g.s
-	clear(planes)
-	for op := 0; op < g.p; op++ {
-		for oq := 0; oq < g.q; oq++ {
-			taps := colT[(op*g.q+oq)*ld:][:channels*rs]
-			for r := 0; r < g.r; r++ {
-				ih := op*pp.StrideH - pp.PadH + r
-				if ih < 0 || ih >= g.h {
+	clear(plane)
+	row := 0
+	for r := 0; r < g.r; r++ {
+		pLo, pHi := validRange(g.p, g.h, pp.StrideH, pp.PadH, r)
+		for s := 0; s < g.s; s++ {
+			qLo, qHi := validRange(g.q, g.w, pp.StrideW, pp.PadW, s)
+			taps := col[row*ld : row*ld+g.p*g.q]
+			row++
+			for op := pLo; op < pHi; op++ {
+				dst := plane[(op*pp.StrideH-pp.PadH+r)*g.w:]
+				seg := taps[op*g.q : (op+1)*g.q]
+				first := qLo*pp.StrideW - pp.PadW + s
+				if pp.StrideW == 1 {
+					d := dst[first : first+qHi-qLo]
+					for j, v := range seg[qLo:qHi] {
+						d[j] += v
+					}
 					continue
 				}
-				for s := 0; s < g.s; s++ {
-					iw := oq*pp.StrideW - pp.PadW + s
-					if iw < 0 || iw >= g.w {
-						continue
-					}
-					for c, at := 0, ih*g.w+iw; c < channels; c, at = c+1, at+hw {
-						planes[at] += taps[c*rs+r*g.s+s]
-					}
+				for oq, iw := qLo, first; oq < qHi; oq, iw = oq+1, iw+pp.StrideW {
+					dst[iw] += seg[oq]
 				}
 			}
 		}

@@ -42,7 +42,7 @@ func (be *Backend) Linear(y, x, w, b *tensor.Tensor) error {
 	for i := 0; i < n; i++ {
 		copy(yd[i*out:(i+1)*out], bd)
 	}
-	be.gemm(blas.NoTrans, blas.Trans, n, out, in, 1, xd, in, wd, in, 1, yd, out)
+	be.gemm(be.workers, blas.NoTrans, blas.Trans, n, out, in, 1, xd, in, wd, in, 1, yd, out)
 	return nil
 }
 
@@ -97,9 +97,9 @@ func (be *Backend) LinearBackward(dx, dw, db, dy, x, w *tensor.Tensor) error {
 		}
 	}
 	if dxd != nil {
-		be.gemm(blas.NoTrans, blas.NoTrans, n, in, out, 1, dyd, out, wd, in, 0, dxd, in)
+		be.gemm(be.workers, blas.NoTrans, blas.NoTrans, n, in, out, 1, dyd, out, wd, in, 0, dxd, in)
 	}
-	be.gemm(blas.Trans, blas.NoTrans, out, in, n, 1, dyd, out, xd, in, 0, dwd, in)
+	be.gemm(be.workers, blas.Trans, blas.NoTrans, out, in, n, 1, dyd, out, xd, in, 0, dwd, in)
 	if dbd != nil {
 		for o := 0; o < out; o++ {
 			var sum float64

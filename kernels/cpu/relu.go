@@ -1,6 +1,10 @@
 package cpu
 
-import "github.com/vgglab/vgg/tensor"
+import (
+	"math"
+
+	"github.com/vgglab/vgg/tensor"
+)
 
 // elementwiseChunk is how many elements one goroutine handles at least; below it, starting
 // goroutines costs more than the loop.
@@ -61,13 +65,23 @@ func (be *Backend) ReLUBackward(dx, dy, y *tensor.Tensor) error {
 		return err
 	}
 	parallelFor(len(yd), be.workersFor(len(yd)), func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if yd[i] > 0 {
-				dxd[i] = dyd[i]
-			} else {
-				dxd[i] = 0
-			}
-		}
+		reluMask(dxd[lo:hi], dyd[lo:hi], yd[lo:hi])
 	})
 	return nil
+}
+
+// reluMask sets dx = dy where y > 0, else 0, without branches: about half of a ReLU's
+// outputs are zero in no pattern a branch predictor can follow, so a branch mispredicts on
+// every other element. y > 0 (+Inf included, NaN not) is exactly 1 <= bits(y) <= bits(+Inf)
+// as unsigned integers, which turns into an all-ones or all-zero mask on dy's bits.
+func reluMask(dx, dy, y []float32) {
+	dy, y = dy[:len(dx)], y[:len(dx)]
+	const inf = 0x7f800000
+	for i, v := range y {
+		keep := uint32(0)
+		if math.Float32bits(v)-1 < inf {
+			keep = ^uint32(0)
+		}
+		dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & keep)
+	}
 }

@@ -74,11 +74,13 @@ func Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda i
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C with this variant's micro-kernel, on up to
 // GOMAXPROCS goroutines. Bad arguments panic, as in gonum.
 func (v *Variant) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	v.sgemm(runtime.GOMAXPROCS(0), tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	v.SgemmWorkers(runtime.GOMAXPROCS(0), tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// sgemm is Sgemm on at most workers goroutines (the caller's included).
-func (v *Variant) sgemm(workers int, tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// SgemmWorkers is Sgemm on at most workers goroutines (the caller's included); 1 runs it on
+// the caller's alone, for callers that split their own work across cores. The result is the
+// same for any number.
+func (v *Variant) SgemmWorkers(workers int, tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	transA, transB := checkArgs(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return

@@ -164,10 +164,10 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 			a, b := randSlice(rng, m*k), randSlice(rng, k*n)
 			c0 := randSlice(rng, m*n)
 			serial := append([]float32(nil), c0...)
-			v.sgemm(1, blas.Trans, blas.NoTrans, m, n, k, 1, a, m, b, n, 0.5, serial, n)
+			v.SgemmWorkers(1, blas.Trans, blas.NoTrans, m, n, k, 1, a, m, b, n, 0.5, serial, n)
 			for _, workers := range []int{2, 3, 8} {
 				par := append([]float32(nil), c0...)
-				v.sgemm(workers, blas.Trans, blas.NoTrans, m, n, k, 1, a, m, b, n, 0.5, par, n)
+				v.SgemmWorkers(workers, blas.Trans, blas.NoTrans, m, n, k, 1, a, m, b, n, 0.5, par, n)
 				for i := range par {
 					if math.Float32bits(par[i]) != math.Float32bits(serial[i]) {
 						t.Fatalf("%s %v workers=%d: C[%d] = %v, one worker gave %v", v.Name, sz, workers, i, par[i], serial[i])
@@ -185,7 +185,7 @@ func TestNoAllocations(t *testing.T) {
 	a, b, c := randSlice(rng, m*k), randSlice(rng, k*n), make([]float32, m*n)
 	for _, v := range Variants() {
 		allocs := testing.AllocsPerRun(20, func() {
-			v.sgemm(4, blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, b, n, 0, c, n)
+			v.SgemmWorkers(4, blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, b, n, 0, c, n)
 		})
 		if allocs > 0 {
 			t.Errorf("%s: %v allocations per call", v.Name, allocs)
