@@ -13,7 +13,10 @@ Measures, in float32 on T threads (torch.set_num_threads):
     backward, in GFLOP/s;
   - VGGDTrainStep/cpu/batch=8: one SGD-momentum step (lr 1e-3, momentum 0.9, weight decay
     5e-4, dropout on) of VGG-D at 128x128, full width, 60 classes, as nn's Trainer runs it in
-    bench/model_test.go; VGGDForward/cpu/batch=8: inference (eval mode, no_grad), in img/s.
+    bench/model_test.go; VGGDForward/cpu/batch=8: inference (eval mode, no_grad), in img/s;
+  - SmallTrainStep/cpu/batch=16 and SmallForward/cpu/batch=16: the same for the README's small
+    network (VGG-D with batch norm, an eighth of the width, 64x64, 60 classes) with the default
+    recipe's AdamW (lr 1e-3, weight decay 0.05 spared to biases and batch norms).
 The names are those of the Go benchmarks, without "Benchmark", the GOMAXPROCS suffix and
 Sgemm's variant, so bench/cpuvstorch can pair them. Each figure is the median of repeated
 runs timed with time.perf_counter after one warm-up run: at least 3 runs and at least
@@ -135,16 +138,59 @@ def model_rows(benchtime, quick):
     return rows
 
 
+def vgg_d_bn(classes, input_size, width_divisor):
+    """VGG-D with a batch norm after every convolution, the README's checkpoint layout."""
+    layers, c = [], 3
+    for v in [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2))
+        else:
+            v //= width_divisor
+            layers += [nn.Conv2d(c, v, 3, padding=1), nn.BatchNorm2d(v), nn.ReLU(inplace=True)]
+            c = v
+    side = input_size // 32
+    return nn.Sequential(*layers, nn.Flatten(),
+                         nn.Linear(c * side * side, 4096 // width_divisor), nn.ReLU(inplace=True), nn.Dropout(0.5),
+                         nn.Linear(4096 // width_divisor, 2048 // width_divisor), nn.ReLU(inplace=True),
+                         nn.Dropout(0.5), nn.Linear(2048 // width_divisor, classes))
+
+
+def small_rows(benchtime, quick):
+    torch.manual_seed(1)
+    batch = 16
+    model = vgg_d_bn(CLASSES, 64, 8)
+    decay = [p for p in model.parameters() if p.dim() > 1]
+    no_decay = [p for p in model.parameters() if p.dim() <= 1]
+    opt = torch.optim.AdamW([dict(params=decay, weight_decay=0.05), dict(params=no_decay, weight_decay=0.0)], lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.randn(batch, 3, 64, 64)
+    y = torch.randint(0, CLASSES, (batch,))
+    model.train()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+        opt.step()
+    sec = median_s(step, benchtime, quick)
+    rows = [dict(name=f"SmallTrainStep/cpu/batch={batch}", path="", value=batch / sec, unit="img/s")]
+    model.eval()
+    with torch.no_grad():
+        sec = median_s(lambda: model(x), benchtime, quick)
+    rows.append(dict(name=f"SmallForward/cpu/batch={batch}", path="", value=batch / sec, unit="img/s"))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     ap.add_argument("--benchtime", type=float, default=0.5, help="seconds of timed runs per workload, at least")
     ap.add_argument("--quick", action="store_true", help="one timed run per workload (smoke test)")
+    ap.add_argument("--models", action="store_true", help="only the whole networks, not the GEMMs and layers")
     ap.add_argument("--json", help="write the result here instead of stdout")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    rows = (gemm_rows(args.benchtime, args.quick) + op_rows(args.benchtime, args.quick)
-            + model_rows(args.benchtime, args.quick))
+    rows = [] if args.models else gemm_rows(args.benchtime, args.quick) + op_rows(args.benchtime, args.quick)
+    rows += model_rows(args.benchtime, args.quick) + small_rows(args.benchtime, args.quick)
     out = dict(torch=torch.__version__, threads=torch.get_num_threads(), libblas=libblas(),
                mkldnn=torch.backends.mkldnn.is_available(), rows=rows)
     text = json.dumps(out, indent=1)

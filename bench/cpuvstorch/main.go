@@ -6,7 +6,8 @@
 // to each core, all at once, summed), then runs, pinned with taskset -c to the same cores,
 // first the Go benchmarks with GOMAXPROCS=T (BenchmarkSgemm with the default micro-kernel,
 // BenchmarkOps/cpu's convolutions and linear layers at batch 8, BenchmarkVGGDTrainStep and
-// BenchmarkVGGDForward at batch 8) and then bench/cpu_twin.py with torch.set_num_threads(T)
+// BenchmarkVGGDForward at batch 8, BenchmarkSmallTrainStep and BenchmarkSmallForward, the
+// README's small network, at batch 16) and then bench/cpu_twin.py with torch.set_num_threads(T)
 // and OMP_NUM_THREADS=T, which times the same workloads under the same names (the GEMMs twice:
 // torch.mm through the build's libblas, and oneDNN). It prints, per workload, the median over
 // rounds of each engine's figure, the median over rounds of the ratio vgg/PyTorch (a round's
@@ -15,6 +16,7 @@
 //
 //	go run ./bench/cpuvstorch -threads 1 -rounds 3        # the comparison (minutes)
 //	go run ./bench/cpuvstorch -quick -rounds 1            # smoke test: one timed run of each
+//	go run ./bench/cpuvstorch -models -rounds 5           # the whole networks only
 package main
 
 import (
@@ -43,6 +45,7 @@ type options struct {
 	rounds    int
 	benchtime time.Duration
 	quick     bool
+	models    bool // the whole-network rows only
 	python    string
 	raw       string // folder for each run's raw output; "" keeps them only while running
 }
@@ -55,6 +58,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds of Go then PyTorch")
 	flag.StringVar(&benchtime, "benchtime", "500ms", "time per workload and round in each engine, at least")
 	flag.BoolVar(&o.quick, "quick", false, "one timed run per workload (smoke test; the figures are noisy)")
+	flag.BoolVar(&o.models, "models", false, "only the whole networks' training steps and inference, not the GEMMs and layers")
 	flag.StringVar(&o.python, "python", "/usr/bin/python3", "the Python with PyTorch")
 	flag.StringVar(&o.raw, "raw", "", "keep every run's raw output in this folder")
 	flag.Parse()
@@ -162,10 +166,15 @@ func run(o options) error {
 		}
 		fmt.Fprintf(os.Stderr, "round %d of %d: Go\n", r+1, o.rounds)
 		var goOut bytes.Buffer
-		for _, b := range []struct{ dir, bin, pattern string }{
+		goBenches := []struct{ dir, bin, pattern string }{
 			{"kernels/cpu/sgemm", sgemmBin, "^BenchmarkSgemm$/./^" + variant + "$"},
-			{"bench", benchBin, "^Benchmark(Ops|VGGDTrainStep|VGGDForward)$/^cpu$/^(conv|fc|batch=)"},
-		} {
+			{"bench", benchBin, "^Benchmark(Ops|VGGDTrainStep|VGGDForward|SmallTrainStep|SmallForward)$/^cpu$/^(conv|fc|batch=)"},
+		}
+		if o.models {
+			goBenches = goBenches[1:]
+			goBenches[0].pattern = "^Benchmark(VGGDTrainStep|VGGDForward|SmallTrainStep|SmallForward)$/^cpu$/^batch="
+		}
+		for _, b := range goBenches {
 			cmd := command(filepath.Join(root, b.dir), []string{"GOMAXPROCS=" + threads},
 				"taskset", "-c", strings.Join(o.cores, ","), b.bin,
 				"-test.run", "^$", "-test.bench", b.pattern, "-test.benchtime", goBenchtime, "-test.timeout", "0")
@@ -185,6 +194,9 @@ func run(o options) error {
 			"--threads", threads, "--benchtime", strconv.FormatFloat(o.benchtime.Seconds(), 'g', -1, 64), "--json", jsonPath}
 		if o.quick {
 			args = append(args, "--quick")
+		}
+		if o.models {
+			args = append(args, "--models")
 		}
 		cmd := command(root, []string{"OMP_NUM_THREADS=" + threads, "MKL_NUM_THREADS=" + threads,
 			"OPENBLAS_NUM_THREADS=" + threads}, "taskset", args...)

@@ -35,12 +35,17 @@ func init() {
 // element over k in a fixed order whichever goroutine computes it, so they are deterministic.
 type gemmFunc func(workers int, tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 
+// gemmPackedBFunc is gemmFunc with op(B) given by a function that packs its panels
+// (sgemm.PackB), for a B that is computed from other data rather than stored.
+type gemmPackedBFunc func(workers int, tA blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, packB sgemm.PackB, beta float32, c []float32, ldc int)
+
 // Backend computes on the host. Its tensors are ordinary host tensors (tensor.HostBuffer), so
 // Upload and Download are plain copies.
 type Backend struct {
 	// name is the registered name; gemm does every matrix product, gemmName says which.
 	name, gemmName string
 	gemm           gemmFunc
+	gemmPackedB    gemmPackedBFunc
 	// mu serialises ops that use the shared workspaces below, so that one Backend may be
 	// called from several goroutines without corrupting them.
 	mu sync.Mutex
@@ -57,18 +62,33 @@ func New() *Backend { return newWithVariant(sgemm.Default()) }
 
 // NewGonum returns the "cpu-gonum" backend, which hands its products to gonum's Sgemm.
 func NewGonum() *Backend {
-	return &Backend{name: "cpu-gonum", gemmName: "gonum Sgemm", gemm: gonumSgemm, workers: runtime.GOMAXPROCS(0)}
+	return &Backend{name: "cpu-gonum", gemmName: "gonum Sgemm", gemm: gonumSgemm, gemmPackedB: gonumSgemmPackedB, workers: runtime.GOMAXPROCS(0)}
 }
 
 // newWithVariant is the "cpu" backend with a given micro-kernel, so that tests can run each.
 func newWithVariant(v *sgemm.Variant) *Backend {
-	return &Backend{name: "cpu", gemmName: "sgemm with " + v.Describe(), gemm: v.SgemmWorkers, workers: runtime.GOMAXPROCS(0)}
+	return &Backend{name: "cpu", gemmName: "sgemm with " + v.Describe(), gemm: v.SgemmWorkers, gemmPackedB: v.SgemmPackedB, workers: runtime.GOMAXPROCS(0)}
 }
 
 // gonumSgemm is gonum's Sgemm as a gemmFunc; gonum picks its own number of goroutines.
 func gonumSgemm(_ int, tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	blas32.Implementation().Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
+
+// gonumSgemmPackedB has packB write all of B as one row-major k x n matrix (a single panel
+// n wide), then runs gonum's Sgemm on it.
+func gonumSgemmPackedB(workers int, tA blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, packB sgemm.PackB, beta float32, c []float32, ldc int) {
+	buf := gonumB.Get().(*[]float32)
+	*buf = grow(*buf, k*n)
+	if k > 0 && n > 0 {
+		packB(*buf, 0, k, 0, n, n)
+	}
+	gonumSgemm(workers, tA, blas.NoTrans, m, n, k, alpha, a, lda, *buf, max(1, n), beta, c, ldc)
+	gonumB.Put(buf)
+}
+
+// gonumB pools the matrices gonumSgemmPackedB packs B into.
+var gonumB = sync.Pool{New: func() any { return new([]float32) }}
 
 var _ kernels.Backend = (*Backend)(nil)
 

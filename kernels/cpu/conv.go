@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 
 	"github.com/vgglab/vgg/kernels"
+	"github.com/vgglab/vgg/kernels/cpu/sgemm"
 	"github.com/vgglab/vgg/tensor"
 )
 
@@ -24,12 +25,15 @@ import (
 // The products keep the pixels along the columns, the long side that SGEMM's register tile
 // runs along and its B panels pack, and the channels (8 to 512) along the rows: with
 // few filters the pixels still fill whole tiles, and each result comes out in the layout its
-// tensor has, [K, P*Q] per image, so nothing is transposed.
+// tensor has, [K, P*Q] per image, so nothing is transposed. The right-hand operand is never
+// written out: SGEMM packs its panels straight from x (col, colᵀ) or dy (sgemm.PackB), so
+// the column matrix costs one pass over the input instead of an im2col pass and a packing
+// pass over a matrix R*S times its size.
 //
 // Images are grouped so that each product has at least minGroupColumns columns: for the deep
 // layers (P*Q = 4 to 256) one image alone would make a thin product that SGEMM runs slowly.
 // When there are at least as many groups as workers, each worker takes whole groups and runs
-// their im2col, product and col2im alone (the batch split across cores, no hand-off inside a
+// their products and col2im alone (the batch split across cores, no hand-off inside a
 // layer); with fewer groups they go one at a time and SGEMM splits each product over the
 // cores. Either way every output element is summed in the same order (SGEMM sums over k the
 // same whichever goroutine computes a tile, and the weight gradient adds the groups' partial
@@ -70,6 +74,7 @@ func (g convGeometry) group(u int) (first, images int) {
 // product or gathered gradient, plus a weight-gradient partial [K, C*R*S].
 type convScratch struct {
 	col, mat, part []float32
+	taps           []colTap
 }
 
 // checkConv validates the window and the shapes of x [N,C,H,W], w [K,C,R,S] and the output
@@ -150,13 +155,12 @@ func (be *Backend) Conv2D(y, x, w, b *tensor.Tensor, p kernels.ConvParams) error
 	be.forEachGroup(g, func(s *convScratch, u, workers int) {
 		first, images := g.group(u)
 		cols := images * pq
-		col := im2colGroup(s, xd, g, first, images, workers)
 		out := yd[first*g.k*pq : (first+1)*g.k*pq] // one image: straight into y
 		if images > 1 {
 			s.mat = grow(s.mat, g.k*cols)
 			out = s.mat
 		}
-		be.gemm(workers, blas.NoTrans, blas.NoTrans, g.k, cols, crs, 1, wd, crs, col, cols, 0, out, cols)
+		be.gemmPackedB(workers, blas.NoTrans, g.k, cols, crs, 1, wd, crs, g.packCol(xd, first, g.colTaps(s)), 0, out, cols)
 		// Add the bias, moving each image's rows of a group's product into y on the way.
 		parallelFor(images*g.k, workers, func(_, lo, hi int) {
 			for row := lo; row < hi; row++ {
@@ -200,9 +204,8 @@ func (be *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvPa
 	be.forEachGroup(g, func(s *convScratch, u, workers int) {
 		first, images := g.group(u)
 		cols := images * pq
-		grad := gatherGroup(s, dyd, g, first, images, workers)
 		s.col = grow(s.col, crs*cols)
-		be.gemm(workers, blas.Trans, blas.NoTrans, crs, cols, g.k, 1, wd, crs, grad, cols, 0, s.col, cols)
+		be.gemmPackedB(workers, blas.Trans, crs, cols, g.k, 1, wd, crs, g.packDy(dyd, first), 0, s.col, cols)
 		col2imGroup(dxd, s.col, g, first, images, workers)
 	})
 	return nil
@@ -250,14 +253,13 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 	be.forEachGroup(g, func(s *convScratch, u, workers int) {
 		first, images := g.group(u)
 		cols := images * pq
-		col := im2colGroup(s, xd, g, first, images, workers)
 		grad := gatherGroup(s, dyd, g, first, images, workers)
 		part := dwd // the first group writes dw itself
 		if u > 0 {
 			s.part = grow(s.part, g.k*crs)
 			part = s.part
 		}
-		be.gemm(workers, blas.NoTrans, blas.Trans, g.k, crs, cols, 1, grad, cols, col, cols, 0, part, crs)
+		be.gemmPackedB(workers, blas.NoTrans, g.k, crs, cols, 1, grad, cols, g.packColT(xd, first, g.colTaps(s)), 0, part, crs)
 		turn.Lock()
 		for added < u {
 			ready.Wait()
@@ -297,22 +299,6 @@ func addInto(dst, src []float32, workers int) {
 			d[i] += s[i]
 		}
 	})
-}
-
-// im2colGroup fills s's column matrix [C*R*S, images*P*Q] from images [first, first+images)
-// of x, split over (image, channel) pairs, and returns it.
-func im2colGroup(s *convScratch, xd []float32, g convGeometry, first, images, workers int) []float32 {
-	cols := images * g.pixels()
-	s.col = grow(s.col, g.colRows()*cols)
-	rs := g.r * g.s
-	parallelFor(images*g.c, workers, func(_, lo, hi int) {
-		for unit := lo; unit < hi; unit++ {
-			i, c := unit/g.c, unit%g.c
-			plane := xd[((first+i)*g.c+c)*g.h*g.w:][:g.h*g.w]
-			im2col(s.col[c*rs*cols+i*g.pixels():], cols, plane, g)
-		}
-	})
-	return s.col
 }
 
 // col2imGroup sets images [first, first+images) of dx from the column matrix col
@@ -361,33 +347,118 @@ func validRange(outLen, inLen, stride, pad, tap int) (lo, hi int) {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// im2col writes the R*S rows of one input channel plane [H,W] into col, whose rows are ld
-// apart: row (r,s), column (p,q) gets the pixel that tap (r,s) sees at output (p,q), or 0.
-func im2col(col []float32, ld int, plane []float32, g convGeometry) {
+// colTap is what colRow needs of one row (c,r,s) of the column matrix, worked out once per
+// call: where channel c starts in an image, the tap, and the output rows and columns whose
+// tap falls inside the input.
+type colTap struct {
+	offset, r, s       int
+	pLo, pHi, qLo, qHi int
+}
+
+// colTaps returns the colTap of every row of the column matrix, in s's scratch.
+func (g convGeometry) colTaps(s *convScratch) []colTap {
 	pp := g.params
-	row := 0
-	for r := 0; r < g.r; r++ {
+	rs := g.r * g.s
+	s.taps = growTaps(s.taps, g.colRows())
+	for row := range s.taps {
+		c, r, t := row/rs, row%rs/g.s, row%g.s
 		pLo, pHi := validRange(g.p, g.h, pp.StrideH, pp.PadH, r)
-		for s := 0; s < g.s; s++ {
-			qLo, qHi := validRange(g.q, g.w, pp.StrideW, pp.PadW, s)
-			dst := col[row*ld : row*ld+g.p*g.q]
-			row++
-			clear(dst[:pLo*g.q])
-			clear(dst[pHi*g.q:])
-			for op := pLo; op < pHi; op++ {
-				src := plane[(op*pp.StrideH-pp.PadH+r)*g.w:]
-				seg := dst[op*g.q : (op+1)*g.q]
-				clear(seg[:qLo])
-				clear(seg[qHi:])
-				first := qLo*pp.StrideW - pp.PadW + s
-				if pp.StrideW == 1 {
-					copy(seg[qLo:qHi], src[first:])
-					continue
-				}
-				for oq, iw := qLo, first; oq < qHi; oq, iw = oq+1, iw+pp.StrideW {
-					seg[oq] = src[iw]
+		qLo, qHi := validRange(g.q, g.w, pp.StrideW, pp.PadW, t)
+		s.taps[row] = colTap{offset: c * g.h * g.w, r: r, s: t, pLo: pLo, pHi: pHi, qLo: qLo, qHi: qHi}
+	}
+	return s.taps
+}
+
+func growTaps(buf []colTap, n int) []colTap {
+	if cap(buf) < n {
+		return make([]colTap, n)
+	}
+	return buf[:n]
+}
+
+// colRow writes columns [j0, j0+len(d)) of the column matrix's row for tap t, for the images
+// from first on, into d: the input pixel the tap sees at each output position, 0 in the
+// padding. The columns are walked a run of one output row at a time, which is a plain copy
+// from a row of the input when the stride is 1; positions advance by addition, as divisions
+// would cost more than the copies at these sizes.
+func (g convGeometry) colRow(d, xd []float32, first int, t *colTap, j0 int) {
+	pp := g.params
+	pq, image := g.pixels(), g.c*g.h*g.w
+	i, pix := j0/pq, j0%pq
+	op, oq := pix/g.q, pix%g.q
+	plane := (first+i)*image + t.offset // where this image's channel starts in x
+	for j := 0; j < len(d); {
+		seg := d[j : j+min(g.q-oq, len(d)-j)]
+		lo, hi := max(oq, t.qLo), min(oq+len(seg), t.qHi) // the run's columns inside the input
+		if op < t.pLo || op >= t.pHi || lo >= hi {
+			clear(seg)
+		} else {
+			clear(seg[:lo-oq])
+			clear(seg[hi-oq:])
+			src := xd[plane+(op*pp.StrideH-pp.PadH+t.r)*g.w:][:g.w]
+			iw := lo*pp.StrideW - pp.PadW + t.s
+			if pp.StrideW == 1 {
+				copy(seg[lo-oq:hi-oq], src[iw:])
+			} else {
+				for k := lo - oq; k < hi-oq; k, iw = k+1, iw+pp.StrideW {
+					seg[k] = src[iw]
 				}
 			}
+		}
+		j += len(seg)
+		if oq += len(seg); oq == g.q {
+			if oq, op = 0, op+1; op == g.p {
+				op, plane = 0, plane+image
+			}
+		}
+	}
+}
+
+// packCol packs panels of the column matrix of the images from first on (rows (c,r,s),
+// columns (image,p,q)) straight from x.
+func (g convGeometry) packCol(xd []float32, first int, taps []colTap) sgemm.PackB {
+	return func(dst []float32, p0, kc, j0, cols, nr int) {
+		for p := 0; p < kc; p++ {
+			d := dst[p*nr : p*nr+nr]
+			g.colRow(d[:cols], xd, first, &taps[p0+p], j0)
+			clear(d[cols:])
+		}
+	}
+}
+
+// packColT packs panels of the column matrix's transpose (rows (image,p,q), columns (c,r,s))
+// straight from x: each column of the panel is a run of a row of col, written across.
+func (g convGeometry) packColT(xd []float32, first int, taps []colTap) sgemm.PackB {
+	return func(dst []float32, p0, kc, j0, cols, nr int) {
+		var run [256]float32
+		for j := 0; j < nr; j++ {
+			for at := 0; at < kc; at += len(run) {
+				seg := run[:min(len(run), kc-at)]
+				if j < cols {
+					g.colRow(seg, xd, first, &taps[j0+j], p0+at)
+				} else {
+					clear(seg)
+				}
+				for p, v := range seg {
+					dst[(at+p)*nr+j] = v
+				}
+			}
+		}
+	}
+}
+
+// packDy packs panels of dy for the images from first on as one [K, images*P*Q] matrix.
+func (g convGeometry) packDy(dyd []float32, first int) sgemm.PackB {
+	pq := g.pixels()
+	return func(dst []float32, p0, kc, j0, cols, nr int) {
+		for p := 0; p < kc; p++ {
+			d := dst[p*nr : p*nr+nr]
+			for j := 0; j < cols; {
+				i, pix := (j0+j)/pq, (j0+j)%pq
+				n := copy(d[j:cols], dyd[((first+i)*g.k+p0+p)*pq+pix:((first+i)*g.k+p0+p+1)*pq])
+				j += n
+			}
+			clear(d[cols:])
 		}
 	}
 }

@@ -73,10 +73,23 @@ func packA6(panel []float32, transA bool, a []float32, lda, i0, p0, kc int, alph
 // panel: element (p, j) at dst[p*nr+j]. op(B)(p, j) is b[p*ldb+j], or b[j*ldb+p] when transB.
 func packB(dst []float32, transB bool, b []float32, ldb, p0, kc, j0, cols, nr int) {
 	if !transB {
-		for p := 0; p < kc; p++ {
-			d := dst[p*nr : p*nr+nr]
-			copy(d, b[(p0+p)*ldb+j0:][:cols])
-			clear(d[cols:])
+		// A whole panel row is one fixed-size copy, which the compiler turns into a few vector
+		// moves; copy() would call memmove for every 64 or 128 bytes.
+		switch {
+		case cols == 16 && nr == 16:
+			for p := 0; p < kc; p++ {
+				*(*[16]float32)(dst[p*16:]) = *(*[16]float32)(b[(p0+p)*ldb+j0:])
+			}
+		case cols == 32 && nr == 32:
+			for p := 0; p < kc; p++ {
+				*(*[32]float32)(dst[p*32:]) = *(*[32]float32)(b[(p0+p)*ldb+j0:])
+			}
+		default:
+			for p := 0; p < kc; p++ {
+				d := dst[p*nr : p*nr+nr]
+				copy(d, b[(p0+p)*ldb+j0:][:cols])
+				clear(d[cols:])
+			}
 		}
 		return
 	}

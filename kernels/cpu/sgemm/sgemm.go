@@ -82,18 +82,39 @@ func (v *Variant) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []f
 // same for any number.
 func (v *Variant) SgemmWorkers(workers int, tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	transA, transB := checkArgs(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
+	v.run(workers, beta, call{v: v, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc})
+}
+
+// PackB fills one panel of a B that is never stored whole: k steps [p0, p0+kc) of columns
+// [j0, j0+cols), cols <= nr, element (p, j) at dst[(p-p0)*nr + j-j0], and zeros in the
+// nr-cols columns beyond. It is called from several goroutines at once, for disjoint panels.
+type PackB func(dst []float32, p0, kc, j0, cols, nr int)
+
+// SgemmPackedB is SgemmWorkers with op(B) given by the function that packs its panels, so
+// that a B computed from other data (a convolution's column matrix, read from the image)
+// is packed straight from there without being written out first.
+func (v *Variant) SgemmPackedB(workers int, tA blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, packB PackB, beta float32, c []float32, ldc int) {
+	transA := checkAC(tA, m, n, k, a, lda, c, ldc)
+	v.run(workers, beta, call{v: v, transA: transA, m: m, n: n, k: k, alpha: alpha,
+		a: a, lda: lda, packB: packB, c: c, ldc: ldc})
+}
+
+// run computes C = alpha·op(A)·op(B) + beta·C for the call's arguments.
+func (v *Variant) run(workers int, beta float32, args call) {
+	m, n, k := args.m, args.n, args.k
 	if m == 0 || n == 0 {
 		return
 	}
-	if alpha == 0 || k == 0 {
-		scaleC(m, n, beta, c, ldc)
+	if args.alpha == 0 || k == 0 {
+		scaleC(m, n, beta, args.c, args.ldc)
 		return
 	}
 	ws := workspaces.Get().(*workspace)
 	ws.fit(v, min(n, v.nc))
 	j := jobs.Get().(*job)
-	j.call = call{v: v, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, bp: ws.b}
+	j.call = args
+	j.bp = ws.b
 	startHelpers(workers - 1)
 	icBlocks := ceilDiv(m, v.mc)
 	for jc := 0; jc < n; jc += v.nc {
@@ -139,6 +160,7 @@ type call struct {
 	alpha          float32
 	a, b, c        []float32
 	lda, ldb, ldc  int
+	packB          PackB     // packs B's panels when B is not a matrix in memory
 	bp             []float32 // the packed B block, panels kc*nr apart
 
 	jc, nc, pc, kc int     // the current block: columns [jc, jc+nc), k steps [pc, pc+kc)
@@ -180,7 +202,12 @@ func (j *job) work(ws *workspace) {
 func (j *job) packBPanel(u int) {
 	nr := j.v.nr
 	col := j.jc + u*nr
-	packB(j.bp[u*nr*j.kc:(u+1)*nr*j.kc], j.transB, j.b, j.ldb, j.pc, j.kc, col, min(nr, j.n-col), nr)
+	dst := j.bp[u*nr*j.kc : (u+1)*nr*j.kc]
+	if j.packB != nil {
+		j.packB(dst, j.pc, j.kc, col, min(nr, j.n-col), nr)
+		return
+	}
+	packB(dst, j.transB, j.b, j.ldb, j.pc, j.kc, col, min(nr, j.n-col), nr)
 }
 
 // multiply packs unit u's row block of A and multiplies it by its run of B panels, B panel
@@ -302,7 +329,18 @@ func helper() {
 // dimension smaller than a row, or a slice too short for its matrix. It returns whether A
 // and B are transposed.
 func checkArgs(tA, tB blas.Transpose, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) (transA, transB bool) {
-	transA, transB = isTrans(tA), isTrans(tB)
+	transA, transB = checkAC(tA, m, n, k, a, lda, c, ldc), isTrans(tB)
+	rowsB, colsB := k, n
+	if transB {
+		rowsB, colsB = n, k
+	}
+	checkMatrix("B", rowsB, colsB, b, ldb)
+	return transA, transB
+}
+
+// checkAC is checkArgs for the sizes, A and C alone. It returns whether A is transposed.
+func checkAC(tA blas.Transpose, m, n, k int, a []float32, lda int, c []float32, ldc int) (transA bool) {
+	transA = isTrans(tA)
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("sgemm: negative size m=%d n=%d k=%d", m, n, k))
 	}
@@ -310,14 +348,9 @@ func checkArgs(tA, tB blas.Transpose, m, n, k int, a []float32, lda int, b []flo
 	if transA {
 		rowsA, colsA = k, m
 	}
-	rowsB, colsB := k, n
-	if transB {
-		rowsB, colsB = n, k
-	}
 	checkMatrix("A", rowsA, colsA, a, lda)
-	checkMatrix("B", rowsB, colsB, b, ldb)
 	checkMatrix("C", m, n, c, ldc)
-	return transA, transB
+	return transA
 }
 
 func isTrans(t blas.Transpose) bool {

@@ -84,7 +84,7 @@ func TestSgemm(t *testing.T) {
 					for _, alpha := range []float32{1, 0.5, -2} {
 						for _, beta := range []float32{0, 1, 0.3} {
 							name := fmt.Sprintf("%s/%dx%dx%d/%c%c/alpha=%g/beta=%g", v.Name, m, n, k, tA, tB, alpha, beta)
-							checkOne(t, name, v, rng, tA, tB, m, n, k, alpha, beta)
+							checkOne(t, name, v.Sgemm, rng, tA, tB, m, n, k, alpha, beta)
 						}
 					}
 				}
@@ -93,7 +93,51 @@ func TestSgemm(t *testing.T) {
 	}
 }
 
-func checkOne(t *testing.T, name string, v *Variant, rng *rand.Rand, tA, tB blas.Transpose, m, n, k int, alpha, beta float32) {
+// TestSgemmPackedB checks SgemmPackedB, B handed over as a function that packs its panels,
+// as TestSgemm checks Sgemm.
+func TestSgemmPackedB(t *testing.T) {
+	sizes := [][3]int{{1, 1, 1}, {3, 5, 7}, {13, 31, 17}, {31, 67, 5}, {67, 129, 31}, {129, 7, 257}, {3, 257, 300}, {150, 4100, 3}}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, v := range Variants() {
+		for _, sz := range sizes {
+			m, n, k := sz[0], sz[1], sz[2]
+			for _, tA := range transposes {
+				for _, tB := range transposes {
+					for _, beta := range []float32{0, 0.3} {
+						name := fmt.Sprintf("%s/%dx%dx%d/%c%c/beta=%g", v.Name, m, n, k, tA, tB, beta)
+						checkOne(t, name, packedB(v, tB), rng, tA, tB, m, n, k, 0.5, beta)
+					}
+				}
+			}
+		}
+	}
+}
+
+// packedB calls v.SgemmPackedB on two goroutines with a PackB that reads op(B) element by
+// element, in Sgemm's signature.
+func packedB(v *Variant, tB blas.Transpose) func(tA, _ blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	return func(tA, _ blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		opB := func(p, j int) float32 {
+			if tB == blas.Trans {
+				return b[j*ldb+p]
+			}
+			return b[p*ldb+j]
+		}
+		pack := func(dst []float32, p0, kc, j0, cols, nr int) {
+			for p := 0; p < kc; p++ {
+				for j := 0; j < nr; j++ {
+					dst[p*nr+j] = 0
+					if j < cols {
+						dst[p*nr+j] = opB(p0+p, j0+j)
+					}
+				}
+			}
+		}
+		v.SgemmPackedB(2, tA, m, n, k, alpha, a, lda, pack, beta, c, ldc)
+	}
+}
+
+func checkOne(t *testing.T, name string, gemm func(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int), rng *rand.Rand, tA, tB blas.Transpose, m, n, k int, alpha, beta float32) {
 	ra, ca := storage(tA, m, k)
 	rb, cb := storage(tB, k, n)
 	lda, ldb, ldc := ca+3, cb+1, n+5
@@ -108,7 +152,7 @@ func checkOne(t *testing.T, name string, v *Variant, rng *rand.Rand, tA, tB blas
 	}
 	orig := append([]float32(nil), c...)
 	want, mag := refGemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, orig, ldc)
-	v.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	const eps = 0x1p-24
 	for i := 0; i < m; i++ {
 		for j := 0; j < ldc; j++ {
