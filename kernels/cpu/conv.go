@@ -9,6 +9,7 @@ import (
 
 	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/kernels/cpu/sgemm"
+	"github.com/vgglab/vgg/kernels/cpu/vec"
 	"github.com/vgglab/vgg/tensor"
 )
 
@@ -294,10 +295,7 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 // addInto sets dst += src, split over workers.
 func addInto(dst, src []float32, workers int) {
 	parallelFor(ceilDiv(len(dst), 4096), workers, func(_, lo, hi int) {
-		d, s := dst[lo*4096:min(hi*4096, len(dst))], src[lo*4096:]
-		for i := range d {
-			d[i] += s[i]
-		}
+		vec.Add(dst[lo*4096:min(hi*4096, len(dst))], src[lo*4096:])
 	})
 }
 
@@ -481,10 +479,7 @@ func col2im(plane, col []float32, ld int, g convGeometry) {
 				seg := taps[op*g.q : (op+1)*g.q]
 				first := qLo*pp.StrideW - pp.PadW + s
 				if pp.StrideW == 1 {
-					d := dst[first : first+qHi-qLo]
-					for j, v := range seg[qLo:qHi] {
-						d[j] += v
-					}
+					vec.Add(dst[first:first+qHi-qLo], seg[qLo:qHi])
 					continue
 				}
 				for oq, iw := qLo, first; oq < qHi; oq, iw = oq+1, iw+pp.StrideW {
