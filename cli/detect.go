@@ -57,6 +57,13 @@ func runDetect(c *cli.Context) error {
 	if len(photos) == 0 {
 		return fmt.Errorf("detect: give at least one photo")
 	}
+	if err := checkAtLeast(c, map[string]int{"neighbors": 0, "min-size": 0}); err != nil {
+		return fmt.Errorf("detect: %w", err)
+	}
+	params := haar.Params{ScaleFactor: c.Float64("scale"), MinNeighbors: c.Int("neighbors"), MinSize: c.Int("min-size")}
+	if err := params.Validate(); err != nil {
+		return fmt.Errorf("detect: --scale %v: %w", c.Float64("scale"), err)
+	}
 	out := c.String("out")
 	if out != "" && len(photos) > 1 {
 		return fmt.Errorf("detect: --out draws one photo; %d were given", len(photos))
@@ -66,7 +73,7 @@ func runDetect(c *cli.Context) error {
 		return fmt.Errorf("detect: %w", err)
 	}
 	al := align.New(faces, eyes)
-	al.FaceParams = haar.Params{ScaleFactor: c.Float64("scale"), MinNeighbors: c.Int("neighbors"), MinSize: c.Int("min-size")}
+	al.FaceParams = params
 	var results []detectedPhoto
 	for _, path := range photos {
 		img, err := vision.Load(path)

@@ -62,6 +62,9 @@ var augmentations = map[string]dataset.Augment{
 }
 
 func runTrain(c *cli.Context) error {
+	if err := checkAtLeast(c, map[string]int{"epochs": 1, "batch": 1, "step-epochs": 1, "width": 1, "input": 32, "workers": 0}); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	out := c.String("out")
 	recipe, ok := train.Recipes[c.String("recipe")]
 	if !ok {

@@ -340,6 +340,15 @@ func TestSettingsValidate(t *testing.T) {
 			t.Errorf("error %v does not mention %q", err, want)
 		}
 	}
+	// nn.Config reads zero as "the default"; a run's settings must not (issue 18, item 8).
+	s = DefaultSettings()
+	s.Data, s.InputSize, s.WidthDivisor = "x", 0, 0
+	err = s.Validate()
+	for _, want := range []string{"input size 0", "width divisor 0"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %q", err, want)
+		}
+	}
 }
 
 func TestScores(t *testing.T) {
