@@ -2,12 +2,10 @@ package cli
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
-	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -50,10 +48,7 @@ type detectedPhoto struct {
 }
 
 func runDetect(c *cli.Context) error {
-	photos, err := argsWithTrailingFlags(c)
-	if err != nil {
-		return fmt.Errorf("detect: %w", err)
-	}
+	photos := c.Args().Slice()
 	if len(photos) == 0 {
 		return fmt.Errorf("detect: give at least one photo")
 	}
@@ -118,37 +113,6 @@ func runDetect(c *cli.Context) error {
 		}
 	}
 	return nil
-}
-
-// argsWithTrailingFlags returns the command's arguments, also accepting flags after them
-// (vgg detect a.jpg --out a.png): urfave/cli stops reading flags at the first argument, so the
-// rest is parsed again here with the command's own flag definitions and copied into c.
-func argsWithTrailingFlags(c *cli.Context) ([]string, error) {
-	set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
-	set.SetOutput(io.Discard)
-	for _, f := range c.Command.Flags {
-		if err := f.Apply(set); err != nil {
-			return nil, err
-		}
-	}
-	var args []string
-	rest := c.Args().Slice()
-	for len(rest) > 0 {
-		if err := set.Parse(rest); err != nil {
-			return nil, err
-		}
-		rest = set.Args()
-		if len(rest) > 0 {
-			args, rest = append(args, rest[0]), rest[1:]
-		}
-	}
-	var err error
-	set.Visit(func(f *flag.Flag) {
-		if e := c.Set(f.Name, f.Value.String()); e != nil && err == nil {
-			err = e
-		}
-	})
-	return args, err
 }
 
 // loadCascades returns the face and eye cascades: the named XML files, or the built-in ones.

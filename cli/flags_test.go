@@ -61,3 +61,63 @@ func TestDetectScaleBounded(t *testing.T) {
 		t.Errorf("--scale 1.01: %v", err)
 	}
 }
+
+// Issue 18, item 14: flags after the photos are flags, not photos.
+func TestFlagsFirst(t *testing.T) {
+	app := App()
+	for _, c := range []struct{ in, want string }{
+		{"vgg match a.jpg --model m --top 3 b.jpg", "vgg match --model m --top 3 a.jpg b.jpg"},
+		{"vgg match a.jpg --aligned --by=embedding b.jpg", "vgg match --aligned --by=embedding a.jpg b.jpg"},
+		{"vgg --max-pixels 9 detect a.jpg --json", "vgg --max-pixels 9 detect --json a.jpg"},
+		{"vgg viz activations a.jpg --model m --cell 8", "vgg viz activations --model m --cell 8 a.jpg"},
+		{"vgg match a.jpg --model m -- --odd.jpg --top", "vgg match --model m -- a.jpg --odd.jpg --top"},
+		{"vgg match a.jpg --nonsense b.jpg", "vgg match --nonsense a.jpg b.jpg"},
+		{"vgg enrol --name Ann a.jpg - --model m", "vgg enrol --name Ann --model m a.jpg -"},
+	} {
+		if got := strings.Join(flagsFirst(app, strings.Fields(c.in)), " "); got != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.in, got, c.want)
+		}
+	}
+}
+
+func TestFlagsAfterPhotosAreFlags(t *testing.T) {
+	model := randomModel(t, []string{"Ann", "Bob"}, 1)
+	data := t.TempDir()
+	patternPhotos(t, data, []string{"Ann"}, 1)
+	photo := filepath.Join(data, "Ann", "0000.png")
+	stdout, stderr, err := run(t, "match", photo, "--model", model, "--aligned", "--top", "1", "--json")
+	if err != nil {
+		t.Fatalf("match with flags after the photo: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, `"matches"`) || strings.Contains(stdout, "--model") {
+		t.Errorf("match output:\n%s", stdout)
+	}
+}
+
+// Issue 18, item 14: --resume where no run was saved says so, not "--data is required".
+func TestTrainResumeWithNothingToResume(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "none.safetensors")
+	_, _, err := run(t, "train", "--resume", "--out", out)
+	if err == nil || !strings.Contains(err.Error(), "nothing to resume at "+out) {
+		t.Errorf("error %v, want one saying there is nothing to resume at %s", err, out)
+	}
+}
+
+// Issue 18, item 14: a damaged training report is warned about, not ignored: it may be the one
+// that says the model has not learned.
+func TestMatchWarnsAboutADamagedReport(t *testing.T) {
+	model := randomModel(t, []string{"Ann", "Bob"}, 1)
+	data := t.TempDir()
+	patternPhotos(t, data, []string{"Ann"}, 1)
+	report := strings.TrimSuffix(model, ".safetensors") + ".report.json"
+	if err := os.WriteFile(report, []byte(`{"settings": {"data": "x", "epo`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := run(t, "match", "--model", model, "--aligned", filepath.Join(data, "Ann", "0000.png"))
+	if err != nil {
+		t.Fatalf("match: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "could not be read") || !strings.Contains(stderr, report) {
+		t.Errorf("stderr does not warn about the damaged report %s:\n%s", report, stderr)
+	}
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -72,9 +73,13 @@ func runTrain(c *cli.Context) error {
 	}
 	s := recipe()
 	if c.Bool("resume") {
+		paths := train.PathsFor(out)
+		if _, err := os.Stat(paths.LastState); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("train: nothing to resume at %s: no run was saved there (%s does not exist); start one with --data", out, paths.LastState)
+		}
 		// A resumed run takes its settings from the run's report; flags given now must agree
 		// with them, which train.Run checks against the saved state.
-		if report, err := train.ReadReport(train.PathsFor(out).Report); err == nil {
+		if report, err := train.ReadReport(paths.Report); err == nil {
 			s = report.Settings
 		}
 	}
