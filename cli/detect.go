@@ -27,7 +27,7 @@ func init() {
 			&cli.BoolFlag{Name: "json", Usage: "print the results as JSON"},
 			&cli.StringFlag{Name: "cascade", Usage: "face cascade XML instead of the built-in one"},
 			&cli.StringFlag{Name: "eye-cascade", Usage: "eye cascade XML instead of the built-in one"},
-			&cli.Float64Flag{Name: "scale", Value: 1.1, Usage: "window growth between scales"},
+			&cli.Float64Flag{Name: "scale", Value: 1.1, Usage: "window growth between scales, from 1.01 to 2"},
 			&cli.IntFlag{Name: "neighbors", Value: 3, Usage: "hits a face needs to be reported"},
 			&cli.IntFlag{Name: "min-size", Value: 20, Usage: "smallest face in pixels"},
 		},

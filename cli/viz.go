@@ -29,7 +29,7 @@ func init() {
 				Flags: []cli.Flag{
 					modelFlag(),
 					&cli.StringFlag{Name: "out", Value: "filters.png", Usage: "the PNG file to write"},
-					&cli.IntFlag{Name: "cell", Value: 24, Usage: "pixels per filter"},
+					&cli.IntFlag{Name: "cell", Value: 24, Usage: "pixels per filter, 1 to 128"},
 					deviceFlag(),
 				},
 				Action: runVizFilters,
@@ -41,7 +41,7 @@ func init() {
 				Flags: []cli.Flag{
 					modelFlag(),
 					&cli.StringFlag{Name: "out", Value: "activations", Usage: "the folder for face.png and block1.png ... block5.png"},
-					&cli.IntFlag{Name: "cell", Value: 32, Usage: "smallest size of a feature map in pixels (small maps are enlarged)"},
+					&cli.IntFlag{Name: "cell", Value: 32, Usage: "smallest size of a feature map in pixels, 1 to 128 (small maps are enlarged)"},
 					alignedFlag(),
 					deviceFlag(),
 				},
