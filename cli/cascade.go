@@ -58,6 +58,9 @@ func runCascadeTrain(c *cli.Context) error {
 		Tilted: c.Bool("tilted"), Seed: c.Uint64("seed"),
 		Progress: func(format string, args ...any) { fmt.Fprintf(c.App.ErrWriter, format+"\n", args...) },
 	}
+	if err := checkAtLeast(c, map[string]int{"stages": 1, "max-weak": 1, "negatives": 0, "features": 1}); err != nil {
+		return fmt.Errorf("cascade train: %w", err)
+	}
 	switch c.String("boost") {
 	case "gentle":
 	case "discrete":

@@ -29,6 +29,9 @@ func init() {
 			deviceFlag(),
 		},
 		Action: func(c *cli.Context) error {
+			if err := checkAtLeast(c, map[string]int{"identities": 2, "photos": 1, "held-out": 1, "epochs": 1, "input": 32, "width": 1}); err != nil {
+				return fmt.Errorf("demo: %w", err)
+			}
 			d.Dir = c.String("out")
 			d.Identities, d.Photos, d.HeldOut = c.Int("identities"), c.Int("photos"), c.Int("held-out")
 			d.Settings.Epochs, d.Settings.InputSize, d.Settings.WidthDivisor = c.Int("epochs"), c.Int("input"), c.Int("width")

@@ -2,12 +2,10 @@ package cli
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
-	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -29,7 +27,7 @@ func init() {
 			&cli.BoolFlag{Name: "json", Usage: "print the results as JSON"},
 			&cli.StringFlag{Name: "cascade", Usage: "face cascade XML instead of the built-in one"},
 			&cli.StringFlag{Name: "eye-cascade", Usage: "eye cascade XML instead of the built-in one"},
-			&cli.Float64Flag{Name: "scale", Value: 1.1, Usage: "window growth between scales"},
+			&cli.Float64Flag{Name: "scale", Value: 1.1, Usage: "window growth between scales, from 1.01 to 2"},
 			&cli.IntFlag{Name: "neighbors", Value: 3, Usage: "hits a face needs to be reported"},
 			&cli.IntFlag{Name: "min-size", Value: 20, Usage: "smallest face in pixels"},
 		},
@@ -50,12 +48,16 @@ type detectedPhoto struct {
 }
 
 func runDetect(c *cli.Context) error {
-	photos, err := argsWithTrailingFlags(c)
-	if err != nil {
-		return fmt.Errorf("detect: %w", err)
-	}
+	photos := c.Args().Slice()
 	if len(photos) == 0 {
 		return fmt.Errorf("detect: give at least one photo")
+	}
+	if err := checkAtLeast(c, map[string]int{"neighbors": 0, "min-size": 0}); err != nil {
+		return fmt.Errorf("detect: %w", err)
+	}
+	params := haar.Params{ScaleFactor: c.Float64("scale"), MinNeighbors: c.Int("neighbors"), MinSize: c.Int("min-size")}
+	if err := params.Validate(); err != nil {
+		return fmt.Errorf("detect: --scale %v: %w", c.Float64("scale"), err)
 	}
 	out := c.String("out")
 	if out != "" && len(photos) > 1 {
@@ -66,7 +68,7 @@ func runDetect(c *cli.Context) error {
 		return fmt.Errorf("detect: %w", err)
 	}
 	al := align.New(faces, eyes)
-	al.FaceParams = haar.Params{ScaleFactor: c.Float64("scale"), MinNeighbors: c.Int("neighbors"), MinSize: c.Int("min-size")}
+	al.FaceParams = params
 	var results []detectedPhoto
 	for _, path := range photos {
 		img, err := vision.Load(path)
@@ -111,37 +113,6 @@ func runDetect(c *cli.Context) error {
 		}
 	}
 	return nil
-}
-
-// argsWithTrailingFlags returns the command's arguments, also accepting flags after them
-// (vgg detect a.jpg --out a.png): urfave/cli stops reading flags at the first argument, so the
-// rest is parsed again here with the command's own flag definitions and copied into c.
-func argsWithTrailingFlags(c *cli.Context) ([]string, error) {
-	set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
-	set.SetOutput(io.Discard)
-	for _, f := range c.Command.Flags {
-		if err := f.Apply(set); err != nil {
-			return nil, err
-		}
-	}
-	var args []string
-	rest := c.Args().Slice()
-	for len(rest) > 0 {
-		if err := set.Parse(rest); err != nil {
-			return nil, err
-		}
-		rest = set.Args()
-		if len(rest) > 0 {
-			args, rest = append(args, rest[0]), rest[1:]
-		}
-	}
-	var err error
-	set.Visit(func(f *flag.Flag) {
-		if e := c.Set(f.Name, f.Value.String()); e != nil && err == nil {
-			err = e
-		}
-	})
-	return args, err
 }
 
 // loadCascades returns the face and eye cascades: the named XML files, or the built-in ones.

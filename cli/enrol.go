@@ -135,9 +135,11 @@ type faceFinder struct {
 
 // foundFace is one photo and the face taken from it.
 type foundFace struct {
-	path  string
+	path string
+	// photo is the photo for showing (the report draws it a few hundred pixels wide): shrunk
+	// to about previewPixels, so that a batch of found faces does not hold full-size photos.
 	photo image.Image
-	// box is the face in the photo; empty for the centre square.
+	// box is the face in photo; empty for the centre square.
 	box image.Rectangle
 	// picture is the face at the network's input size.
 	picture *image.RGBA
@@ -155,21 +157,27 @@ func newFaceFinder(aligned bool, size int) *faceFinder {
 	return f
 }
 
+// previewPixels bounds foundFace.photo: 1 MP, more than the report's largest drawing of it.
+const previewPixels = 1_000_000
+
 func (f *faceFinder) find(path string) (*foundFace, error) {
-	photo, err := vision.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	if f.aligner == nil {
-		return &foundFace{path: path, photo: photo, picture: vision.SquareResize(photo, f.size)}, nil
-	}
-	faces, err := f.aligner.Align(photo)
-	if err != nil {
-		return nil, &vision.FileError{Path: path, Err: err}
-	}
-	ff := &foundFace{path: path, photo: photo, picture: vision.SquareResize(faces[0].Aligned, f.size), wholePhoto: faces[0].WholeImage}
-	if !ff.wholePhoto {
-		ff.box, ff.faces = faces[0].Box, len(faces)
-	}
-	return ff, nil
+	return vision.LoadFramed(vision.Decoder{}, path, func(photo image.Image) (*foundFace, error) {
+		full := vision.ToRGBA(photo)
+		k := vision.ShrinkFactor(full.Rect.Dx(), full.Rect.Dy(), previewPixels)
+		ff := &foundFace{path: path, photo: vision.Shrink(full, k)}
+		if f.aligner == nil {
+			ff.picture = vision.SquareResize(full, f.size)
+			return ff, nil
+		}
+		faces, err := f.aligner.Align(full)
+		if err != nil {
+			return nil, err
+		}
+		ff.picture, ff.wholePhoto = vision.SquareResize(faces[0].Aligned, f.size), faces[0].WholeImage
+		if !ff.wholePhoto {
+			b := faces[0].Box
+			ff.box, ff.faces = image.Rect(b.Min.X/k, b.Min.Y/k, (b.Max.X+k-1)/k, (b.Max.Y+k-1)/k), len(faces)
+		}
+		return ff, nil
+	})
 }

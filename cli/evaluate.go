@@ -35,6 +35,9 @@ func init() {
 			deviceFlag(),
 		},
 		Action: func(c *cli.Context) error {
+			if err := checkAtLeast(c, map[string]int{"shots": 1}); err != nil {
+				return fmt.Errorf("evaluate: %w", err)
+			}
 			ctx, stop := interruptible(c.Context)
 			defer stop()
 			data := c.String("data")

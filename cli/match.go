@@ -180,7 +180,13 @@ func matchGallery(c *cli.Context, em *embeddingModel, by gallery.Ranking) (*gall
 // (collapsed is then set).
 func matchWarnings(model string, g *gallery.Gallery) (warnings []string, collapsed bool) {
 	path := train.PathsFor(model).Report
-	if r, err := train.ReadReport(path); err == nil && r.Verdict != nil && !r.Verdict.Learned {
+	r, err := train.ReadReport(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		// A model without its report (copied on its own): nothing to say either way.
+	case err != nil:
+		warnings = append(warnings, fmt.Sprintf("the model's training report could not be read (%v): whether the model learned anything is unknown", err))
+	case r.Verdict != nil && !r.Verdict.Learned:
 		warnings = append(warnings, fmt.Sprintf("the model's training report (%s) says it has not learned to tell these people apart: %s. Its answers are guesses",
 			path, r.Verdict.Reason))
 	}

@@ -21,7 +21,7 @@ func run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	var out, errOut bytes.Buffer
 	app := App()
 	app.Writer, app.ErrWriter = &out, &errOut
-	err = app.Run(append([]string{"vgg"}, args...))
+	err = Run(app, append([]string{"vgg"}, args...))
 	return out.String(), errOut.String(), err
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -22,6 +23,9 @@ func init() {
 			&cli.IntFlag{Name: "width", Value: 1, Usage: "divide every layer's width by this (1, 2, 4, 8 or 16)"},
 		},
 		Action: func(c *cli.Context) error {
+			if err := checkAtLeast(c, map[string]int{"classes": 2, "input": 32, "width": 1}); err != nil {
+				return fmt.Errorf("summary: %w", err)
+			}
 			m, err := nn.VGGD(nn.Config{Arch: c.String("arch"), Classes: c.Int("classes"), InputSize: c.Int("input"), WidthDivisor: c.Int("width")})
 			if err != nil {
 				return err

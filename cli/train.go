@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -62,6 +63,9 @@ var augmentations = map[string]dataset.Augment{
 }
 
 func runTrain(c *cli.Context) error {
+	if err := checkAtLeast(c, map[string]int{"epochs": 1, "batch": 1, "step-epochs": 1, "width": 1, "input": 32, "workers": 0}); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	out := c.String("out")
 	recipe, ok := train.Recipes[c.String("recipe")]
 	if !ok {
@@ -69,9 +73,13 @@ func runTrain(c *cli.Context) error {
 	}
 	s := recipe()
 	if c.Bool("resume") {
+		paths := train.PathsFor(out)
+		if _, err := os.Stat(paths.LastState); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("train: nothing to resume at %s: no run was saved there (%s does not exist); start one with --data", out, paths.LastState)
+		}
 		// A resumed run takes its settings from the run's report; flags given now must agree
 		// with them, which train.Run checks against the saved state.
-		if report, err := train.ReadReport(train.PathsFor(out).Report); err == nil {
+		if report, err := train.ReadReport(paths.Report); err == nil {
 			s = report.Settings
 		}
 	}

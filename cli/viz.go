@@ -29,7 +29,7 @@ func init() {
 				Flags: []cli.Flag{
 					modelFlag(),
 					&cli.StringFlag{Name: "out", Value: "filters.png", Usage: "the PNG file to write"},
-					&cli.IntFlag{Name: "cell", Value: 24, Usage: "pixels per filter"},
+					&cli.IntFlag{Name: "cell", Value: 24, Usage: "pixels per filter, 1 to 128"},
 					deviceFlag(),
 				},
 				Action: runVizFilters,
@@ -41,7 +41,7 @@ func init() {
 				Flags: []cli.Flag{
 					modelFlag(),
 					&cli.StringFlag{Name: "out", Value: "activations", Usage: "the folder for face.png and block1.png ... block5.png"},
-					&cli.IntFlag{Name: "cell", Value: 32, Usage: "smallest size of a feature map in pixels (small maps are enlarged)"},
+					&cli.IntFlag{Name: "cell", Value: 32, Usage: "smallest size of a feature map in pixels, 1 to 128 (small maps are enlarged)"},
 					alignedFlag(),
 					deviceFlag(),
 				},
@@ -52,6 +52,9 @@ func init() {
 }
 
 func runVizFilters(c *cli.Context) error {
+	if err := explain.CheckCell(c.Int("cell")); err != nil {
+		return fmt.Errorf("viz filters: --cell: %w", err)
+	}
 	out := c.String("out")
 	if err := report.PrepareDir(filepath.Dir(out)); err != nil {
 		return fmt.Errorf("viz filters: %w", err)
@@ -76,8 +79,13 @@ func runVizActivations(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return fmt.Errorf("viz activations: give one photo: vgg viz activations --model MODEL PHOTO")
 	}
+	if err := explain.CheckCell(c.Int("cell")); err != nil {
+		return fmt.Errorf("viz activations: --cell: %w", err)
+	}
 	dir := c.String("out")
-	if err := report.PrepareDir(dir); err != nil {
+	// The folder itself is made only once every picture is drawn (see vision.WritePNGFolder);
+	// where it would go must be writable before any work.
+	if err := report.PrepareDir(filepath.Dir(filepath.Clean(dir))); err != nil {
 		return fmt.Errorf("viz activations: %w", err)
 	}
 	p, err := train.OpenPredictor(c.String("device"), c.String("model"), nil)
@@ -99,15 +107,22 @@ func runVizActivations(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("viz activations: %w", err)
 	}
-	if err := vision.WritePNG(filepath.Join(dir, "face.png"), face.picture); err != nil {
+	files := []vision.NamedImage{{Name: "face.png", Image: face.picture}}
+	var lines []string
+	for _, b := range blocks {
+		grid, err := b.Grid(c.Int("cell"))
+		if err != nil {
+			return fmt.Errorf("viz activations: block %d: %w", b.Block, err)
+		}
+		name := fmt.Sprintf("block%d.png", b.Block)
+		files = append(files, vision.NamedImage{Name: name, Image: grid})
+		lines = append(lines, fmt.Sprintf("block %d (%s): %d maps of %dx%d -> %s", b.Block, b.Layer, b.C, b.H, b.W, filepath.Join(dir, name)))
+	}
+	if err := vision.WritePNGFolder(dir, files); err != nil {
 		return fmt.Errorf("viz activations: %w", err)
 	}
-	for _, b := range blocks {
-		path := filepath.Join(dir, fmt.Sprintf("block%d.png", b.Block))
-		if err := vision.WritePNG(path, b.Grid(c.Int("cell"))); err != nil {
-			return fmt.Errorf("viz activations: %w", err)
-		}
-		if _, err := fmt.Fprintf(c.App.Writer, "block %d (%s): %d maps of %dx%d -> %s\n", b.Block, b.Layer, b.C, b.H, b.W, path); err != nil {
+	for _, line := range lines {
+		if _, err := fmt.Fprintln(c.App.Writer, line); err != nil {
 			return err
 		}
 	}

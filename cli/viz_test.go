@@ -59,3 +59,39 @@ func TestVizCommands(t *testing.T) {
 		t.Fatalf("viz into a folder under a file: %v", err)
 	}
 }
+
+// Issue 18, item 10: a cell size that is not positive or would draw a picture too large to
+// hold is refused before any work, and a refused run leaves no folder or file behind. Before,
+// --cell 100000 ran out of memory after writing part of the folder, and --cell 0 was accepted.
+func TestVizRefusesBadCells(t *testing.T) {
+	model := randomModel(t, []string{"Ann", "Bob"}, 1)
+	data := t.TempDir()
+	patternPhotos(t, data, []string{"Ann"}, 1)
+	photo := filepath.Join(data, "Ann", "0000.png")
+	outDir := t.TempDir()
+	for _, cell := range []string{"0", "-3", "100000"} {
+		if _, _, err := run(t, "viz", "filters", "--model", model, "--out", filepath.Join(outDir, "f.png"), "--cell", cell); err == nil ||
+			!strings.Contains(err.Error(), "--cell") {
+			t.Errorf("viz filters --cell %s: error %v, want one naming --cell", cell, err)
+		}
+		if _, _, err := run(t, "viz", "activations", "--model", model, "--out", filepath.Join(outDir, "act"), "--aligned", "--cell", cell, photo); err == nil ||
+			!strings.Contains(err.Error(), "--cell") {
+			t.Errorf("viz activations --cell %s: error %v, want one naming --cell", cell, err)
+		}
+	}
+	if entries, _ := os.ReadDir(outDir); len(entries) != 0 {
+		t.Errorf("refused runs left %d files behind", len(entries))
+	}
+	// The largest cell is drawn; the folder appears whole, with no temporary folder beside it.
+	dir := filepath.Join(outDir, "act")
+	if _, stderr, err := run(t, "viz", "activations", "--model", model, "--out", dir, "--aligned", "--cell", "128", photo); err != nil {
+		t.Fatalf("viz activations --cell 128: %v\n%s", err, stderr)
+	}
+	entries, _ := os.ReadDir(outDir)
+	if len(entries) != 1 || entries[0].Name() != "act" {
+		t.Errorf("beside the folder: %v", entries)
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 6 {
+		t.Errorf("the folder holds %d files, want face.png and 5 blocks", len(files))
+	}
+}

@@ -70,18 +70,19 @@ func (s *Source) Image(path string) (*image.RGBA, error) {
 	return img, nil
 }
 
+// load decodes, frames and resizes one photo; the full-size photo is dropped as soon as the
+// small picture is made (see vision.LoadFramed).
 func (s *Source) load(path string) (*image.RGBA, error) {
-	photo, err := s.opts.Decoder.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	if s.opts.Preprocess != nil {
-		if photo, err = s.opts.Preprocess(photo); err != nil {
-			return nil, &vision.FileError{Path: path, Err: err}
+	return vision.LoadFramed(s.opts.Decoder, path, func(photo image.Image) (*image.RGBA, error) {
+		if s.opts.Preprocess != nil {
+			var err error
+			if photo, err = s.opts.Preprocess(photo); err != nil {
+				return nil, err
+			}
+			if photo.Bounds().Empty() {
+				return nil, fmt.Errorf("preprocessing left an empty picture")
+			}
 		}
-		if photo.Bounds().Empty() {
-			return nil, &vision.FileError{Path: path, Err: fmt.Errorf("preprocessing left an empty picture")}
-		}
-	}
-	return vision.SquareResize(photo, s.opts.Size), nil
+		return vision.SquareResize(photo, s.opts.Size), nil
+	})
 }

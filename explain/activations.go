@@ -56,8 +56,14 @@ func Activations(m *nn.Model, x *tensor.Tensor) ([]BlockMaps, error) {
 // (its own strongest response), so a map's pattern shows whatever its scale; maps smaller than
 // minCell pixels are enlarged by whole pixels to at least that. An all-black cell is a feature
 // this face does not trigger at all.
-func (bm BlockMaps) Grid(minCell int) *image.RGBA {
+func (bm BlockMaps) Grid(minCell int) (*image.RGBA, error) {
+	if err := CheckCell(minCell); err != nil {
+		return nil, err
+	}
 	factor := max(1, (minCell+bm.W-1)/bm.W)
+	if _, _, err := gridSize(bm.C, gridColumns(bm.C), bm.W*factor, bm.H*factor, 1); err != nil {
+		return nil, err
+	}
 	plane := bm.H * bm.W
 	cells := make([]*image.RGBA, bm.C)
 	for c := range bm.C {
@@ -76,5 +82,5 @@ func (bm BlockMaps) Grid(minCell int) *image.RGBA {
 		}
 		cells[c] = enlarge(img, factor)
 	}
-	return tile(cells, gridColumns(bm.C), 1)
+	return tile(cells, gridColumns(bm.C), 1), nil
 }

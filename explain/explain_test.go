@@ -130,7 +130,11 @@ func TestTeachingViews(t *testing.T) {
 			t.Fatalf("block 5 value %d = %v, Features() = %v", i, blocks[4].Values[i], v)
 		}
 	}
-	if g := blocks[0].Grid(64); g.Bounds().Dx() != 2*65+1 {
+	g, err := blocks[0].Grid(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Bounds().Dx() != 2*65+1 {
 		t.Fatalf("block 1 grid is %v, want two 64-pixel columns", g.Bounds())
 	}
 }

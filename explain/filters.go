@@ -24,7 +24,14 @@ func FilterGrid(m *nn.Model, cell int) (*image.RGBA, error) {
 	if err := m.Ctx.Backend.Download(host, w.Value); err != nil {
 		return nil, fmt.Errorf("filters: %s: %w", w.Name, err)
 	}
+	if err := CheckCell(cell); err != nil {
+		return nil, fmt.Errorf("filters: %w", err)
+	}
 	k, r, s := w.Shape[0], w.Shape[2], w.Shape[3]
+	factor := max(1, cell/max(r, s))
+	if _, _, err := gridSize(k, gridColumns(k), s*factor, r*factor, 2); err != nil {
+		return nil, fmt.Errorf("filters: %w", err)
+	}
 	size := 3 * r * s
 	var cells []*image.RGBA
 	for f := range k {
@@ -47,7 +54,7 @@ func FilterGrid(m *nn.Model, cell int) (*image.RGBA, error) {
 				p[3] = 255
 			}
 		}
-		cells = append(cells, enlarge(img, max(1, cell/max(r, s))))
+		cells = append(cells, enlarge(img, factor))
 	}
 	return tile(cells, gridColumns(k), 2), nil
 }

@@ -1,15 +1,46 @@
 package explain
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
 	"math"
+
+	"github.com/vgglab/vgg/tensor"
 )
 
 // gridBackground separates the cells of a grid: a mid grey, distinct from both a silent (black)
 // and a saturated (white) feature map.
 var gridBackground = color.RGBA{R: 96, G: 96, B: 96, A: 255}
+
+// MaxCell is the largest cell a grid is drawn at, in pixels: four times the default size of a
+// feature map, and enough to see every weight of a 3x3 filter as a block of 40 pixels.
+const MaxCell = 128
+
+// MaxGridPixels bounds the pixels of one grid (64 MB of RGBA), so that no cell size or
+// model can make a picture that does not fit in memory.
+const MaxGridPixels = 16_000_000
+
+// CheckCell says what is wrong with a requested cell size, if anything.
+func CheckCell(cell int) error {
+	if cell < 1 || cell > MaxCell {
+		return fmt.Errorf("cell size %d must be from 1 to %d pixels", cell, MaxCell)
+	}
+	return nil
+}
+
+// gridSize is the side of a grid of n cells of w x h in cols columns, gap pixels apart and
+// around, refused when it would exceed MaxGridPixels (computed without overflow).
+func gridSize(n, cols, w, h, gap int) (width, height int, err error) {
+	rows := (n + cols - 1) / cols
+	width, height = cols*(w+gap)+gap, rows*(h+gap)+gap
+	if px, ok := tensor.CheckedProduct(int64(width), int64(height)); !ok || px > MaxGridPixels {
+		return 0, 0, fmt.Errorf("a grid of %d cells of %dx%d pixels would be %dx%d, over the %d-pixel limit: choose a smaller cell",
+			n, w, h, width, height, MaxGridPixels)
+	}
+	return width, height, nil
+}
 
 // tile lays equal-sized cells out in rows of cols, gap pixels apart and around.
 func tile(cells []*image.RGBA, cols, gap int) *image.RGBA {

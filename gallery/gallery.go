@@ -39,6 +39,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vgglab/vgg/tensor"
 	"github.com/vgglab/vgg/vision"
 )
 
@@ -50,6 +51,10 @@ const magic = "vgg-gallery\n"
 // maxHeaderBytes bounds the JSON header a reader accepts, so a damaged length field cannot make
 // it allocate gigabytes: 64 MiB is room for a million photo paths.
 const maxHeaderBytes = 64 << 20
+
+// maxDim bounds the embedding width a reader accepts: a VGG-D's embedding has at most 4096
+// values, and a header claiming 2^62 must not make a later step allocate that many.
+const maxDim = 1 << 16
 
 // Entry is one gallery photo: whose face it is and where the photo is.
 type Entry struct {
@@ -290,10 +295,14 @@ func Load(path, modelSHA256 string) (*Gallery, error) {
 	if h.Version != Version {
 		return nil, bad("format version %d; this program reads version %d", h.Version, Version)
 	}
-	if h.Dim <= 0 || (h.Mean != nil && len(h.Mean) != h.Dim) {
-		return nil, bad("embedding width %d with a mean of %d values", h.Dim, len(h.Mean))
+	if h.Dim <= 0 || h.Dim > maxDim || (h.Mean != nil && len(h.Mean) != h.Dim) {
+		return nil, bad("embedding width %d with a mean of %d values (a width is from 1 to %d)", h.Dim, len(h.Mean), maxDim)
 	}
-	want := int64(len(magic)) + 4 + int64(headLen) + 4*int64(len(h.Entries))*int64(h.Dim)
+	vectorBytes, ok := tensor.CheckedProduct(4, int64(len(h.Entries)), int64(h.Dim))
+	want := int64(len(magic)) + 4 + int64(headLen) + vectorBytes
+	if !ok {
+		return nil, bad("%d photos of %d values are more than any file can hold (damaged header)", len(h.Entries), h.Dim)
+	}
 	if info.Size() != want {
 		return nil, bad("%d bytes, but %d photos of %d values need %d (truncated or damaged)", info.Size(), len(h.Entries), h.Dim, want)
 	}
@@ -305,6 +314,13 @@ func Load(path, modelSHA256 string) (*Gallery, error) {
 		separation: h.Separation}
 	if err := binary.Read(r, binary.LittleEndian, g.vectors); err != nil {
 		return nil, bad("embeddings: %v", err)
+	}
+	// A NaN or an infinity would score every photo "NaN" and rank them anyhow.
+	for i, v := range g.vectors {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			e := h.Entries[i/h.Dim]
+			return nil, bad("the embedding of %s (%s) holds %v; rebuild the gallery with 'vgg index'", e.Path, e.Identity, v)
+		}
 	}
 	return g, nil
 }

@@ -222,16 +222,20 @@ func readSafetensorsHeader(path string, f *os.File) (*stFile, error) {
 		if e.DType == "I64" && len(e.Shape) != 0 {
 			return nil, bad("tensor %q is I64 of shape %v; only I64 scalars (shape []) are supported", name, e.Shape)
 		}
-		numel := int64(1)
+		factors := []int64{elem}
 		for _, d := range e.Shape {
 			if d < 0 {
 				return nil, bad("tensor %q has a negative dimension in shape %v", name, e.Shape)
 			}
-			numel *= int64(d)
+			factors = append(factors, int64(d))
+		}
+		nbytes, ok := tensor.CheckedProduct(factors...)
+		if !ok {
+			return nil, bad("tensor %q: shape %v of %s is too large to exist (over 2^63 bytes)", name, e.Shape, e.DType)
 		}
 		begin, end := e.DataOffsets[0], e.DataOffsets[1]
-		if begin < 0 || end < begin || end-begin != numel*elem {
-			return nil, bad("tensor %q: offsets [%d, %d] do not hold %s of shape %v (%d bytes)", name, begin, end, e.DType, e.Shape, numel*elem)
+		if begin < 0 || end < begin || end-begin != nbytes {
+			return nil, bad("tensor %q: offsets [%d, %d] do not hold %s of shape %v (%d bytes)", name, begin, end, e.DType, e.Shape, nbytes)
 		}
 		if end > dataSize {
 			return nil, bad("tensor %q: data_offsets [%d, %d] run past the end of the data (%d bytes): truncated or corrupt", name, begin, end, dataSize)

@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -74,4 +75,22 @@ func CheckDType(op, name string, t *Tensor, want DType) error {
 		return fmt.Errorf("%s: %s is %s, want %s", op, name, t.DType(), want)
 	}
 	return nil
+}
+
+// CheckedProduct multiplies non-negative factors, such as the dimensions and element size a
+// file header claims, and reports false when one is negative or the product does not fit in an
+// int64: a size check built on a product that wrapped around would pass a hostile header (a
+// shape of [2^32, 2^30] float32 is 2^64 bytes, which wraps to 0).
+func CheckedProduct(factors ...int64) (int64, bool) {
+	product := int64(1)
+	for _, f := range factors {
+		if f < 0 {
+			return 0, false
+		}
+		if f != 0 && product > math.MaxInt64/f {
+			return 0, false
+		}
+		product *= f
+	}
+	return product, true
 }

@@ -96,3 +96,23 @@ func TestHostAccessorsRefuseTheWrongType(t *testing.T) {
 	}()
 	New(Int32, 3).Float32s()
 }
+
+func TestCheckedProduct(t *testing.T) {
+	for _, c := range []struct {
+		factors []int64
+		want    int64
+		ok      bool
+	}{
+		{[]int64{4, 3, 5}, 60, true},
+		{nil, 1, true},
+		{[]int64{0, 1 << 62, 1 << 62}, 0, true},
+		{[]int64{4, 1 << 32, 1 << 30}, 0, false}, // 2^64 bytes: wrapped to 0 before
+		{[]int64{1 << 62, 2}, 0, false},
+		{[]int64{3, -1}, 0, false},
+	} {
+		got, ok := CheckedProduct(c.factors...)
+		if ok != c.ok || (ok && got != c.want) {
+			t.Errorf("CheckedProduct(%v) = %d, %v; want %d, %v", c.factors, got, ok, c.want, c.ok)
+		}
+	}
+}

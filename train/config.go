@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/vgglab/vgg/dataset"
@@ -140,8 +141,20 @@ func (s Settings) Validate() error {
 	if err := s.Augment.Validate(); err != nil {
 		bad("%v", err)
 	}
-	if _, err := nn.VGGD(nn.Config{Arch: s.Arch, Classes: 2, InputSize: s.InputSize, WidthDivisor: s.WidthDivisor}); err != nil {
-		bad("%v", err)
+	// nn.Config reads a zero input size or width divisor as its default; a setting of zero is
+	// a mistake here, not a request for the full-size network.
+	inputOK := s.InputSize >= 32 && s.InputSize%32 == 0
+	if !inputOK {
+		bad("input size %d must be a positive multiple of 32", s.InputSize)
+	}
+	widthOK := slices.Contains([]int{1, 2, 4, 8, 16}, s.WidthDivisor)
+	if !widthOK {
+		bad("width divisor %d must be 1, 2, 4, 8 or 16", s.WidthDivisor)
+	}
+	if inputOK && widthOK {
+		if _, err := nn.VGGD(nn.Config{Arch: s.Arch, Classes: 2, InputSize: s.InputSize, WidthDivisor: s.WidthDivisor}); err != nil {
+			bad("%v", err)
+		}
 	}
 	if err := s.schedule(1).Validate(); err != nil {
 		bad("%v", err)

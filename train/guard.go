@@ -106,6 +106,13 @@ func judge(b baseline, epoch int, accuracy float64, epochs int) Verdict {
 		what = "training accuracy"
 	}
 	switch {
+	case base >= 1:
+		// Every judged photo is of one identity: naming it always scores 100%, so no accuracy
+		// can show learning (and the margin would ask for more than 100%).
+		v.Required = 1
+		v.Reason = fmt.Sprintf("%s %.1f%% cannot show learning: all %d photos judged are of one identity, so always naming it scores 100%%; "+
+			"give the other identities enough photos that some are held out for validation",
+			what, 100*accuracy, b.photos)
 	case v.PValue < significance && accuracy >= v.Required:
 		v.Learned = true
 		v.Reason = fmt.Sprintf("%s %.1f%% of %d photos is above guessing (%.1f%%) by a clear margin (at least %.1f%% needed) and not luck (p = %.2g)",

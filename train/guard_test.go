@@ -72,10 +72,13 @@ func TestJudge(t *testing.T) {
 		{"two people", even(100, 2), 0.58, 10, false, "no better"},
 		{"two people learned", even(100, 2), 0.80, 10, true, "not luck"},
 		{"no validation split", newBaseline("training", []int{50, 50, 50}), 0.9, 5, true, "weaker test"},
+		// Issue 18, item 14: an identity of one photo has none held out, so every judged photo
+		// is of the other; this said "at least 110.0% needed".
+		{"one identity judged", newBaseline("validation", []int{0, 3}), 1.0, 5, false, "all 3 photos judged are of one identity"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := judge(c.base, 3, c.accuracy, c.epochs)
-			if v.Learned != c.learned || !strings.Contains(v.Reason, c.reason) {
+			if v.Learned != c.learned || !strings.Contains(v.Reason, c.reason) || v.Required > 1 {
 				t.Errorf("learned %v (%s), want %v and a reason saying %q", v.Learned, v.Reason, c.learned, c.reason)
 			}
 		})

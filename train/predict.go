@@ -165,15 +165,15 @@ func (p *Predictor) Predict(ctx context.Context, paths []string, topK int) ([]Pr
 
 // load decodes, frames and resizes one photo, as training's dataset.Source does.
 func (p *Predictor) load(path string) (*image.RGBA, string, error) {
-	photo, err := vision.Load(path)
-	if err != nil {
-		return nil, "", err
-	}
 	note := ""
-	if p.framing != nil {
-		if photo, note, err = p.framing(photo); err != nil {
-			return nil, "", &vision.FileError{Path: path, Err: err}
+	picture, err := vision.LoadFramed(vision.Decoder{}, path, func(photo image.Image) (*image.RGBA, error) {
+		if p.framing != nil {
+			var err error
+			if photo, note, err = p.framing(photo); err != nil {
+				return nil, err
+			}
 		}
-	}
-	return vision.SquareResize(photo, p.Model.Config.InputSize), note, nil
+		return vision.SquareResize(photo, p.Model.Config.InputSize), nil
+	})
+	return picture, note, err
 }

@@ -89,6 +89,9 @@ const (
 	extraReport     = "report"
 	// extraWeights is the fingerprint of the weights saved beside the state (model.last).
 	extraWeights = "weights_sha256"
+	// extraAllowChance records Options.AllowChance, so that a resumed run keeps the choice the
+	// run was started with without the flag being repeated.
+	extraAllowChance = "allow_chance"
 )
 
 // Run trains a model as s says and returns the report of the run (also when it stops early,
@@ -103,6 +106,13 @@ func Run(ctx context.Context, s Settings, o Options) (*Report, error) {
 		return nil, fmt.Errorf("train: no output model path")
 	}
 	r := &run{s: s, o: o, paths: PathsFor(o.Out), log: o.Log}
+	// Find out now, not after the whole run, that a file cannot be written where a folder is.
+	for _, path := range []string{r.paths.Best, r.paths.Last, r.paths.LastState, r.paths.Report, r.paths.Plot} {
+		if info, err := os.Stat(path); err == nil && info.IsDir() {
+			return nil, fmt.Errorf("train: %s is a folder; the model is a file: name one inside it, such as %s",
+				path, filepath.Join(path, "model.safetensors"))
+		}
+	}
 	if r.log == nil {
 		r.log = io.Discard
 	}
@@ -328,6 +338,9 @@ func (r *run) restoreState() error {
 		}
 	}
 	r.report.Status, r.report.Message, r.report.Device = "running", "", r.b.Describe()
+	if t.Extra[extraAllowChance] == "true" {
+		r.o.AllowChance = true
+	}
 	r.logf("resuming %s at epoch %d, batch %d of %d (step %d)", r.paths.Last, t.Epoch+1, r.epochStep, r.batches, t.Steps)
 	return nil
 }
@@ -504,8 +517,8 @@ func (r *run) checkLoss(st nn.Stats) error {
 		if st.Loss > limit {
 			what += fmt.Sprintf(" (over the limit %.1f)", limit)
 		}
-		return fmt.Errorf("%w at epoch %d, step %d: %s. Nothing was saved from this point: %s is the last good checkpoint. Lower the learning rate (now %g)",
-			ErrDiverged, t.Epoch+1, t.Steps, what, r.paths.Last, r.s.LR)
+		return fmt.Errorf("%w at epoch %d, step %d: %s. %s. Lower the learning rate (now %g)",
+			ErrDiverged, t.Epoch+1, t.Steps, what, r.lastGood(), r.s.LR)
 	}
 	return nil
 }
@@ -581,6 +594,9 @@ func (r *run) save(best bool) error {
 		extraEpochSecs:  strconv.FormatFloat(r.epochSeconds, 'g', -1, 64),
 		extraReport:     string(report),
 	}
+	if r.o.AllowChance {
+		t.Extra[extraAllowChance] = "true"
+	}
 	if best {
 		if err := nn.SaveModel(r.paths.Best, r.model, r.info); err != nil {
 			return err
@@ -590,6 +606,15 @@ func (r *run) save(best bool) error {
 		return err
 	}
 	return t.SaveState(r.paths.LastState)
+}
+
+// lastGood says what a diverged run leaves: the last checkpoint when one was saved, or that
+// there is none (a run that diverges in its first epoch has saved nothing to go back to).
+func (r *run) lastGood() string {
+	if _, err := os.Stat(r.paths.LastState); err == nil {
+		return fmt.Sprintf("Nothing was saved from this point: %s is the last good checkpoint", r.paths.Last)
+	}
+	return "No checkpoint was saved before it diverged: there is nothing to go back to, start afresh"
 }
 
 // checkWeights refuses to save weights that hold a NaN or an infinity: the update after the
@@ -602,8 +627,8 @@ func (r *run) checkWeights() error {
 		}
 		for _, v := range host.Float32s() {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				err := fmt.Errorf("%w at epoch %d, step %d: %s holds %v. Nothing was saved from this point: %s is the last good checkpoint. Lower the learning rate (now %g)",
-					ErrDiverged, r.trainer.Epoch+1, r.trainer.Steps, p.Name, v, r.paths.Last, r.s.LR)
+				err := fmt.Errorf("%w at epoch %d, step %d: %s holds %v. %s. Lower the learning rate (now %g)",
+					ErrDiverged, r.trainer.Epoch+1, r.trainer.Steps, p.Name, v, r.lastGood(), r.s.LR)
 				r.report.Status, r.report.Message = "diverged", err.Error()
 				r.writeReport()
 				return err

@@ -228,6 +228,10 @@ func TestDivergingRunStopsWithoutSaving(t *testing.T) {
 	if !errors.Is(err, ErrDiverged) || !strings.Contains(err.Error(), "Lower the learning rate") {
 		t.Fatalf("error %v, want ErrDiverged advising a lower rate", err)
 	}
+	// It diverged before any checkpoint: none may be named as the one to go back to (issue 18).
+	if strings.Contains(err.Error(), "last good checkpoint") || !strings.Contains(err.Error(), "No checkpoint was saved") {
+		t.Errorf("error %v names a checkpoint that does not exist", err)
+	}
 	if report.Status != "diverged" {
 		t.Errorf("report status %q, want diverged", report.Status)
 	}
@@ -340,6 +344,15 @@ func TestSettingsValidate(t *testing.T) {
 			t.Errorf("error %v does not mention %q", err, want)
 		}
 	}
+	// nn.Config reads zero as "the default"; a run's settings must not (issue 18, item 8).
+	s = DefaultSettings()
+	s.Data, s.InputSize, s.WidthDivisor = "x", 0, 0
+	err = s.Validate()
+	for _, want := range []string{"input size 0", "width divisor 0"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %q", err, want)
+		}
+	}
 }
 
 func TestScores(t *testing.T) {
@@ -373,6 +386,42 @@ func TestRunRefusesAnUnwritableOutBeforeTraining(t *testing.T) {
 	}
 	if log.Len() != 0 {
 		t.Errorf("work began before the check:\n%s", log.String())
+	}
+}
+
+// Issue 18, item 14: an --out that is a folder is refused before any work, not at the first
+// save after a whole epoch.
+func TestRunRefusesAFolderAsOut(t *testing.T) {
+	var log bytes.Buffer
+	out := t.TempDir()
+	_, err := Run(context.Background(), tinySettings(synthData(t, 3, 8)), Options{Out: out, Device: "cpu", Log: &log, NoEstimate: true})
+	if err == nil || !strings.Contains(err.Error(), out+" is a folder") {
+		t.Errorf("error %v, want one saying %s is a folder", err, out)
+	}
+	if log.Len() != 0 {
+		t.Errorf("work began before the check:\n%s", log.String())
+	}
+}
+
+// Issue 18, item 14: a run started with AllowChance keeps it when resumed without it.
+func TestResumeKeepsAllowChance(t *testing.T) {
+	s := tinySettings(synthData(t, 3, 8))
+	s.Epochs = 1
+	shuffleLabels(t, s.Data) // nothing to learn: the run ends at chance
+	out := filepath.Join(t.TempDir(), "model.safetensors")
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := Run(ctx, s, Options{Out: out, Device: "cpu", AllowChance: true, NoEstimate: true, AfterStep: func(int) { cancel() }})
+	cancel()
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("error %v, want ErrInterrupted", err)
+	}
+	// Without the stored choice the resumed run, at chance, would fail with ErrNotLearned.
+	report, err := Run(context.Background(), s, Options{Out: out, Device: "cpu", Resume: true, NoEstimate: true})
+	if err != nil {
+		t.Fatalf("resumed run: %v", err)
+	}
+	if report.Verdict == nil || report.Verdict.Learned {
+		t.Errorf("verdict %+v, want a run at chance", report.Verdict)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -127,15 +128,72 @@ func Load(path string) (image.Image, error) { return Decoder{}.Load(path) }
 // paletted and 16-bit pictures converted; transparency flattened onto white) turned upright
 // by the JPEG's EXIF orientation. Errors are *FileError naming the path.
 func (d Decoder) Load(path string) (image.Image, error) {
+	return LoadFramed(d, path, func(img image.Image) (image.Image, error) { return img, nil })
+}
+
+// LoadFramed decodes the photo at path as Decoder.Load does and hands it to frame, which
+// returns what the caller keeps: a face crop, a network-sized picture. The full-size photo is
+// dropped when frame returns, and until then it counts against a process-wide allowance of
+// one pixel budget: however many goroutines load photos, the full-size photos held at once add
+// up to at most one budget-sized photo (many small photos go in parallel, a budget-sized one
+// alone), so memory is bounded by the budget, not by the number of workers. frame must not call
+// LoadFramed. Its error is returned as a *FileError naming path.
+func LoadFramed[T any](d Decoder, path string, frame func(image.Image) (T, error)) (T, error) {
+	var zero T
 	data, err := d.readFile(path)
 	if err != nil {
-		return nil, fileError(path, err)
+		return zero, fileError(path, err)
 	}
-	img, err := d.decode(data)
+	format, cfg, err := d.config(data, bytes.NewReader(data))
 	if err != nil {
-		return nil, fileError(path, err)
+		return zero, fileError(path, err)
 	}
-	return img, nil
+	pixels := int64(cfg.Width) * int64(cfg.Height)
+	decoding.acquire(pixels, int64(d.maxPixels()))
+	defer decoding.release(pixels)
+	img, err := d.decodePixels(format, data)
+	data = nil // the file's bytes are not needed past here
+	if err != nil {
+		return zero, fileError(path, err)
+	}
+	out, err := frame(img)
+	if err != nil {
+		return zero, &FileError{Path: path, Err: err}
+	}
+	return out, nil
+}
+
+// decoding is the allowance of pixels that LoadFramed holds at full size at once.
+var decoding = newPixelAllowance()
+
+// pixelAllowance is a counting semaphore weighted by pixels.
+type pixelAllowance struct {
+	mu    sync.Mutex
+	freed *sync.Cond
+	inUse int64
+}
+
+func newPixelAllowance() *pixelAllowance {
+	a := &pixelAllowance{}
+	a.freed = sync.NewCond(&a.mu)
+	return a
+}
+
+// acquire waits until n more pixels fit within capacity, or until nothing else is held.
+func (a *pixelAllowance) acquire(n, capacity int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for a.inUse > 0 && a.inUse+n > capacity {
+		a.freed.Wait()
+	}
+	a.inUse += n
+}
+
+func (a *pixelAllowance) release(n int64) {
+	a.mu.Lock()
+	a.inUse -= n
+	a.mu.Unlock()
+	a.freed.Broadcast()
 }
 
 // Decode decodes an in-memory image file like Load; name only labels the errors.
@@ -240,8 +298,13 @@ func (d Decoder) decode(data []byte) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	return d.decodePixels(format, data)
+}
+
+// decodePixels decodes data, whose header config has vetted as format.
+func (d Decoder) decodePixels(format string, data []byte) (image.Image, error) {
 	var img image.Image
-	err = safely(func() error {
+	err := safely(func() error {
 		var err error
 		img, err = decoders[format].decode(bytes.NewReader(data))
 		return err
@@ -334,8 +397,12 @@ func megapixels(n int64) string {
 
 // ToRGBA returns img as an opaque *image.RGBA with its origin at (0, 0): grey, CMYK,
 // YCbCr, paletted and 16-bit pictures are converted, and transparent pixels are flattened
-// onto white (a photo's transparent background is paper, not black).
+// onto white (a photo's transparent background is paper, not black). An img that is such an
+// RGBA already (what Load returns) is returned itself, not copied: a 50 MP photo is 200 MB.
 func ToRGBA(img image.Image) *image.RGBA {
+	if rgba, ok := img.(*image.RGBA); ok && rgba.Rect.Min == (image.Point{}) && rgba.Opaque() {
+		return rgba
+	}
 	b := img.Bounds()
 	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
 	// Opaque pictures (every JPEG, most PNGs) are copied with draw.Src, which has fast

@@ -38,3 +38,52 @@ func Resize(img image.Image, width, height int) *image.RGBA {
 func SquareResize(img image.Image, size int) *image.RGBA {
 	return Resize(CenterSquare(img), size, size)
 }
+
+// Shrink returns img reduced by the whole factor k, each output pixel the mean of a k x k block
+// (the blocks of the last row and column may be partial): the cheap, alias-free way to bring a
+// very large photo down, allocating only the output. k = 1 returns img itself.
+func Shrink(img *image.RGBA, k int) *image.RGBA {
+	if k <= 1 {
+		return img
+	}
+	b := img.Rect
+	w, h := (b.Dx()+k-1)/k, (b.Dy()+k-1)/k
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	sums := make([]uint32, 4*w)
+	for oy := range h {
+		clear(sums)
+		y0, y1 := b.Min.Y+oy*k, min(b.Min.Y+(oy+1)*k, b.Max.Y)
+		for y := y0; y < y1; y++ {
+			row := img.Pix[img.PixOffset(b.Min.X, y):]
+			for x := range b.Dx() {
+				s := sums[4*(x/k):]
+				p := row[4*x : 4*x+4]
+				s[0] += uint32(p[0])
+				s[1] += uint32(p[1])
+				s[2] += uint32(p[2])
+				s[3] += uint32(p[3])
+			}
+		}
+		dst := out.Pix[oy*out.Stride:]
+		for ox := range w {
+			n := uint32((y1 - y0) * (min(b.Min.X+(ox+1)*k, b.Max.X) - (b.Min.X + ox*k)))
+			for c := range 4 {
+				dst[4*ox+c] = uint8((sums[4*ox+c] + n/2) / n)
+			}
+		}
+	}
+	return out
+}
+
+// ShrinkFactor is the smallest whole factor that brings a width x height picture within
+// maxPixels (1 when it is within already, or when maxPixels is 0 or less: no limit).
+func ShrinkFactor(width, height, maxPixels int) int {
+	if maxPixels <= 0 {
+		return 1
+	}
+	k := 1
+	for ((width+k-1)/k)*((height+k-1)/k) > maxPixels {
+		k++
+	}
+	return k
+}

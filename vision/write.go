@@ -1,6 +1,7 @@
 package vision
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -52,4 +53,47 @@ func WriteAtomic(path string, write func(io.Writer) error) (err error) {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// NamedImage is one picture of a folder written by WritePNGFolder.
+type NamedImage struct {
+	Name  string // file name inside the folder
+	Image image.Image
+}
+
+// WritePNGFolder writes the pictures as PNG files into dir without ever leaving it half
+// written: they go into a temporary folder beside dir first, which is then renamed to dir (when
+// dir does not exist) or whose files are each renamed into dir (when it does). On any error the
+// temporary folder is removed and dir is as it was.
+func WritePNGFolder(dir string, files []NamedImage) (err error) {
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	defer os.RemoveAll(tmp) // empty, or gone, once all went well
+	for _, f := range files {
+		if err := WritePNG(filepath.Join(tmp, f.Name), f.Image); err != nil {
+			return fmt.Errorf("%s: %w", dir, err)
+		}
+	}
+	// MkdirTemp makes the folder private (0700); an output folder is an ordinary one.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.Rename(tmp, dir); err != nil {
+			return fmt.Errorf("%s: %w", dir, err)
+		}
+		return nil
+	}
+	for _, f := range files {
+		if err := os.Rename(filepath.Join(tmp, f.Name), filepath.Join(dir, f.Name)); err != nil {
+			return fmt.Errorf("%s: %w", dir, err)
+		}
+	}
+	return nil
 }

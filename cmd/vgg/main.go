@@ -15,7 +15,7 @@ import (
 const notLearned = 3
 
 func main() {
-	if err := cli.App().Run(os.Args); err != nil {
+	if err := cli.Run(cli.App(), os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "vgg:", err)
 		if errors.Is(err, train.ErrNotLearned) {
 			os.Exit(notLearned)

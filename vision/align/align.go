@@ -50,7 +50,17 @@ type Aligner struct {
 	// CropEyes are the eye positions, as fractions of the photo, assumed when no face is found
 	// at all (a tight face crop such as the 112x112 ArcFace photos).
 	CropEyes [2]Point
+	// DetectPixels bounds the picture the face cascade searches. A larger photo is searched on
+	// a copy shrunk by a whole factor to fit (FaceParams' sizes are then in the copy's pixels),
+	// and only each face's region is read at full size, for its eyes and its warp. The
+	// detector's memory (a pyramid of images and integral tables) and time then stay those of
+	// a DetectPixels photo, where a 49 MP photo took gigabytes. 0 searches every photo whole.
+	DetectPixels int
 }
+
+// DefaultDetectPixels is New's DetectPixels: 2 MP, a 1600x1200 photo, where a face of 20
+// pixels (the detector's smallest) is still a small part of a group photo.
+const DefaultDetectPixels = 2_000_000
 
 // New makes an aligner from a face cascade and an eye cascade (haar.FrontalFace and haar.Eye
 // are the embedded defaults).
@@ -59,8 +69,9 @@ func New(faces, eyes *haar.Cascade) *Aligner {
 		faces: faces, eyes: eyes,
 		FaceParams: haar.DefaultParams(),
 		// The embedded face cascade learnt the box (13,25)-(99,111) of ArcFace 112x112 crops.
-		BoxEyes:  [2]Point{{0.300, 0.316}, {0.710, 0.314}},
-		CropEyes: [2]Point{{0.346, 0.466}, {0.661, 0.464}},
+		BoxEyes:      [2]Point{{0.300, 0.316}, {0.710, 0.314}},
+		CropEyes:     [2]Point{{0.346, 0.466}, {0.661, 0.464}},
+		DetectPixels: DefaultDetectPixels,
 	}
 }
 
@@ -81,8 +92,14 @@ func (a *Aligner) Align(img image.Image) ([]Face, error) {
 		}
 		faces = append(faces, Face{Box: whole, Eyes: boxPoints(whole, a.CropEyes), Fallback: true, WholeImage: true})
 	}
+	large := a.shrinkFactor(rgba) > 1
 	for i := range faces {
-		faces[i].Aligned = warp(rgba, eyeSimilarity(faces[i].Eyes, EyeTargets), Size)
+		s := eyeSimilarity(faces[i].Eyes, EyeTargets)
+		if large {
+			faces[i].Aligned = warpCropped(rgba, s, Size)
+		} else {
+			faces[i].Aligned = warp(rgba, s, Size)
+		}
 	}
 	return faces, nil
 }
@@ -94,22 +111,56 @@ func (a *Aligner) Align(img image.Image) ([]Face, error) {
 func (a *Aligner) Detect(img image.Image) ([]Face, error) { return a.detect(vision.ToRGBA(img)) }
 
 func (a *Aligner) detect(rgba *image.RGBA) ([]Face, error) {
-	grey := haar.Grey(rgba)
-	dets, err := a.detectPadded(grey)
+	k := a.shrinkFactor(rgba)
+	if k == 1 {
+		grey := haar.Grey(rgba)
+		dets, err := a.detectPadded(grey)
+		if err != nil {
+			return nil, err
+		}
+		var faces []Face
+		for _, d := range dets {
+			faces = append(faces, a.withEyes(grey, d.Box, d.Neighbors))
+		}
+		return faces, nil
+	}
+	// A large photo: search a shrunk grey copy, then read each face's eye region at full size.
+	dets, err := a.detectPadded(haar.Grey(vision.Shrink(rgba, k)))
 	if err != nil {
 		return nil, err
 	}
 	var faces []Face
 	for _, d := range dets {
-		f := Face{Box: d.Box, Neighbors: d.Neighbors}
-		if eyes, ok := a.findEyes(grey, d.Box); ok {
-			f.Eyes = eyes
-		} else {
-			f.Eyes, f.Fallback = boxPoints(d.Box, a.BoxEyes), true
-		}
+		box := image.Rect(d.Box.Min.X*k, d.Box.Min.Y*k, d.Box.Max.X*k, d.Box.Max.Y*k)
+		region := eyeRegion(box).Intersect(rgba.Rect)
+		f := a.withEyes(haar.Grey(rgba.SubImage(region)), box.Sub(region.Min), d.Neighbors)
+		f.Box = box
+		f.Eyes[0], f.Eyes[1] = f.Eyes[0].add(region.Min), f.Eyes[1].add(region.Min)
 		faces = append(faces, f)
 	}
 	return faces, nil
+}
+
+// shrinkFactor is the whole factor by which rgba is shrunk for the face search (1: not at all).
+func (a *Aligner) shrinkFactor(rgba *image.RGBA) int {
+	return vision.ShrinkFactor(rgba.Rect.Dx(), rgba.Rect.Dy(), a.DetectPixels)
+}
+
+// withEyes is the face in box of grey with its eyes, or with the usual eye positions of its box
+// (Fallback) when they are not found.
+func (a *Aligner) withEyes(grey *image.Gray, box image.Rectangle, neighbors int) Face {
+	f := Face{Box: box, Neighbors: neighbors}
+	if eyes, ok := a.findEyes(grey, box); ok {
+		f.Eyes = eyes
+	} else {
+		f.Eyes, f.Fallback = boxPoints(box, a.BoxEyes), true
+	}
+	return f
+}
+
+// eyeRegion is the part of a face box where the eyes are looked for: its upper 60%.
+func eyeRegion(box image.Rectangle) image.Rectangle {
+	return image.Rect(box.Min.X, box.Min.Y, box.Max.X, box.Min.Y+box.Dy()*6/10)
 }
 
 // detectPadded runs the face cascade, then again on a padded copy if it found nothing, and
@@ -153,7 +204,7 @@ const eyeSearchWidth = 160
 // centres, image-left first. It accepts only a plausible pair: roughly level (less than 30°),
 // 25% to 65% of the box width apart.
 func (a *Aligner) findEyes(grey *image.Gray, box image.Rectangle) ([2]Point, bool) {
-	region := image.Rect(box.Min.X, box.Min.Y, box.Max.X, box.Min.Y+box.Dy()*6/10).Intersect(grey.Rect)
+	region := eyeRegion(box).Intersect(grey.Rect)
 	if region.Dx() < 8 || region.Dy() < 5 {
 		return [2]Point{}, false
 	}

@@ -19,6 +19,26 @@ type Params struct {
 	Workers      int     // goroutines scanning pyramid levels; 0 means GOMAXPROCS
 }
 
+// The range of Params.ScaleFactor. Each pyramid level costs a resized image and a scan, and
+// their number grows as 1/ln(ScaleFactor): 1.0000001 means millions of levels (minutes on a
+// small photo), while above 2 the windows step over faces.
+const (
+	MinScaleFactor = 1.01
+	MaxScaleFactor = 2
+)
+
+// Validate says what is wrong with the search settings, if anything.
+func (p Params) Validate() error {
+	if !(p.ScaleFactor >= MinScaleFactor && p.ScaleFactor <= MaxScaleFactor) {
+		return fmt.Errorf("scale factor %v must be between %v and %v (the window growth between pyramid levels; OpenCV's usual is 1.1)",
+			p.ScaleFactor, MinScaleFactor, MaxScaleFactor)
+	}
+	if p.MinNeighbors < 0 || p.MinSize < 0 || p.MaxSize < 0 {
+		return fmt.Errorf("negative detection parameter in %+v", p)
+	}
+	return nil
+}
+
 // DefaultParams are OpenCV's usual face-detection settings: scale 1.1, 3 neighbours, 20 px.
 func DefaultParams() Params { return Params{ScaleFactor: 1.1, MinNeighbors: 3, MinSize: 20} }
 
@@ -41,11 +61,8 @@ const stageThresholdEps float32 = 1e-5
 // above, skipping one more position after a window that fails the first stage), and maps hits
 // back; then it groups the hits. Pyramid levels are scanned concurrently.
 func (c *Cascade) Detect(img *image.Gray, p Params) ([]Detection, error) {
-	if p.ScaleFactor <= 1 || math.IsNaN(p.ScaleFactor) || p.ScaleFactor > 10 {
-		return nil, fmt.Errorf("scale factor %v must be in (1, 10]", p.ScaleFactor)
-	}
-	if p.MinNeighbors < 0 || p.MinSize < 0 || p.MaxSize < 0 {
-		return nil, fmt.Errorf("negative detection parameter in %+v", p)
+	if err := p.Validate(); err != nil {
+		return nil, err
 	}
 	hits := c.scan(img, p)
 	boxes, counts := GroupRectangles(hits, p.MinNeighbors, groupEps)
