@@ -106,8 +106,8 @@ type testingCase struct {
 
 func (c *testingCase) Skipf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	if strings.HasPrefix(msg, missingPrefix) {
-		c.missing, c.why = true, msg
+	if why, ok := strings.CutPrefix(msg, missingPrefix); ok {
+		c.missing, c.why = true, why
 	}
 	c.T.Helper()
 	c.T.Skip(msg)
@@ -166,8 +166,7 @@ func (r *recorder) Fatalf(format string, args ...any) {
 }
 
 func (r *recorder) Skipf(format string, args ...any) {
-	r.skipped = fmt.Sprintf(format, args...)
-	r.missing = strings.HasPrefix(r.skipped, missingPrefix)
+	r.skipped, r.missing = strings.CutPrefix(fmt.Sprintf(format, args...), missingPrefix)
 	panic(endCase{})
 }
 
@@ -193,7 +192,7 @@ type OpReport struct {
 	Cases, Failed int
 	// Missing is set when a case found the op not implemented (kernels.ErrNotImplemented).
 	Missing bool
-	// Why is the first failure's message, else the MISSING one.
+	// Why is the first failure's message, else the error that said the op is missing.
 	Why string
 	// WorstRelErr is the largest relative error of the outputs compared within a tolerance
 	// (0 when every output was compared exactly).
@@ -290,7 +289,7 @@ func (r Report) Summary() string {
 func must(t T, op string, err error) {
 	t.Helper()
 	if errors.Is(err, kernels.ErrNotImplemented) {
-		t.Skipf("%s%s: %v", missingPrefix, op, err)
+		t.Skipf("%s%v", missingPrefix, err)
 	}
 	if err != nil {
 		t.Fatalf("%s: %v", op, err)
