@@ -79,8 +79,13 @@ const missingPrefix = "MISSING: "
 // its op reported missing in the summary logged at the end and in the returned Report: the
 // caller decides whether a missing op fails (the CPU backends must have every op).
 func Conformance(t *testing.T, b kernels.Backend, tol Tolerance) Report {
+	return ConformanceCases(t, b, tol, Cases())
+}
+
+// ConformanceCases is Conformance on a part of the table.
+func ConformanceCases(t *testing.T, b kernels.Backend, tol Tolerance, cases []Case) Report {
 	var results []caseResult
-	for _, c := range Cases() {
+	for _, c := range cases {
 		rec := &testingCase{T: t}
 		passed := t.Run(c.Op+"/"+c.Name, func(t *testing.T) {
 			rec.T = t
@@ -117,9 +122,12 @@ func (c *testingCase) noteRelErr(e float64) { c.worst = max(c.worst, e) }
 
 // Run runs the table on b without the testing package, as `vgg gpu` does, and reports per
 // op. A panic in a case (a backend bug) fails that case, not the program.
-func Run(b kernels.Backend, tol Tolerance) Report {
+func Run(b kernels.Backend, tol Tolerance) Report { return RunCases(b, tol, Cases()) }
+
+// RunCases is Run on a part of the table.
+func RunCases(b kernels.Backend, tol Tolerance, cases []Case) Report {
 	var results []caseResult
-	for _, c := range Cases() {
+	for _, c := range cases {
 		rec := &recorder{}
 		rec.run(func() { c.Run(rec, b, tol) })
 		results = append(results, caseResult{c.Op, len(rec.failures) > 0, rec.missing, rec.why(), rec.worst})
