@@ -9,7 +9,9 @@
 //     gradients included (there is no zero_grad). An output must not alias an input unless
 //     the op says it may.
 //   - Every tensor passed to a backend was allocated by that backend (Alloc) or filled by its
-//     Upload; shapes are checked and a mismatch is returned as a *tensor.ShapeError.
+//     Upload; every op checks its arguments with its rule in shapes.go (CheckConv2D, ...),
+//     so all backends refuse the same calls: a wrong shape with a *tensor.ShapeError, any
+//     other bad argument with an *ArgError, both naming the op and the argument.
 //   - Ops may run asynchronously (CUDA queues them on a stream); Download and Sync wait. An
 //     error from an earlier op may surface at a later call; it always names the op.
 package kernels
@@ -84,7 +86,8 @@ type Backend interface {
 	// Close releases the backend's memory and device; tensors it made are invalid after.
 	Close() error
 
-	// Conv2D: y[N,K,P,Q] = Σ_{c,r,s} x[N,C,H,W] (zero-padded) * w[K,C,R,S] + b[K].
+	// Conv2D: y[N,K,P,Q] = Σ_{c,r,s} x[N,C,H,W] (zero-padded) * w[K,C,R,S] + b[K]; b is
+	// required (every layer of the network has one).
 	Conv2D(y, x, w, b *tensor.Tensor, p ConvParams) error
 	// Conv2DBackwardData: dx[N,C,H,W] = gradient of the loss through the convolution.
 	Conv2DBackwardData(dx, dy, w *tensor.Tensor, p ConvParams) error
@@ -110,14 +113,16 @@ type Backend interface {
 	// DropoutBackward: dx_i = dy_i/(1-p) for the same kept elements, else 0. dx may alias dy.
 	DropoutBackward(dx, dy *tensor.Tensor, p float32, seed uint64) error
 
-	// Linear: y[N,Out] = x[N,In] · w[Out,In]ᵀ + b[Out].
+	// Linear: y[N,Out] = x[N,In] · w[Out,In]ᵀ + b[Out]; b is required.
 	Linear(y, x, w, b *tensor.Tensor) error
 	// LinearBackward: dx = dy·w (skipped when dx is nil), dw = dyᵀ·x, db = Σ_n dy (skipped
 	// when db is nil).
 	LinearBackward(dx, dw, db, dy, x, w *tensor.Tensor) error
 
 	// SoftmaxCrossEntropy: probs[N,C] = softmax(logits) and loss[N] = -log probs[n, label_n],
-	// computed with log-sum-exp so logits of 1e4 stay finite. labels are int32 [N].
+	// computed with log-sum-exp so logits of 1e4 stay finite. labels are int32 [N], each in
+	// [0, C): a label outside is an error (CheckLabels) on every backend, as in the two ops
+	// below.
 	SoftmaxCrossEntropy(probs, loss, logits, labels *tensor.Tensor) error
 	// SoftmaxCrossEntropyBackward: dlogits = (probs - onehot(labels)) / N, the gradient of the
 	// batch-mean loss.

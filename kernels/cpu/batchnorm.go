@@ -31,7 +31,7 @@ func channelPlanes(n, c, channels, hw int, visit func(lo, hi int)) {
 // BatchNormTrain normalises with the batch's statistics and updates the running ones.
 func (be *Backend) BatchNormTrain(y, saveMean, saveInvStd, runMean, runVar, x, gamma, beta *tensor.Tensor, momentum, eps float32) error {
 	const op = "BatchNormTrain"
-	if err := kernels.CheckBatchNormTrain(y, saveMean, saveInvStd, runMean, runVar, x, gamma, beta, momentum, eps); err != nil {
+	if _, err := kernels.CheckBatchNormTrain(y, saveMean, saveInvStd, runMean, runVar, x, gamma, beta, momentum, eps); err != nil {
 		return err
 	}
 	d, err := hostAll(op, named{"y", y}, named{"saveMean", saveMean}, named{"saveInvStd", saveInvStd},
@@ -73,7 +73,7 @@ func (be *Backend) BatchNormTrain(y, saveMean, saveInvStd, runMean, runVar, x, g
 // BatchNormEval normalises with the running statistics.
 func (be *Backend) BatchNormEval(y, x, gamma, beta, runMean, runVar *tensor.Tensor, eps float32) error {
 	const op = "BatchNormEval"
-	if err := kernels.CheckBatchNormEval(y, x, gamma, beta, runMean, runVar, eps); err != nil {
+	if _, err := kernels.CheckBatchNormEval(y, x, gamma, beta, runMean, runVar, eps); err != nil {
 		return err
 	}
 	d, err := hostAll(op, named{"y", y}, named{"x", x}, named{"gamma", gamma}, named{"beta", beta},
@@ -106,7 +106,7 @@ func normalise(yd, xd []float32, n, c, channels, hw int, mean, invstd, gamma, be
 // BatchNormBackward: dgamma, dbeta and dx of the training-mode normalisation.
 func (be *Backend) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd *tensor.Tensor) error {
 	const op = "BatchNormBackward"
-	if err := kernels.CheckBatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd); err != nil {
+	if _, err := kernels.CheckBatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd); err != nil {
 		return err
 	}
 	d, err := hostAll(op, named{"dx", dx}, named{"dgamma", dgamma}, named{"dbeta", dbeta}, named{"dy", dy},

@@ -1,7 +1,6 @@
 package cpu
 
 import (
-	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -78,27 +77,14 @@ type convScratch struct {
 	taps           []colTap
 }
 
-// checkConv validates the window and the shapes of x [N,C,H,W], w [K,C,R,S] and the output
-// [N,K,P,Q] (named outName), and returns the geometry.
+// checkConv applies the contract's shared rule (kernels.CheckConvShapes, which names the
+// arguments as op does; outName is implied by op) and returns the geometry.
 func checkConv(op string, x, w, out *tensor.Tensor, outName string, p kernels.ConvParams) (convGeometry, error) {
-	var g convGeometry
-	if err := p.Validate(); err != nil {
-		return g, fmt.Errorf("%s: %w", op, err)
+	kg, err := kernels.CheckConvShapes(op, x, w, out, p)
+	if err != nil {
+		return convGeometry{}, err
 	}
-	if err := tensor.Check(op, "x", x, -1, -1, -1, -1); err != nil {
-		return g, err
-	}
-	g.n, g.c, g.h, g.w = x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
-	if err := tensor.Check(op, "w", w, -1, g.c, p.KernelH, p.KernelW); err != nil {
-		return g, err
-	}
-	g.k, g.r, g.s = w.Dim(0), p.KernelH, p.KernelW
-	g.p, g.q = p.OutSize(g.h, g.w)
-	if g.p < 1 || g.q < 1 {
-		return g, fmt.Errorf("%s: input %dx%d is smaller than the %dx%d window with padding %d,%d", op, g.h, g.w, p.KernelH, p.KernelW, p.PadH, p.PadW)
-	}
-	g.params = p
-	return g, tensor.Check(op, outName, out, g.n, g.k, g.p, g.q)
+	return convGeometry{n: kg.N, c: kg.C, h: kg.H, w: kg.W, k: kg.K, r: p.KernelH, s: p.KernelW, p: kg.P, q: kg.Q, params: p}, nil
 }
 
 // forEachGroup calls do for every group of the batch, with a worker's scratch and the number

@@ -30,7 +30,10 @@ func testBackends() []testBackend {
 func TestConformance(t *testing.T) {
 	for _, tb := range testBackends() {
 		t.Run(tb.name, func(t *testing.T) {
-			kerneltest.Conformance(t, tb.make(), kerneltest.DefaultTolerance())
+			r := kerneltest.Conformance(t, tb.make(), kerneltest.DefaultTolerance())
+			if m := r.Missing(); len(m) > 0 {
+				t.Errorf("the reference backend must have every op; missing: %v", m)
+			}
 		})
 	}
 }

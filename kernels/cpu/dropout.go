@@ -1,34 +1,29 @@
 package cpu
 
 import (
-	"fmt"
-
 	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/tensor"
 )
 
 // Dropout: y_i = x_i/(1-p) when kernels.DropoutKeep(seed, i, p), else 0. y may alias x.
 func (be *Backend) Dropout(y, x *tensor.Tensor, p float32, seed uint64) error {
+	if err := kernels.CheckDropout(y, x, p); err != nil {
+		return err
+	}
 	return be.dropout("Dropout", "y", "x", y, x, p, seed)
 }
 
 // DropoutBackward applies the same mask and scale to the gradient. dx may alias dy.
 func (be *Backend) DropoutBackward(dx, dy *tensor.Tensor, p float32, seed uint64) error {
+	if err := kernels.CheckDropoutBackward(dx, dy, p); err != nil {
+		return err
+	}
 	return be.dropout("DropoutBackward", "dx", "dy", dx, dy, p, seed)
 }
 
-// dropout is shared by both directions: the backward pass is the forward mask applied to dy,
+// dropout is shared by both directions, once the op's rule has passed: the backward pass is the forward mask applied to dy,
 // recomputed from (seed, i) rather than stored.
 func (be *Backend) dropout(op, outName, inName string, out, in *tensor.Tensor, p float32, seed uint64) error {
-	if !(p >= 0 && p < 1) {
-		return fmt.Errorf("%s: drop probability %v is outside [0, 1)", op, p)
-	}
-	if in == nil {
-		return tensor.Check(op, inName, in)
-	}
-	if err := tensor.Check(op, outName, out, in.Shape()...); err != nil {
-		return err
-	}
 	od, err := hostF32(op, outName, out)
 	if err != nil {
 		return err

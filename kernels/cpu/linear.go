@@ -3,26 +3,18 @@ package cpu
 import (
 	"gonum.org/v1/gonum/blas"
 
+	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/tensor"
 )
 
 // Linear: y[N,Out] = x[N,In] · w[Out,In]ᵀ + b, one Sgemm with w transposed on the fly.
 func (be *Backend) Linear(y, x, w, b *tensor.Tensor) error {
 	const op = "Linear"
-	if err := tensor.Check(op, "x", x, -1, -1); err != nil {
+	g, err := kernels.CheckLinear(y, x, w, b)
+	if err != nil {
 		return err
 	}
-	n, in := x.Dim(0), x.Dim(1)
-	if err := tensor.Check(op, "w", w, -1, in); err != nil {
-		return err
-	}
-	out := w.Dim(0)
-	if err := tensor.Check(op, "b", b, out); err != nil {
-		return err
-	}
-	if err := tensor.Check(op, "y", y, n, out); err != nil {
-		return err
-	}
+	n, in, out := g.N, g.In, g.Out
 	yd, err := hostF32(op, "y", y)
 	if err != nil {
 		return err
@@ -49,20 +41,11 @@ func (be *Backend) Linear(y, x, w, b *tensor.Tensor) error {
 // LinearBackward: dx = dy·w (when dx is not nil), dw = dyᵀ·x, db = Σ_n dy (when db is not nil).
 func (be *Backend) LinearBackward(dx, dw, db, dy, x, w *tensor.Tensor) error {
 	const op = "LinearBackward"
-	if err := tensor.Check(op, "x", x, -1, -1); err != nil {
+	g, err := kernels.CheckLinearBackward(dx, dw, db, dy, x, w)
+	if err != nil {
 		return err
 	}
-	n, in := x.Dim(0), x.Dim(1)
-	if err := tensor.Check(op, "w", w, -1, in); err != nil {
-		return err
-	}
-	out := w.Dim(0)
-	if err := tensor.Check(op, "dy", dy, n, out); err != nil {
-		return err
-	}
-	if err := tensor.Check(op, "dw", dw, out, in); err != nil {
-		return err
-	}
+	n, in, out := g.N, g.In, g.Out
 	dyd, err := hostF32(op, "dy", dy)
 	if err != nil {
 		return err
@@ -81,17 +64,11 @@ func (be *Backend) LinearBackward(dx, dw, db, dy, x, w *tensor.Tensor) error {
 	}
 	var dxd, dbd []float32
 	if dx != nil {
-		if err := tensor.Check(op, "dx", dx, n, in); err != nil {
-			return err
-		}
 		if dxd, err = hostF32(op, "dx", dx); err != nil {
 			return err
 		}
 	}
 	if db != nil {
-		if err := tensor.Check(op, "db", db, out); err != nil {
-			return err
-		}
 		if dbd, err = hostF32(op, "db", db); err != nil {
 			return err
 		}

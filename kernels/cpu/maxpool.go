@@ -3,6 +3,7 @@ package cpu
 import (
 	"fmt"
 
+	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/tensor"
 )
 
@@ -11,20 +12,12 @@ import (
 // first. Planes (n, c) are split over workers.
 func (be *Backend) MaxPool2x2(y, argmax, x *tensor.Tensor) error {
 	const op = "MaxPool2x2"
-	if err := tensor.Check(op, "x", x, -1, -1, -1, -1); err != nil {
+	g, err := kernels.CheckMaxPool2x2(y, argmax, x)
+	if err != nil {
 		return err
 	}
-	n, c, h, w := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
-	if h%2 != 0 || w%2 != 0 {
-		return fmt.Errorf("%s: input is %dx%d; height and width must be even", op, h, w)
-	}
+	n, c, h, w := g.N, g.C, g.H, g.W
 	ph, pw := h/2, w/2
-	if err := tensor.Check(op, "y", y, n, c, ph, pw); err != nil {
-		return err
-	}
-	if err := tensor.Check(op, "argmax", argmax, n, c, ph, pw); err != nil {
-		return err
-	}
 	yd, err := hostF32(op, "y", y)
 	if err != nil {
 		return err
@@ -70,20 +63,12 @@ func (be *Backend) MaxPool2x2(y, argmax, x *tensor.Tensor) error {
 // outside its window (a corrupt tensor) is an error, not a stray write.
 func (be *Backend) MaxPool2x2Backward(dx, dy, argmax *tensor.Tensor) error {
 	const op = "MaxPool2x2Backward"
-	if err := tensor.Check(op, "dx", dx, -1, -1, -1, -1); err != nil {
+	g, err := kernels.CheckMaxPool2x2Backward(dx, dy, argmax)
+	if err != nil {
 		return err
 	}
-	n, c, h, w := dx.Dim(0), dx.Dim(1), dx.Dim(2), dx.Dim(3)
-	if h%2 != 0 || w%2 != 0 {
-		return fmt.Errorf("%s: dx is %dx%d; height and width must be even", op, h, w)
-	}
+	n, c, h, w := g.N, g.C, g.H, g.W
 	ph, pw := h/2, w/2
-	if err := tensor.Check(op, "dy", dy, n, c, ph, pw); err != nil {
-		return err
-	}
-	if err := tensor.Check(op, "argmax", argmax, n, c, ph, pw); err != nil {
-		return err
-	}
 	dxd, err := hostF32(op, "dx", dx)
 	if err != nil {
 		return err

@@ -1,25 +1,21 @@
 package cpu
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/tensor"
 )
 
-// checkOptim checks that param and every state tensor (grad, velocity, m, v, named in
-// names) have the same shape and are float32 host tensors, and returns their elements.
-func checkOptim(op string, param *tensor.Tensor, names []string, state ...*tensor.Tensor) ([]float32, [][]float32, error) {
+// optimData returns the elements of param and of every state tensor (grad, velocity, m, v,
+// named in names), once the op's rule has checked their shapes, as float32 host tensors.
+func optimData(op string, param *tensor.Tensor, names []string, state ...*tensor.Tensor) ([]float32, [][]float32, error) {
 	pd, err := hostF32(op, "param", param)
 	if err != nil {
 		return nil, nil, err
 	}
 	data := make([][]float32, len(state))
 	for i, t := range state {
-		if err := tensor.Check(op, names[i], t, param.Shape()...); err != nil {
-			return nil, nil, err
-		}
 		if data[i], err = hostF32(op, names[i], t); err != nil {
 			return nil, nil, err
 		}
@@ -31,7 +27,10 @@ func checkOptim(op string, param *tensor.Tensor, names []string, state ...*tenso
 // param -= lr*v, or with Nesterov param -= lr*(g + momentum*v).
 func (be *Backend) SGD(param, grad, velocity *tensor.Tensor, cfg kernels.SGDConfig) error {
 	const op = "SGD"
-	pd, st, err := checkOptim(op, param, []string{"grad", "velocity"}, grad, velocity)
+	if err := kernels.CheckSGD(param, grad, velocity, cfg); err != nil {
+		return err
+	}
+	pd, st, err := optimData(op, param, []string{"grad", "velocity"}, grad, velocity)
 	if err != nil {
 		return err
 	}
@@ -54,10 +53,10 @@ func (be *Backend) SGD(param, grad, velocity *tensor.Tensor, cfg kernels.SGDConf
 // Adam is torch.optim.Adam, or AdamW when cfg.Decoupled; see kernels.AdamConfig.
 func (be *Backend) Adam(param, grad, m, v *tensor.Tensor, cfg kernels.AdamConfig, step int) error {
 	const op = "Adam"
-	if step < 1 {
-		return fmt.Errorf("%s: step %d; steps count from 1", op, step)
+	if err := kernels.CheckAdam(param, grad, m, v, cfg, step); err != nil {
+		return err
 	}
-	pd, st, err := checkOptim(op, param, []string{"grad", "m", "v"}, grad, m, v)
+	pd, st, err := optimData(op, param, []string{"grad", "m", "v"}, grad, m, v)
 	if err != nil {
 		return err
 	}

@@ -1,27 +1,20 @@
 package cpu
 
 import (
-	"fmt"
 	"math"
 
+	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/tensor"
 )
 
-// checkLabels returns the labels of an int32 [n] tensor, each checked to lie in [0, classes).
-func checkLabels(op string, labels *tensor.Tensor, n, classes int) ([]int32, error) {
-	if err := tensor.Check(op, "labels", labels, n); err != nil {
-		return nil, err
-	}
+// checkLabels returns the labels of an int32 host tensor whose shape the op's rule has
+// checked, each checked by kernels.CheckLabels to lie in [0, classes).
+func checkLabels(op string, labels *tensor.Tensor, classes int) ([]int32, error) {
 	ld, err := hostI32(op, "labels", labels)
 	if err != nil {
 		return nil, err
 	}
-	for i, l := range ld {
-		if l < 0 || int(l) >= classes {
-			return nil, fmt.Errorf("%s: label %d of sample %d is outside [0, %d)", op, l, i, classes)
-		}
-	}
-	return ld, nil
+	return ld, kernels.CheckLabels(op, ld, classes)
 }
 
 // SoftmaxCrossEntropy: probs = softmax(logits) row by row and loss_n = -log probs[n, label_n].
@@ -30,16 +23,11 @@ func checkLabels(op string, labels *tensor.Tensor, n, classes int) ([]int32, err
 // (m + log Σ) - logit[label] instead of the log of a probability that may have underflowed.
 func (be *Backend) SoftmaxCrossEntropy(probs, loss, logits, labels *tensor.Tensor) error {
 	const op = "SoftmaxCrossEntropy"
-	if err := tensor.Check(op, "logits", logits, -1, -1); err != nil {
+	g, err := kernels.CheckSoftmaxCrossEntropy(probs, loss, logits, labels)
+	if err != nil {
 		return err
 	}
-	n, classes := logits.Dim(0), logits.Dim(1)
-	if err := tensor.Check(op, "probs", probs, n, classes); err != nil {
-		return err
-	}
-	if err := tensor.Check(op, "loss", loss, n); err != nil {
-		return err
-	}
+	n, classes := g.N, g.Classes
 	pd, err := hostF32(op, "probs", probs)
 	if err != nil {
 		return err
@@ -52,7 +40,7 @@ func (be *Backend) SoftmaxCrossEntropy(probs, loss, logits, labels *tensor.Tenso
 	if err != nil {
 		return err
 	}
-	ld, err := checkLabels(op, labels, n, classes)
+	ld, err := checkLabels(op, labels, classes)
 	if err != nil {
 		return err
 	}
@@ -79,13 +67,11 @@ func (be *Backend) SoftmaxCrossEntropy(probs, loss, logits, labels *tensor.Tenso
 // SoftmaxCrossEntropyBackward: dlogits = (probs - onehot(labels)) / N.
 func (be *Backend) SoftmaxCrossEntropyBackward(dlogits, probs, labels *tensor.Tensor) error {
 	const op = "SoftmaxCrossEntropyBackward"
-	if err := tensor.Check(op, "probs", probs, -1, -1); err != nil {
+	g, err := kernels.CheckSoftmaxCrossEntropyBackward(dlogits, probs, labels)
+	if err != nil {
 		return err
 	}
-	n, classes := probs.Dim(0), probs.Dim(1)
-	if err := tensor.Check(op, "dlogits", dlogits, n, classes); err != nil {
-		return err
-	}
+	n, classes := g.N, g.Classes
 	dd, err := hostF32(op, "dlogits", dlogits)
 	if err != nil {
 		return err
@@ -94,7 +80,7 @@ func (be *Backend) SoftmaxCrossEntropyBackward(dlogits, probs, labels *tensor.Te
 	if err != nil {
 		return err
 	}
-	ld, err := checkLabels(op, labels, n, classes)
+	ld, err := checkLabels(op, labels, classes)
 	if err != nil {
 		return err
 	}
@@ -115,16 +101,11 @@ func (be *Backend) SoftmaxCrossEntropyBackward(dlogits, probs, labels *tensor.Te
 // largest probability is at its label.
 func (be *Backend) AccumulateStats(stats, loss, probs, labels *tensor.Tensor) error {
 	const op = "AccumulateStats"
-	if err := tensor.Check(op, "probs", probs, -1, -1); err != nil {
+	g, err := kernels.CheckAccumulateStats(stats, loss, probs, labels)
+	if err != nil {
 		return err
 	}
-	n, classes := probs.Dim(0), probs.Dim(1)
-	if err := tensor.Check(op, "stats", stats, 3); err != nil {
-		return err
-	}
-	if err := tensor.Check(op, "loss", loss, n); err != nil {
-		return err
-	}
+	n, classes := g.N, g.Classes
 	sd, err := hostF32(op, "stats", stats)
 	if err != nil {
 		return err
@@ -137,7 +118,7 @@ func (be *Backend) AccumulateStats(stats, loss, probs, labels *tensor.Tensor) er
 	if err != nil {
 		return err
 	}
-	ld, err := checkLabels(op, labels, n, classes)
+	ld, err := checkLabels(op, labels, classes)
 	if err != nil {
 		return err
 	}

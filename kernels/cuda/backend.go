@@ -5,6 +5,7 @@ package cuda
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync/atomic"
 	"unsafe"
 
@@ -118,7 +119,7 @@ func (b *Backend) devicePtr(op, name string, t *tensor.Tensor) (cu.DevicePtr, er
 	return buf.ptr, nil
 }
 
-// optionalPtr is devicePtr for an argument that may be nil (a missing bias): address 0.
+// optionalPtr is devicePtr for an output the op may skip (dx, db when nil): address 0.
 func (b *Backend) optionalPtr(op, name string, t *tensor.Tensor) (cu.DevicePtr, error) {
 	if t == nil {
 		return 0, nil
@@ -151,8 +152,17 @@ func (b *Backend) Upload(dst, src *tensor.Tensor) error {
 		return err
 	}
 	p, err := b.devicePtr(op, "dst", dst)
-	if err != nil || dst.Numel() == 0 {
+	if err != nil {
 		return err
+	}
+	var uploaded *[]int32
+	if src.DType() == tensor.Int32 {
+		values := slices.Clone(src.Int32s())
+		uploaded = &values
+	}
+	dst.Buffer().(*Buffer).uploaded.Store(uploaded)
+	if dst.Numel() == 0 {
+		return nil
 	}
 	return b.run(op, func() error {
 		return cu.MemcpyHtoDAsync(p, hostPointer(src), int64(src.Bytes()), b.d.stream)
@@ -193,8 +203,12 @@ func (b *Backend) Copy(dst, src *tensor.Tensor) error {
 		return err
 	}
 	ps, err := b.devicePtr(op, "src", src)
-	if err != nil || src.Numel() == 0 {
+	if err != nil {
 		return err
+	}
+	dst.Buffer().(*Buffer).uploaded.Store(src.Buffer().(*Buffer).uploaded.Load())
+	if src.Numel() == 0 {
+		return nil
 	}
 	return b.run(op, func() error {
 		return cu.MemcpyDtoDAsync(pd, ps, int64(src.Bytes()), b.d.stream)
@@ -249,20 +263,4 @@ func (b *Backend) pointers(op string, args ...named) ([]cu.DevicePtr, error) {
 		ptrs[i] = p
 	}
 	return ptrs, nil
-}
-
-// sameShape checks that every tensor has ref's shape and is float32.
-func sameShape(op string, ref named, others ...named) error {
-	if ref.t == nil {
-		return fmt.Errorf("%s: %s is missing", op, ref.name)
-	}
-	for _, a := range append([]named{ref}, others...) {
-		if err := tensor.Check(op, a.name, a.t, ref.t.Shape()...); err != nil {
-			return err
-		}
-		if err := tensor.CheckDType(op, a.name, a.t, tensor.Float32); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -18,21 +18,21 @@ func errNoBatchNorm(op string) error {
 }
 
 func (b *Backend) BatchNormTrain(y, saveMean, saveInvStd, runMean, runVar, x, gamma, beta *tensor.Tensor, momentum, eps float32) error {
-	if err := kernels.CheckBatchNormTrain(y, saveMean, saveInvStd, runMean, runVar, x, gamma, beta, momentum, eps); err != nil {
+	if _, err := kernels.CheckBatchNormTrain(y, saveMean, saveInvStd, runMean, runVar, x, gamma, beta, momentum, eps); err != nil {
 		return err
 	}
 	return errNoBatchNorm("BatchNormTrain")
 }
 
 func (b *Backend) BatchNormEval(y, x, gamma, beta, runMean, runVar *tensor.Tensor, eps float32) error {
-	if err := kernels.CheckBatchNormEval(y, x, gamma, beta, runMean, runVar, eps); err != nil {
+	if _, err := kernels.CheckBatchNormEval(y, x, gamma, beta, runMean, runVar, eps); err != nil {
 		return err
 	}
 	return errNoBatchNorm("BatchNormEval")
 }
 
 func (b *Backend) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd *tensor.Tensor) error {
-	if err := kernels.CheckBatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd); err != nil {
+	if _, err := kernels.CheckBatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, saveInvStd); err != nil {
 		return err
 	}
 	return errNoBatchNorm("BatchNormBackward")

@@ -66,25 +66,9 @@ func (g convGeometry) args() []uint64 {
 		intArg(p.PadH), intArg(p.PadW)}
 }
 
-// convGeometryOf reads the sizes from an image-shaped tensor [N,C,H,W] (x, or dx) and a
-// filter-shaped one [K,C,R,S] (w, or dw); xName and wName are what errors call them.
-func convGeometryOf(op, xName string, x *tensor.Tensor, wName string, w *tensor.Tensor, p kernels.ConvParams) (convGeometry, error) {
-	if err := p.Validate(); err != nil {
-		return convGeometry{}, err
-	}
-	if err := tensor.Check(op, xName, x, -1, -1, -1, -1); err != nil {
-		return convGeometry{}, err
-	}
-	g := convGeometry{n: x.Dim(0), c: x.Dim(1), h: x.Dim(2), w: x.Dim(3), params: p}
-	if err := tensor.Check(op, wName, w, -1, g.c, p.KernelH, p.KernelW); err != nil {
-		return convGeometry{}, err
-	}
-	g.k = w.Dim(0)
-	g.p, g.q = p.OutSize(g.h, g.w)
-	if g.p < 1 || g.q < 1 {
-		return convGeometry{}, &tensor.ShapeError{Op: op, Name: xName + " (too small for the window)", Got: x.Shape().Clone(), Want: tensor.Shape{g.n, g.c, p.KernelH - 2*p.PadH, p.KernelW - 2*p.PadW}}
-	}
-	return g, nil
+// convGeometryOf converts the contract's geometry, which kernels' rules have checked.
+func convGeometryOf(g kernels.ConvGeometry) convGeometry {
+	return convGeometry{n: g.N, c: g.C, h: g.H, w: g.W, k: g.K, p: g.P, q: g.Q, params: g.Params}
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -101,18 +85,11 @@ func (b *Backend) splitK(tiles, k int) (splits, chunk int) {
 
 func (b *Backend) Conv2D(y, x, w, bias *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2D"
-	g, err := convGeometryOf(op, "x", x, "w", w, p)
+	kg, err := kernels.CheckConv2D(y, x, w, bias, p)
 	if err != nil {
 		return err
 	}
-	if err := tensor.Check(op, "y", y, g.n, g.k, g.p, g.q); err != nil {
-		return err
-	}
-	if bias != nil {
-		if err := tensor.Check(op, "b", bias, g.k); err != nil {
-			return err
-		}
-	}
+	g := convGeometryOf(kg)
 	py, err := b.devicePtr(op, "y", y)
 	if err != nil {
 		return err
@@ -125,7 +102,7 @@ func (b *Backend) Conv2D(y, x, w, bias *tensor.Tensor, p kernels.ConvParams) err
 	if err != nil {
 		return err
 	}
-	pb, err := b.optionalPtr(op, "b", bias)
+	pb, err := b.devicePtr(op, "b", bias)
 	if err != nil {
 		return err
 	}
@@ -139,13 +116,11 @@ func (b *Backend) Conv2D(y, x, w, bias *tensor.Tensor, p kernels.ConvParams) err
 
 func (b *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2DBackwardData"
-	g, err := convGeometryOf(op, "dx", dx, "w", w, p)
+	kg, err := kernels.CheckConv2DBackwardData(dx, dy, w, p)
 	if err != nil {
 		return err
 	}
-	if err := tensor.Check(op, "dy", dy, g.n, g.k, g.p, g.q); err != nil {
-		return err
-	}
+	g := convGeometryOf(kg)
 	pdx, err := b.devicePtr(op, "dx", dx)
 	if err != nil {
 		return err
@@ -171,18 +146,11 @@ func (b *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvPar
 
 func (b *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2DBackwardFilter"
-	g, err := convGeometryOf(op, "x", x, "dw", dw, p)
+	kg, err := kernels.CheckConv2DBackwardFilter(dw, db, x, dy, p)
 	if err != nil {
 		return err
 	}
-	if err := tensor.Check(op, "dy", dy, g.n, g.k, g.p, g.q); err != nil {
-		return err
-	}
-	if db != nil {
-		if err := tensor.Check(op, "db", db, g.k); err != nil {
-			return err
-		}
-	}
+	g := convGeometryOf(kg)
 	pdw, err := b.devicePtr(op, "dw", dw)
 	if err != nil {
 		return err

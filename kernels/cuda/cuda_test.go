@@ -3,6 +3,7 @@
 package cuda
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -206,4 +207,50 @@ func TestErrorsNameTheOp(t *testing.T) {
 	if err := b.Sync(); err != nil {
 		t.Errorf("Sync: %v", err)
 	}
+}
+
+// TestLabelsWrittenOnTheDeviceAreChecked: labels that did not come from the host (here the
+// argmax of a max-pool, copied into a [2] tensor) have no host copy, so the loss op downloads
+// them to apply the label rule: an out-of-range one is an error, as on the CPU.
+func TestLabelsWrittenOnTheDeviceAreChecked(t *testing.T) {
+	b := openGPU(t)
+	// Two 2x2 windows whose maxima sit at plane offsets 1 and 7.
+	x := kerneltest.Upload(t, b, tensorOf(t, []float32{0, 9, 0, 0, 0, 0, 0, 9}, 1, 1, 2, 4))
+	y := kerneltest.Poisoned(t, b, tensor.Float32, 1, 1, 1, 2)
+	argmax := kerneltest.Poisoned(t, b, tensor.Int32, 1, 1, 1, 2)
+	if err := b.MaxPool2x2(y, argmax, x); err != nil {
+		t.Fatal(err)
+	}
+	labels := kerneltest.Poisoned(t, b, tensor.Int32, 2)
+	if err := b.Copy(labels, argmax); err != nil {
+		t.Fatal(err)
+	}
+	if labels.Buffer().(*Buffer).uploaded.Load() != nil {
+		t.Fatal("labels written by a kernel still carry a host copy")
+	}
+	for _, tc := range []struct {
+		classes int
+		ok      bool
+	}{{8, true}, {5, false}} {
+		logits := kerneltest.Upload(t, b, tensor.Zeros(2, tc.classes))
+		probs := kerneltest.Poisoned(t, b, tensor.Float32, 2, tc.classes)
+		loss := kerneltest.Poisoned(t, b, tensor.Float32, 2)
+		err := b.SoftmaxCrossEntropy(probs, loss, logits, labels)
+		var argErr *kernels.ArgError
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%d classes, labels [1 7]: %v", tc.classes, err)
+		case !tc.ok && !(errors.As(err, &argErr) && argErr.Arg == "labels"):
+			t.Errorf("%d classes, labels [1 7]: error %v, want the label rule's", tc.classes, err)
+		}
+	}
+}
+
+func tensorOf(t *testing.T, v []float32, shape ...int) *tensor.Tensor {
+	t.Helper()
+	h, err := tensor.FromFloat32(v, shape...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -3,22 +3,17 @@
 package cuda
 
 import (
-	"fmt"
-
+	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/tensor"
 )
 
 // dropoutApply serves forward and backward: both scale the elements Philox keeps by 1/(1-p).
 var dropoutApply = kernel{"dropout", "dropout_apply"}
 
-func (b *Backend) dropout(op string, out, in *tensor.Tensor, p float32, seed uint64) error {
-	if !(p >= 0 && p < 1) {
-		return fmt.Errorf("%s: drop probability %v is outside [0, 1)", op, p)
-	}
-	if err := sameShape(op, named{"input", in}, named{"output", out}); err != nil {
-		return err
-	}
-	ptr, err := b.pointers(op, named{"output", out}, named{"input", in})
+// dropout launches the kernel once the op's rule has passed; outName and inName are the
+// op's names for its arguments.
+func (b *Backend) dropout(op, outName string, out *tensor.Tensor, inName string, in *tensor.Tensor, p float32, seed uint64) error {
+	ptr, err := b.pointers(op, named{outName, out}, named{inName, in})
 	if err != nil {
 		return err
 	}
@@ -32,9 +27,15 @@ func (b *Backend) dropout(op string, out, in *tensor.Tensor, p float32, seed uin
 }
 
 func (b *Backend) Dropout(y, x *tensor.Tensor, p float32, seed uint64) error {
-	return b.dropout("Dropout", y, x, p, seed)
+	if err := kernels.CheckDropout(y, x, p); err != nil {
+		return err
+	}
+	return b.dropout("Dropout", "y", y, "x", x, p, seed)
 }
 
 func (b *Backend) DropoutBackward(dx, dy *tensor.Tensor, p float32, seed uint64) error {
-	return b.dropout("DropoutBackward", dx, dy, p, seed)
+	if err := kernels.CheckDropoutBackward(dx, dy, p); err != nil {
+		return err
+	}
+	return b.dropout("DropoutBackward", "dx", dx, "dy", dy, p, seed)
 }

@@ -5,6 +5,7 @@ package cuda
 import (
 	"gorgonia.org/cu"
 
+	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/tensor"
 )
 
@@ -14,18 +15,6 @@ var (
 	linearBackwardWeight = kernel{"linear", "linear_backward_weight"}
 	linearBiasGrad       = kernel{"linear", "linear_bias_grad"}
 )
-
-// linearSizes reads N, In and Out from x [N,In] and w [Out,In].
-func linearSizes(op string, x, w *tensor.Tensor) (n, in, out int, err error) {
-	if err = tensor.Check(op, "x", x, -1, -1); err != nil {
-		return
-	}
-	n, in = x.Dim(0), x.Dim(1)
-	if err = tensor.Check(op, "w", w, -1, in); err != nil {
-		return
-	}
-	return n, in, w.Dim(0), nil
-}
 
 // gemm launches one of linear.cu's products into dst (an m x n output summing sum terms);
 // args are the kernel's parameters but the last, the split length. The summed axis is split
@@ -45,54 +34,28 @@ func (b *Backend) gemm(k kernel, dst cu.DevicePtr, m, n, sum int, args ...uint64
 
 func (b *Backend) Linear(y, x, w, bias *tensor.Tensor) error {
 	const op = "Linear"
-	n, in, out, err := linearSizes(op, x, w)
+	g, err := kernels.CheckLinear(y, x, w, bias)
 	if err != nil {
 		return err
 	}
-	if err := tensor.Check(op, "y", y, n, out); err != nil {
-		return err
-	}
-	if bias != nil {
-		if err := tensor.Check(op, "b", bias, out); err != nil {
-			return err
-		}
-	}
-	p, err := b.pointers(op, named{"y", y}, named{"x", x}, named{"w", w})
-	if err != nil {
-		return err
-	}
-	pb, err := b.optionalPtr(op, "b", bias)
+	n, in, out := g.N, g.In, g.Out
+	p, err := b.pointers(op, named{"y", y}, named{"x", x}, named{"w", w}, named{"b", bias})
 	if err != nil {
 		return err
 	}
 	return b.run(op, func() error {
 		return b.gemm(linearForward, p[0], n, out, in,
-			ptrArg(p[0]), ptrArg(p[1]), ptrArg(p[2]), ptrArg(pb), intArg(n), intArg(in), intArg(out))
+			ptrArg(p[0]), ptrArg(p[1]), ptrArg(p[2]), ptrArg(p[3]), intArg(n), intArg(in), intArg(out))
 	})
 }
 
 func (b *Backend) LinearBackward(dx, dw, db, dy, x, w *tensor.Tensor) error {
 	const op = "LinearBackward"
-	n, in, out, err := linearSizes(op, x, w)
+	g, err := kernels.CheckLinearBackward(dx, dw, db, dy, x, w)
 	if err != nil {
 		return err
 	}
-	if err := tensor.Check(op, "dy", dy, n, out); err != nil {
-		return err
-	}
-	if err := tensor.Check(op, "dw", dw, out, in); err != nil {
-		return err
-	}
-	if dx != nil {
-		if err := tensor.Check(op, "dx", dx, n, in); err != nil {
-			return err
-		}
-	}
-	if db != nil {
-		if err := tensor.Check(op, "db", db, out); err != nil {
-			return err
-		}
-	}
+	n, in, out := g.N, g.In, g.Out
 	p, err := b.pointers(op, named{"dw", dw}, named{"dy", dy}, named{"x", x}, named{"w", w})
 	if err != nil {
 		return err

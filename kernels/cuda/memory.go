@@ -142,6 +142,11 @@ type Buffer struct {
 	ptr      cu.DevicePtr
 	class    int64
 	released atomic.Bool
+	// uploaded holds the int32 values last copied in from the host (by Upload, or by Copy
+	// from a buffer that had them), nil once a kernel has written the buffer or for float32
+	// data. Labels reach the loss ops this way, so their range is checked on the host with
+	// no device round trip; see Backend.labelValues.
+	uploaded atomic.Pointer[[]int32]
 }
 
 func (*Buffer) Location() string { return "cuda" }

@@ -3,7 +3,6 @@
 package cuda
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/vgglab/vgg/kernels"
@@ -24,7 +23,7 @@ func boolArg(v bool) uint64 {
 
 func (b *Backend) SGD(param, grad, velocity *tensor.Tensor, cfg kernels.SGDConfig) error {
 	const op = "SGD"
-	if err := sameShape(op, named{"param", param}, named{"grad", grad}, named{"velocity", velocity}); err != nil {
+	if err := kernels.CheckSGD(param, grad, velocity, cfg); err != nil {
 		return err
 	}
 	p, err := b.pointers(op, named{"param", param}, named{"grad", grad}, named{"velocity", velocity})
@@ -41,10 +40,7 @@ func (b *Backend) SGD(param, grad, velocity *tensor.Tensor, cfg kernels.SGDConfi
 
 func (b *Backend) Adam(param, grad, m, v *tensor.Tensor, cfg kernels.AdamConfig, step int) error {
 	const op = "Adam"
-	if step < 1 {
-		return fmt.Errorf("%s: step %d; steps count from 1", op, step)
-	}
-	if err := sameShape(op, named{"param", param}, named{"grad", grad}, named{"m", m}, named{"v", v}); err != nil {
+	if err := kernels.CheckAdam(param, grad, m, v, cfg, step); err != nil {
 		return err
 	}
 	p, err := b.pointers(op, named{"param", param}, named{"grad", grad}, named{"m", m}, named{"v", v})

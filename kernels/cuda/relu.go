@@ -2,7 +2,10 @@
 
 package cuda
 
-import "github.com/vgglab/vgg/tensor"
+import (
+	"github.com/vgglab/vgg/kernels"
+	"github.com/vgglab/vgg/tensor"
+)
 
 var (
 	reluForward  = kernel{"relu", "relu_forward"}
@@ -11,7 +14,7 @@ var (
 
 func (b *Backend) ReLU(y, x *tensor.Tensor) error {
 	const op = "ReLU"
-	if err := sameShape(op, named{"x", x}, named{"y", y}); err != nil {
+	if err := kernels.CheckReLU(y, x); err != nil {
 		return err
 	}
 	p, err := b.pointers(op, named{"y", y}, named{"x", x})
@@ -26,7 +29,7 @@ func (b *Backend) ReLU(y, x *tensor.Tensor) error {
 
 func (b *Backend) ReLUBackward(dx, dy, y *tensor.Tensor) error {
 	const op = "ReLUBackward"
-	if err := sameShape(op, named{"y", y}, named{"dy", dy}, named{"dx", dx}); err != nil {
+	if err := kernels.CheckReLUBackward(dx, dy, y); err != nil {
 		return err
 	}
 	p, err := b.pointers(op, named{"dx", dx}, named{"dy", dy}, named{"y", y})

@@ -3,8 +3,9 @@
 // softmax_xent_forward: one block per row of logits[N,C]. Three passes over the row (max,
 // Σexp(l-max), write probs), each reduced through warp shuffles and shared memory; the loss
 // is log Σexp(l-max) - (l[label]-max), the log-sum-exp form, so logits of 1e4 stay finite.
-// A label outside [0,C) yields a NaN loss, which training reports (the GPU cannot return an
-// error from inside a step without a host sync). Cost: ~3 reads + 1 write per element.
+// The Go launcher refuses labels outside [0,C) before launching (kernels.CheckLabels, on the
+// host copy Upload keeps); should one get through, the loss is NaN rather than a read out of
+// bounds. Cost: ~3 reads + 1 write per element.
 // softmax_xent_backward: one thread per element, dlogits = (probs - onehot(label)) / N.
 // accumulate_stats: a single block walks the rows (N is a batch, small): Σ loss, the count of
 // rows whose first maximal probability is at the label, and N, added into stats[3].

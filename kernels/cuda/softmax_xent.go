@@ -2,7 +2,10 @@
 
 package cuda
 
-import "github.com/vgglab/vgg/tensor"
+import (
+	"github.com/vgglab/vgg/kernels"
+	"github.com/vgglab/vgg/tensor"
+)
 
 var (
 	softmaxXentForward  = kernel{"softmax_xent", "softmax_xent_forward"}
@@ -10,33 +13,37 @@ var (
 	accumulateStats     = kernel{"softmax_xent", "accumulate_stats"}
 )
 
-// checkLabels checks labels is int32 [n].
-func checkLabels(op string, labels *tensor.Tensor, n int) error {
-	if err := tensor.Check(op, "labels", labels, n); err != nil {
+// checkLabelValues applies the contract's label rule (kernels.CheckLabels: every label in
+// [0, classes)) before a loss op is queued, so that a bad label is an error here as on the
+// CPU, not a NaN loss (the kernels index probs by label and could not return an error).
+//
+// Labels come from the host: training uploads each batch's labels with Upload, which keeps a
+// copy of the int32 values on the Buffer (see Buffer.uploaded), so the check reads that copy
+// and costs no device round trip. Labels that a kernel wrote, which no op of the contract
+// does today, have no copy; they are downloaded first, which waits for the queued work.
+func (b *Backend) checkLabelValues(op string, labels *tensor.Tensor, classes int) error {
+	if v := labels.Buffer().(*Buffer).uploaded.Load(); v != nil && len(*v) == labels.Numel() {
+		return kernels.CheckLabels(op, *v, classes)
+	}
+	host := tensor.New(tensor.Int32, labels.Shape()...)
+	if err := b.Download(host, labels); err != nil {
 		return err
 	}
-	return tensor.CheckDType(op, "labels", labels, tensor.Int32)
+	return kernels.CheckLabels(op, host.Int32s(), classes)
 }
 
-// SoftmaxCrossEntropy also gives a NaN loss for a label outside [0, classes): the check runs
-// on the GPU, where no error can be returned without waiting for the device.
 func (b *Backend) SoftmaxCrossEntropy(probs, loss, logits, labels *tensor.Tensor) error {
 	const op = "SoftmaxCrossEntropy"
-	if err := tensor.Check(op, "logits", logits, -1, -1); err != nil {
+	g, err := kernels.CheckSoftmaxCrossEntropy(probs, loss, logits, labels)
+	if err != nil {
 		return err
 	}
-	n, c := logits.Dim(0), logits.Dim(1)
-	if err := sameShape(op, named{"logits", logits}, named{"probs", probs}); err != nil {
-		return err
-	}
-	if err := tensor.Check(op, "loss", loss, n); err != nil {
-		return err
-	}
-	if err := checkLabels(op, labels, n); err != nil {
-		return err
-	}
+	n, c := g.N, g.Classes
 	p, err := b.pointers(op, named{"probs", probs}, named{"loss", loss}, named{"logits", logits}, named{"labels", labels})
-	if err != nil || n == 0 {
+	if err != nil {
+		return err
+	}
+	if err := b.checkLabelValues(op, labels, c); err != nil || n == 0 {
 		return err
 	}
 	return b.run(op, func() error {
@@ -47,18 +54,16 @@ func (b *Backend) SoftmaxCrossEntropy(probs, loss, logits, labels *tensor.Tensor
 
 func (b *Backend) SoftmaxCrossEntropyBackward(dlogits, probs, labels *tensor.Tensor) error {
 	const op = "SoftmaxCrossEntropyBackward"
-	if err := tensor.Check(op, "probs", probs, -1, -1); err != nil {
+	g, err := kernels.CheckSoftmaxCrossEntropyBackward(dlogits, probs, labels)
+	if err != nil {
 		return err
 	}
-	n, c := probs.Dim(0), probs.Dim(1)
-	if err := sameShape(op, named{"probs", probs}, named{"dlogits", dlogits}); err != nil {
-		return err
-	}
-	if err := checkLabels(op, labels, n); err != nil {
-		return err
-	}
+	n, c := g.N, g.Classes
 	p, err := b.pointers(op, named{"dlogits", dlogits}, named{"probs", probs}, named{"labels", labels})
-	if err != nil || n == 0 {
+	if err != nil {
+		return err
+	}
+	if err := b.checkLabelValues(op, labels, c); err != nil || n == 0 {
 		return err
 	}
 	return b.run(op, func() error {
@@ -69,21 +74,16 @@ func (b *Backend) SoftmaxCrossEntropyBackward(dlogits, probs, labels *tensor.Ten
 
 func (b *Backend) AccumulateStats(stats, loss, probs, labels *tensor.Tensor) error {
 	const op = "AccumulateStats"
-	if err := tensor.Check(op, "probs", probs, -1, -1); err != nil {
+	g, err := kernels.CheckAccumulateStats(stats, loss, probs, labels)
+	if err != nil {
 		return err
 	}
-	n, c := probs.Dim(0), probs.Dim(1)
-	if err := tensor.Check(op, "stats", stats, 3); err != nil {
-		return err
-	}
-	if err := tensor.Check(op, "loss", loss, n); err != nil {
-		return err
-	}
-	if err := checkLabels(op, labels, n); err != nil {
-		return err
-	}
+	n, c := g.N, g.Classes
 	p, err := b.pointers(op, named{"stats", stats}, named{"loss", loss}, named{"probs", probs}, named{"labels", labels})
 	if err != nil {
+		return err
+	}
+	if err := b.checkLabelValues(op, labels, c); err != nil {
 		return err
 	}
 	return b.run(op, func() error {

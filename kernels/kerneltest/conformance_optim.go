@@ -2,7 +2,6 @@ package kerneltest
 
 import (
 	"fmt"
-	"testing"
 
 	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/tensor"
@@ -16,7 +15,12 @@ const optimSteps = 3
 // over threads.
 var optimShapes = [][]int{{7, 13}, {300, 517}}
 
-func testSGD(t *testing.T, b kernels.Backend, tol Tolerance) {
+func optimCases() []Case {
+	return append(sgdCases(), adamCases()...)
+}
+
+func sgdCases() []Case {
+	var cases []Case
 	configs := map[string]kernels.SGDConfig{
 		"plain":           {LR: 0.1},
 		"momentum_decay":  {LR: 0.05, Momentum: 0.9, WeightDecay: 5e-4},
@@ -26,7 +30,7 @@ func testSGD(t *testing.T, b kernels.Backend, tol Tolerance) {
 	for _, name := range []string{"plain", "momentum_decay", "nesterov_decay", "nesterov_strong"} {
 		for _, optimShape := range optimShapes {
 			cfg := configs[name]
-			t.Run(fmt.Sprintf("%s_%v", name, tensor.Shape(optimShape)), func(t *testing.T) {
+			cases = append(cases, Case{"SGD", fmt.Sprintf("%s_%v", name, tensor.Shape(optimShape)), func(t T, b kernels.Backend, tol Tolerance) {
 				rng := tensor.NewRand(60)
 				param, velocity := RandomTensor(rng, optimShape...), RandomTensor(rng, optimShape...)
 				refParam, refVelocity := Float64s(param), Float64s(velocity)
@@ -38,12 +42,14 @@ func testSGD(t *testing.T, b kernels.Backend, tol Tolerance) {
 					CheckClose(t, fmt.Sprintf("param after step %d", step), Download(t, b, dParam), refParam, tol.Pointwise)
 					CheckClose(t, fmt.Sprintf("velocity after step %d", step), Download(t, b, dVelocity), refVelocity, tol.Pointwise)
 				}
-			})
+			}})
 		}
 	}
+	return cases
 }
 
-func testAdam(t *testing.T, b kernels.Backend, tol Tolerance) {
+func adamCases() []Case {
+	var cases []Case
 	configs := map[string]kernels.AdamConfig{
 		"adam":             {LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 		"adam_decay":       {LR: 1e-2, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6, WeightDecay: 0.01},
@@ -53,7 +59,7 @@ func testAdam(t *testing.T, b kernels.Backend, tol Tolerance) {
 	for _, name := range []string{"adam", "adam_decay", "adamw", "adamw_large_step"} {
 		for _, optimShape := range optimShapes {
 			cfg := configs[name]
-			t.Run(fmt.Sprintf("%s_%v", name, tensor.Shape(optimShape)), func(t *testing.T) {
+			cases = append(cases, Case{"Adam", fmt.Sprintf("%s_%v", name, tensor.Shape(optimShape)), func(t T, b kernels.Backend, tol Tolerance) {
 				rng := tensor.NewRand(61)
 				param := RandomTensor(rng, optimShape...)
 				zeros := tensor.Zeros(optimShape...)
@@ -67,7 +73,8 @@ func testAdam(t *testing.T, b kernels.Backend, tol Tolerance) {
 					CheckClose(t, fmt.Sprintf("m after step %d", step), Download(t, b, dM), refM, tol.Pointwise)
 					CheckClose(t, fmt.Sprintf("v after step %d", step), Download(t, b, dV), refV, tol.Pointwise)
 				}
-			})
+			}})
 		}
 	}
+	return cases
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"testing"
 
 	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/tensor"
@@ -39,7 +38,7 @@ func Float64s(t *tensor.Tensor) []float64 {
 
 // Upload allocates a tensor on b shaped like host and copies host into it; failures end the
 // test.
-func Upload(t testing.TB, b kernels.Backend, host *tensor.Tensor) *tensor.Tensor {
+func Upload(t T, b kernels.Backend, host *tensor.Tensor) *tensor.Tensor {
 	t.Helper()
 	dev, err := b.Alloc(host.DType(), host.Shape()...)
 	if err != nil {
@@ -53,7 +52,7 @@ func Upload(t testing.TB, b kernels.Backend, host *tensor.Tensor) *tensor.Tensor
 
 // Poisoned allocates an output tensor on b and fills it with NaN (float32) or PoisonInt32
 // (int32), so that any element the op under test does not write is caught.
-func Poisoned(t testing.TB, b kernels.Backend, dtype tensor.DType, shape ...int) *tensor.Tensor {
+func Poisoned(t T, b kernels.Backend, dtype tensor.DType, shape ...int) *tensor.Tensor {
 	t.Helper()
 	host := tensor.New(dtype, shape...)
 	if dtype == tensor.Int32 {
@@ -67,7 +66,7 @@ func Poisoned(t testing.TB, b kernels.Backend, dtype tensor.DType, shape ...int)
 }
 
 // Download copies a backend tensor into a new host tensor; failures end the test.
-func Download(t testing.TB, b kernels.Backend, dev *tensor.Tensor) *tensor.Tensor {
+func Download(t T, b kernels.Backend, dev *tensor.Tensor) *tensor.Tensor {
 	t.Helper()
 	host := tensor.New(dev.DType(), dev.Shape()...)
 	if err := b.Download(host, dev); err != nil {
@@ -103,7 +102,7 @@ func firstNonFinite(x []float32) int {
 
 // CheckClose fails the test when got is not all finite or its relative error against ref
 // exceeds tol. It returns the relative error for logging.
-func CheckClose(t testing.TB, what string, got *tensor.Tensor, ref []float64, tol float64) float64 {
+func CheckClose(t T, what string, got *tensor.Tensor, ref []float64, tol float64) float64 {
 	t.Helper()
 	g := got.Float32s()
 	if len(g) != len(ref) {
@@ -114,6 +113,9 @@ func CheckClose(t testing.TB, what string, got *tensor.Tensor, ref []float64, to
 		return math.NaN()
 	}
 	e := RelErr(g, ref)
+	if n, ok := t.(interface{ noteRelErr(float64) }); ok {
+		n.noteRelErr(e) // for the report's worst error per op
+	}
 	if !(e <= tol) {
 		i := worstElement(g, ref)
 		t.Errorf("%s: relative error %.3g > tolerance %.3g (worst element %d: got %v, want %v)", what, e, tol, i, g[i], ref[i])
@@ -136,7 +138,7 @@ func worstElement(got []float32, ref []float64) int {
 
 // CheckExact fails the test unless every element of got equals ref exactly: for ops that
 // only copy, compare or mask values (ReLU, max-pool, argmax).
-func CheckExact(t testing.TB, what string, got *tensor.Tensor, ref []float64) {
+func CheckExact(t T, what string, got *tensor.Tensor, ref []float64) {
 	t.Helper()
 	g := Float64s(got)
 	if len(g) != len(ref) {
