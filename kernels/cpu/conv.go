@@ -77,14 +77,9 @@ type convScratch struct {
 	taps           []colTap
 }
 
-// checkConv applies the contract's shared rule (kernels.CheckConvShapes, which names the
-// arguments as op does; outName is implied by op) and returns the geometry.
-func checkConv(op string, x, w, out *tensor.Tensor, outName string, p kernels.ConvParams) (convGeometry, error) {
-	kg, err := kernels.CheckConvShapes(op, x, w, out, p)
-	if err != nil {
-		return convGeometry{}, err
-	}
-	return convGeometry{n: kg.N, c: kg.C, h: kg.H, w: kg.W, k: kg.K, r: p.KernelH, s: p.KernelW, p: kg.P, q: kg.Q, params: p}, nil
+// geometry turns the contract's convolution geometry into the one the lowering uses.
+func geometry(kg kernels.ConvGeometry, p kernels.ConvParams) convGeometry {
+	return convGeometry{n: kg.N, c: kg.C, h: kg.H, w: kg.W, k: kg.K, r: p.KernelH, s: p.KernelW, p: kg.P, q: kg.Q, params: p}
 }
 
 // forEachGroup calls do for every group of the batch, with a worker's scratch and the number
@@ -113,13 +108,11 @@ func (be *Backend) forEachGroup(g convGeometry, do func(s *convScratch, u, worke
 // Conv2D: y = conv(x, w) + b.
 func (be *Backend) Conv2D(y, x, w, b *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2D"
-	g, err := checkConv(op, x, w, y, "y", p)
+	kg, err := kernels.CheckConv2D(y, x, w, b, p)
 	if err != nil {
 		return err
 	}
-	if err := tensor.Check(op, "b", b, g.k); err != nil {
-		return err
-	}
+	g := geometry(kg, p)
 	yd, err := hostF32(op, "y", y)
 	if err != nil {
 		return err
@@ -169,10 +162,11 @@ func (be *Backend) Conv2D(y, x, w, b *tensor.Tensor, p kernels.ConvParams) error
 // Conv2DBackwardData: dx = col2im(wᵀ · dy).
 func (be *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2DBackwardData"
-	g, err := checkConv(op, dx, w, dy, "dy", p)
+	kg, err := kernels.CheckConv2DBackwardData(dx, dy, w, p)
 	if err != nil {
 		return err
 	}
+	g := geometry(kg, p)
 	dxd, err := hostF32(op, "dx", dx)
 	if err != nil {
 		return err
@@ -202,10 +196,11 @@ func (be *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvPa
 // added in batch order, and db = Σ_n Σ_pq dy.
 func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2DBackwardFilter"
-	g, err := checkConv(op, x, dw, dy, "dy", p)
+	kg, err := kernels.CheckConv2DBackwardFilter(dw, db, x, dy, p)
 	if err != nil {
 		return err
 	}
+	g := geometry(kg, p)
 	dwd, err := hostF32(op, "dw", dw)
 	if err != nil {
 		return err
@@ -220,9 +215,6 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 	}
 	var dbd []float32
 	if db != nil {
-		if err := tensor.Check(op, "db", db, g.k); err != nil {
-			return err
-		}
 		if dbd, err = hostF32(op, "db", db); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package cpu
 import (
 	"math"
 
+	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/tensor"
 )
 
@@ -18,10 +19,7 @@ func (be *Backend) workersFor(n int) int {
 // ReLU: y = max(x, 0). y may alias x.
 func (be *Backend) ReLU(y, x *tensor.Tensor) error {
 	const op = "ReLU"
-	if x == nil {
-		return tensor.Check(op, "x", x)
-	}
-	if err := tensor.Check(op, "y", y, x.Shape()...); err != nil {
+	if err := kernels.CheckReLU(y, x); err != nil {
 		return err
 	}
 	yd, err := hostF32(op, "y", y)
@@ -43,13 +41,7 @@ func (be *Backend) ReLU(y, x *tensor.Tensor) error {
 // ReLUBackward: dx = dy where y > 0, else 0. dx may alias dy.
 func (be *Backend) ReLUBackward(dx, dy, y *tensor.Tensor) error {
 	const op = "ReLUBackward"
-	if y == nil {
-		return tensor.Check(op, "y", y)
-	}
-	if err := tensor.Check(op, "dx", dx, y.Shape()...); err != nil {
-		return err
-	}
-	if err := tensor.Check(op, "dy", dy, y.Shape()...); err != nil {
+	if err := kernels.CheckReLUBackward(dx, dy, y); err != nil {
 		return err
 	}
 	dxd, err := hostF32(op, "dx", dx)
