@@ -256,3 +256,38 @@ func TestBadArgumentsPanic(t *testing.T) {
 		}()
 	}
 }
+
+// TestDots compares Dots with the float64 reference of C = beta·C + A·Bᵀ on odd sizes that
+// leave edge tiles and k tails of every length, and chunked k, on padded rows, with C
+// poisoned (NaN) where beta == 0, and its padding checked untouched.
+func TestDots(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	kernel := dotKernel
+	defer func() { dotKernel = kernel }()
+	type impl struct {
+		name   string
+		kernel func(k int, a *float32, lda int, b *float32, ldb int, sums *float32)
+	}
+	impls := []impl{{"go", nil}}
+	if kernel != nil {
+		impls = append(impls, impl{"avx2", kernel})
+	} else {
+		t.Log("avx2 dot kernel not run: this CPU (or VGG_SIMD) does not allow it")
+	}
+	for _, im := range impls {
+		dotKernel = im.kernel
+		for _, sz := range [][3]int{{1, 1, 1}, {4, 3, 8}, {4, 3, 9}, {5, 7, 15}, {8, 72, 256}, {9, 10, 513}, {13, 29, 1100}, {3, 2, 0}} {
+			m, n, k := sz[0], sz[1], sz[2]
+			for _, beta := range []float32{0, 0.5} {
+				name := fmt.Sprintf("%s/%dx%dx%d/beta=%g", im.name, m, n, k, beta)
+				checkOne(t, name, dotsAsSgemm, rng, blas.NoTrans, blas.Trans, m, n, k, 1, beta)
+			}
+		}
+	}
+}
+
+// dotsAsSgemm runs Dots on two goroutines in Sgemm's signature (A not transposed, B
+// transposed, alpha 1), for checkOne.
+func dotsAsSgemm(_, _ blas.Transpose, m, n, k int, _ float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	Dots(2, m, n, k, a, lda, b, ldb, beta, c, ldc)
+}
