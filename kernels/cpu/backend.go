@@ -46,6 +46,9 @@ type Backend struct {
 	name, gemmName string
 	gemm           gemmFunc
 	gemmPackedB    gemmPackedBFunc
+	// dots, where set, computes the weight gradient's dy·colᵀ as dot products of rows
+	// (sgemm.Dots): only with an assembly dot kernel, which then beats packing colᵀ.
+	dots func(workers, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 	// mu serialises ops that use the shared workspaces below, so that one Backend may be
 	// called from several goroutines without corrupting them.
 	mu sync.Mutex
@@ -67,7 +70,11 @@ func NewGonum() *Backend {
 
 // newWithVariant is the "cpu" backend with a given micro-kernel, so that tests can run each.
 func newWithVariant(v *sgemm.Variant) *Backend {
-	return &Backend{name: "cpu", gemmName: "sgemm with " + v.Describe(), gemm: v.SgemmWorkers, gemmPackedB: v.SgemmPackedB, workers: runtime.GOMAXPROCS(0)}
+	b := &Backend{name: "cpu", gemmName: "sgemm with " + v.Describe(), gemm: v.SgemmWorkers, gemmPackedB: v.SgemmPackedB, workers: runtime.GOMAXPROCS(0)}
+	if v.Name != "go" && sgemm.HasDotKernel() {
+		b.dots = sgemm.Dots
+	}
+	return b
 }
 
 // gonumSgemm is gonum's Sgemm as a gemmFunc; gonum picks its own number of goroutines.

@@ -28,7 +28,11 @@ import (
 // tensor has, [K, P*Q] per image, so nothing is transposed. The right-hand operand is never
 // written out: SGEMM packs its panels straight from x (col, colᵀ) or dy (sgemm.PackB), so
 // the column matrix costs one pass over the input instead of an im2col pass and a packing
-// pass over a matrix R*S times its size.
+// pass over a matrix R*S times its size. The weight gradient is the exception where the CPU
+// has an assembly dot-product kernel: dy and col both lie along the pixels, its k, so
+// sgemm.Dots multiplies their rows as they are, and col is written out once (packing colᵀ
+// for SGEMM would transpose it element by element, which for few filters costs more than
+// the multiply-adds).
 //
 // Images are grouped so that each product has at least minGroupColumns columns: for the deep
 // layers (P*Q = 4 to 256) one image alone would make a thin product that SGEMM runs slowly.
@@ -238,7 +242,12 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 			s.part = grow(s.part, g.k*crs)
 			part = s.part
 		}
-		be.gemmPackedB(workers, blas.NoTrans, g.k, crs, cols, 1, grad, cols, g.packColT(xd, first, g.colTaps(s)), 0, part, crs)
+		if be.dots != nil {
+			col := colMatrix(s, xd, g, first, images, workers)
+			be.dots(workers, g.k, crs, cols, grad, cols, col, cols, 0, part, crs)
+		} else {
+			be.gemmPackedB(workers, blas.NoTrans, g.k, crs, cols, 1, grad, cols, g.packColT(xd, first, g.colTaps(s)), 0, part, crs)
+		}
 		turn.Lock()
 		for added < u {
 			ready.Wait()
@@ -275,6 +284,20 @@ func addInto(dst, src []float32, workers int) {
 	parallelFor(ceilDiv(len(dst), 4096), workers, func(_, lo, hi int) {
 		vec.Add(dst[lo*4096:min(hi*4096, len(dst))], src[lo*4096:])
 	})
+}
+
+// colMatrix writes the column matrix [C*R*S, images*P*Q] of images [first, first+images) of
+// x into s's scratch, split over its rows, and returns it.
+func colMatrix(s *convScratch, xd []float32, g convGeometry, first, images, workers int) []float32 {
+	crs, cols := g.colRows(), images*g.pixels()
+	s.col = grow(s.col, crs*cols)
+	taps := g.colTaps(s)
+	parallelFor(crs, workers, func(_, lo, hi int) {
+		for row := lo; row < hi; row++ {
+			g.colRow(s.col[row*cols:(row+1)*cols], xd, first, &taps[row], 0)
+		}
+	})
+	return s.col
 }
 
 // col2imGroup sets images [first, first+images) of dx from the column matrix col

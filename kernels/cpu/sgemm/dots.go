@@ -12,8 +12,7 @@ import "fmt"
 // panels, which for a few rows of A costs more than the multiply-adds. Here nothing is
 // packed; with AVX2 a 4x3 tile of C is computed at a time, 4 rows of A against 3 of B, 8
 // values of k per step in 12 YMM accumulators (7 loads feed 12 fused multiply-adds),
-// summed across lanes at the end of each chunk of k. Edge tiles and the plain-Go level run
-// a scalar loop.
+// summed across lanes at the end. Edge tiles and the plain-Go level run a scalar loop.
 func Dots(workers, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("sgemm: Dots: negative size m=%d n=%d k=%d", m, n, k))
@@ -31,52 +30,45 @@ func Dots(workers, m, n, k int, a []float32, lda int, b []float32, ldb int, beta
 	})
 }
 
-// The tile of C one dot-product kernel call computes, and the length of k it runs over
-// before its sums are added into C (so that its rows of A and B stay in L1).
-const (
-	dotRows, dotCols = 4, 3
-	dotChunk         = 512
-)
+// HasDotKernel reports whether Dots runs an assembly kernel here; without one it is a
+// scalar loop, slower than Sgemm.
+func HasDotKernel() bool { return dotKernel != nil }
 
-// dotTile computes the rows x cols tile of C at (i, j).
+// dotRows x dotCols is the tile of C one dot-product kernel call computes.
+const dotRows, dotCols = 4, 3
+
+// dotTile computes the rows x cols tile of C at (i, j): the kernel sums the first multiple of
+// 8 values of k of a whole tile, a scalar loop the rest and the edge tiles. Each tile streams
+// its rows of A and B once; their reuse across tiles comes from the L2 cache.
 func dotTile(i, j, rows, cols, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	var sums [dotRows * dotCols]float32
-	for p0 := 0; p0 < k || p0 == 0; p0 += dotChunk {
-		kc := min(dotChunk, k-p0)
-		clear(sums[:])
-		done := 0 // the first done values of k are summed by the kernel
-		if rows == dotRows && cols == dotCols && kc >= 8 && dotKernel != nil {
-			done = kc &^ 7
-			_, _ = a[(i+rows-1)*lda+p0+done-1], b[(j+cols-1)*ldb+p0+done-1]
-			dotKernel(done, &a[i*lda+p0], lda, &b[j*ldb+p0], ldb, &sums[0])
-		}
+	done := 0 // the first done values of k are summed by the kernel
+	if rows == dotRows && cols == dotCols && k >= 8 && dotKernel != nil {
+		done = k &^ 7
+		_, _ = a[(i+rows-1)*lda+done-1], b[(j+cols-1)*ldb+done-1]
+		dotKernel(done, &a[i*lda], lda, &b[j*ldb], ldb, &sums[0])
+	}
+	if done < k {
 		for ii := 0; ii < rows; ii++ {
-			ra := a[(i+ii)*lda+p0:][:kc]
+			ra := a[(i+ii)*lda:][:k]
 			for jj := 0; jj < cols; jj++ {
-				rb := b[(j+jj)*ldb+p0:][:kc]
+				rb := b[(j+jj)*ldb:][:k]
 				s := sums[ii*dotCols+jj]
-				for p := done; p < kc; p++ {
+				for p := done; p < k; p++ {
 					s += ra[p] * rb[p]
 				}
 				sums[ii*dotCols+jj] = s
 			}
 		}
-		scale := beta
-		if p0 > 0 {
-			scale = 1 // later chunks add onto what the first left
-		}
-		for ii := 0; ii < rows; ii++ {
-			row := c[(i+ii)*ldc+j:][:cols]
-			for jj := range row {
-				if scale == 0 {
-					row[jj] = sums[ii*dotCols+jj]
-				} else {
-					row[jj] = scale*row[jj] + sums[ii*dotCols+jj]
-				}
+	}
+	for ii := 0; ii < rows; ii++ {
+		row := c[(i+ii)*ldc+j:][:cols]
+		for jj := range row {
+			if beta == 0 {
+				row[jj] = sums[ii*dotCols+jj]
+			} else {
+				row[jj] = beta*row[jj] + sums[ii*dotCols+jj]
 			}
-		}
-		if k == 0 {
-			break
 		}
 	}
 }

@@ -276,7 +276,7 @@ func TestDots(t *testing.T) {
 	}
 	for _, im := range impls {
 		dotKernel = im.kernel
-		for _, sz := range [][3]int{{1, 1, 1}, {4, 3, 8}, {4, 3, 9}, {5, 7, 15}, {8, 72, 256}, {9, 10, 513}, {13, 29, 1100}, {3, 2, 0}} {
+		for _, sz := range [][3]int{{1, 1, 1}, {4, 3, 8}, {4, 3, 9}, {5, 7, 15}, {8, 72, 256}, {9, 10, 513}, {13, 29, 1100}, {4, 3, 4099}, {3, 2, 0}} {
 			m, n, k := sz[0], sz[1], sz[2]
 			for _, beta := range []float32{0, 0.5} {
 				name := fmt.Sprintf("%s/%dx%dx%d/beta=%g", im.name, m, n, k, beta)
