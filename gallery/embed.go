@@ -3,7 +3,6 @@ package gallery
 import (
 	"fmt"
 	"image"
-	"math"
 
 	"github.com/vgglab/vgg/nn"
 	"github.com/vgglab/vgg/tensor"
@@ -90,7 +89,7 @@ func (e *Embedder) forward(x, host *tensor.Tensor) ([]Output, error) {
 	for i := range out {
 		out[i] = Output{
 			Embedding:     hostEmb.Float32s()[i*dim : (i+1)*dim],
-			Probabilities: Softmax(hostLogits.Float32s()[i*classes : (i+1)*classes]),
+			Probabilities: toFloat32(nn.Softmax(hostLogits.Float32s()[i*classes : (i+1)*classes])),
 		}
 	}
 	return out, nil
@@ -107,22 +106,11 @@ func EmbeddingWidth(m *nn.Model) int {
 	return 0 // not a VGG-D: VGGD always names fc.3
 }
 
-// Softmax turns logits into probabilities, subtracting the largest logit first so that large
-// logits do not overflow.
-func Softmax(logits []float32) []float32 {
-	top := math.Inf(-1)
-	for _, v := range logits {
-		top = math.Max(top, float64(v))
+// toFloat32 narrows probabilities to the float32 the gallery's answers carry.
+func toFloat32(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
 	}
-	var sum float64
-	exps := make([]float64, len(logits))
-	for i, v := range logits {
-		exps[i] = math.Exp(float64(v) - top)
-		sum += exps[i]
-	}
-	probs := make([]float32, len(logits))
-	for i := range exps {
-		probs[i] = float32(exps[i] / sum)
-	}
-	return probs
+	return out
 }

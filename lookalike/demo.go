@@ -1,4 +1,4 @@
-package train
+package lookalike
 
 import (
 	"context"
@@ -37,22 +37,10 @@ type DemoOptions struct {
 }
 
 // DefaultDemo is sized to finish in about a minute on two CPU cores: 10 people, 72 photos
-// each to learn from and 20 to test on, at 32x32 pixels, through the default recipe's VGG-D
-// with batch norm at 1/8 width (0.4 M parameters) trained for 25 epochs with Adam
+// each to learn from and 20 to test on, trained with train.DemoSettings
 // (95.5% of the held-out photos right in 66 s on two busy cores).
 func DefaultDemo() DemoOptions {
-	s := DefaultSettings()
-	s.InputSize = 32
-	s.WidthDivisor = 8
-	s.Epochs = 25
-	s.BatchSize = 16
-	s.Optimizer = "adam"
-	s.LR = 0.002
-	s.WeightDecay = 0
-	s.ValFraction = 0.1
-	// The photos already vary in tilt and size; flips and shifts are cheap and enough.
-	s.Augment = dataset.Augment{Flip: true, MaxShift: dataset.DefaultAugment.MaxShift}
-	return DemoOptions{Dir: "vgg-demo", Identities: 10, Photos: 72, HeldOut: 20, Settings: s, Device: "cpu"}
+	return DemoOptions{Dir: "vgg-demo", Identities: 10, Photos: 72, HeldOut: 20, Settings: train.DemoSettings(), Device: "cpu"}
 }
 
 // DemoResult is how the demo did on the held-out photos.
