@@ -1,179 +1,147 @@
-package train
+package lookalike
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"image"
-	"sync"
+	"os"
 
+	"github.com/vgglab/vgg/dataset"
+	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/nn"
-	"github.com/vgglab/vgg/tensor"
+	"github.com/vgglab/vgg/train"
 	"github.com/vgglab/vgg/vision"
 )
 
-// Framing turns a decoded photo into the picture the network is to see (before resizing),
-// say by finding and aligning the face, and may return a note worth telling the user, such as
-// "2 faces found: matched the largest". Nil framing takes the centre square of the photo.
-type Framing func(image.Image) (framed image.Image, note string, err error)
-
-// forDataset adapts the framing to dataset.SourceOptions.Preprocess, which has no notes:
-// they are tallied in notes instead, so the run can say how many photos had one.
-func (f Framing) forDataset(notes *noteTally) func(image.Image) (image.Image, error) {
-	if f == nil {
-		return nil
-	}
-	return func(img image.Image) (image.Image, error) {
-		framed, note, err := f(img)
-		if note != "" {
-			notes.add(note)
-		}
-		return framed, err
-	}
+// Model is a trained model opened on a device to answer "whom does this face look like": the
+// network and its info, the fingerprint of its weights that its gallery must carry, and how
+// photos are framed for it.
+type Model struct {
+	Net  *nn.Model
+	Info nn.ModelInfo
+	// Path is the model file.
+	Path        string
+	Fingerprint string
+	// Aligned is set when photos are taken as face crops (centre square) rather than aligned
+	// by the face aligner; FramingName and Framing are that choice as training makes it.
+	Aligned     bool
+	FramingName string
+	Framing     train.Framing
+	b           kernels.Backend
+	finder      *Finder
 }
 
-// noteTally counts the framing's notes on the photos of a collection, keeping one example.
-type noteTally struct {
-	mu      sync.Mutex
-	count   int
-	example string
-}
-
-func (n *noteTally) add(note string) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.count++
-	if n.example == "" {
-		n.example = note
-	}
-}
-
-// Predictor answers "whom does this photo look like" with a trained model.
-type Predictor struct {
-	Model   *nn.Model
-	Info    nn.ModelInfo
-	b       kernels.Backend
-	framing Framing
-	// ownBackend is set when the predictor opened its backend and must close it.
-	ownBackend bool
-	inputs     *staging
-}
-
-// Match is one candidate identity for a photo.
-type Match struct {
-	Identity    string  `json:"identity"`
-	Probability float64 `json:"probability"`
-}
-
-// Prediction is the answer for one photo: its best matches, most likely first, how far to
-// trust them, and the framing's note, or the error that kept it from being matched (a file that
-// is not an image).
-type Prediction struct {
-	Path       string
-	Matches    []Match
-	Confidence Confidence
-	Note       string
-	Err        error
-}
-
-// OpenPredictor opens the device and loads the model file at path. framing should frame
-// photos as they were framed for training.
-func OpenPredictor(device, path string, framing Framing) (*Predictor, error) {
+// Open opens the device, loads the model file at path and fingerprints its weights; aligned
+// is whether the photos it will see are face crops already (see TrainedOnCrops).
+func Open(device, path string, aligned bool) (*Model, error) {
 	b, err := kernels.Open(device)
 	if err != nil {
 		return nil, err
 	}
-	p, err := NewPredictor(b, path, framing)
+	net, info, err := nn.LoadModel(b, path)
 	if err != nil {
 		b.Close()
 		return nil, err
 	}
-	p.ownBackend = true
-	return p, nil
-}
-
-// NewPredictor loads the model file at path onto backend b.
-func NewPredictor(b kernels.Backend, path string, framing Framing) (*Predictor, error) {
-	m, info, err := nn.LoadModel(b, path)
-	if err != nil {
+	m := &Model{Net: net, Info: info, Path: path, Aligned: aligned, b: b}
+	if m.Fingerprint, err = net.Fingerprint(); err != nil {
+		m.Close()
 		return nil, err
 	}
-	return &Predictor{Model: m, Info: info, b: b, framing: framing, inputs: newStaging(b)}, nil
+	m.FramingName, m.Framing = Framing(aligned)
+	m.finder = NewFinder(aligned, net.Config.InputSize)
+	return m, nil
 }
 
-// Close releases the model (and the backend when the predictor opened it).
-func (p *Predictor) Close() {
-	p.inputs.release()
-	p.Model.Release()
-	if p.ownBackend {
-		p.b.Close()
-	}
+// Close releases the model and its device.
+func (m *Model) Close() {
+	m.Net.Release()
+	m.b.Close()
 }
 
-// predictBatch is how many photos go through the network at once.
-const predictBatch = 32
-
-// Predict matches each photo and returns one Prediction per path, in order, with at most topK
-// matches each. A photo that cannot be read gets its error in its Prediction and the others
-// go on; the returned error is for what stops everything (the device, a cancelled context).
-func (p *Predictor) Predict(ctx context.Context, paths []string, topK int) ([]Prediction, error) {
-	size := p.Model.Config.InputSize
-	plane := 3 * size * size
-	norm := vision.Normalization{Mean: p.Info.Mean, Std: p.Info.Std}
-	classes := len(p.Info.ClassNames)
-	preds := make([]Prediction, len(paths))
-	for start := 0; start < len(paths); start += predictBatch {
-		if err := ctx.Err(); err != nil {
-			return preds, err
-		}
-		// Load this stretch of photos; the readable ones form the batch.
-		var rows []int
-		var pixels []float32
-		for i := start; i < min(start+predictBatch, len(paths)); i++ {
-			preds[i].Path = paths[i]
-			img, note, err := p.load(paths[i])
-			if err != nil {
-				preds[i].Err = err
-				continue
-			}
-			preds[i].Note = note
-			pixels = append(pixels, make([]float32, plane)...)
-			vision.ToCHW(img, norm, pixels[len(pixels)-plane:])
-			rows = append(rows, i)
-		}
-		if len(rows) == 0 {
-			continue
-		}
-		x, err := tensor.FromFloat32(pixels, len(rows), 3, size, size)
-		if err != nil {
-			return preds, err
-		}
-		logits, err := forward(p.Model, p.inputs, x)
-		if err != nil {
-			return preds, fmt.Errorf("matching: %w", err)
-		}
-		for k, i := range rows {
-			probs := softmax(logits[k*classes : (k+1)*classes])
-			preds[i].Confidence = JudgeAnswer(probs, p.Info.ClassNames)
-			for _, class := range ranked(probs)[:min(topK, classes)] {
-				preds[i].Matches = append(preds[i].Matches, Match{Identity: p.Info.ClassNames[class], Probability: probs[class]})
-			}
-		}
-	}
-	return preds, nil
+// TrainedOnCrops says whether the model at path was trained on photos as they are (face
+// crops, taken by their centre square), as its training report beside it says; without a
+// report, faces are found and aligned.
+func TrainedOnCrops(path string) bool {
+	r, err := train.ReadReport(train.PathsFor(path).Report)
+	return err == nil && r.Settings.Preprocessing == train.CentreSquare
 }
 
-// load decodes, frames and resizes one photo, as training's dataset.Source does.
-func (p *Predictor) load(path string) (*image.RGBA, string, error) {
-	photo, err := vision.Load(path)
-	if err != nil {
-		return nil, "", err
-	}
-	note := ""
-	if p.framing != nil {
-		if photo, note, err = p.framing(photo); err != nil {
-			return nil, "", &vision.FileError{Path: path, Err: err}
+// Finder finds faces for this model: framed as its training framed them, at its input size.
+func (m *Model) Finder() *Finder { return m.finder }
+
+// Embedder runs face pictures through the model.
+func (m *Model) Embedder() *gallery.Embedder {
+	return &gallery.Embedder{Model: m.Net, Norm: m.Norm()}
+}
+
+// Norm is the input normalisation the model was trained with.
+func (m *Model) Norm() vision.Normalization {
+	return vision.Normalization{Mean: m.Info.Mean, Std: m.Info.Std}
+}
+
+// Source loads photos framed and sized for the model, as a gallery is built from them.
+func (m *Model) Source() *dataset.Source {
+	opts := dataset.SourceOptions{Size: m.Net.Config.InputSize}
+	if m.Framing != nil {
+		opts.Preprocess = func(img image.Image) (image.Image, error) {
+			framed, _, err := m.Framing(img)
+			return framed, err
 		}
 	}
-	return vision.SquareResize(photo, p.Model.Config.InputSize), note, nil
+	return dataset.NewSource(opts)
+}
+
+// LoadGallery reads the gallery at path, which must belong to the model; with orEmpty, a
+// gallery that does not exist yet is an empty one.
+func (m *Model) LoadGallery(path string, orEmpty bool) (*gallery.Gallery, error) {
+	if _, err := os.Stat(path); orEmpty && errors.Is(err, os.ErrNotExist) {
+		return gallery.New(m.Fingerprint, gallery.EmbeddingWidth(m.Net)), nil
+	}
+	return gallery.Load(path, m.Fingerprint)
+}
+
+// MatchGallery loads the gallery answers are drawn from: required when need is set (ranking by
+// embedding, or a gallery named by the user), otherwise used when it exists (nil when not). A
+// gallery computed by another model is refused either way: its photos would be compared in the
+// wrong space.
+func (m *Model) MatchGallery(path string, need bool) (*gallery.Gallery, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && !need {
+		return nil, nil
+	}
+	return gallery.Load(path, m.Fingerprint)
+}
+
+// Warnings are what makes every answer of this model doubtful: a training report beside the
+// model that says it has not learned, and a gallery whose embeddings have collapsed (collapsed
+// is then set, and the closest photos are not to be shown).
+func (m *Model) Warnings(g *gallery.Gallery) (warnings []string, collapsed bool) {
+	path := train.PathsFor(m.Path).Report
+	if r, err := train.ReadReport(path); err == nil && r.Verdict != nil && !r.Verdict.Learned {
+		warnings = append(warnings, fmt.Sprintf("the model's training report (%s) says it has not learned to tell these people apart: %s. Its answers are guesses",
+			path, r.Verdict.Reason))
+	}
+	if g != nil {
+		var why string
+		if collapsed, why = g.Separation().Collapsed(); collapsed {
+			warnings = append(warnings, fmt.Sprintf("%s: 'most similar photo' is meaningless for this model, and is not shown", why))
+		}
+	}
+	return warnings, collapsed
+}
+
+// CAMClass resolves a name to the classifier output a Grad-CAM explains. An identity enrolled
+// after training, which has no output, is refused with that reason.
+func (m *Model) CAMClass(g *gallery.Gallery, name string) (int, error) {
+	class, err := gallery.Lookup(m.Info.ClassNames, name)
+	if err == nil {
+		return class, nil
+	}
+	if g != nil {
+		if _, inGallery := gallery.Lookup(g.Names(), name); inGallery == nil {
+			return -1, fmt.Errorf("%q was enrolled after training: the classifier has no output for them, so there is no Grad-CAM to draw", name)
+		}
+	}
+	return -1, err
 }

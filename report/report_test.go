@@ -154,7 +154,7 @@ func TestReportOfSeveralFaces(t *testing.T) {
 			t.Errorf("the page of two faces lacks %q", want)
 		}
 	}
-	if strings.Index(page, "Zed Zelkova") < strings.Index(page, `id="answer-2"`) {
+	if strings.Index(page, `<td class="identity">Zed Zelkova</td>`) < strings.Index(page, `id="answer-2"`) {
 		t.Error("face 2's match is not in face 2's section")
 	}
 	m1, err := montage(one)

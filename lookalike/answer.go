@@ -1,0 +1,204 @@
+package lookalike
+
+import (
+	"context"
+	"fmt"
+	"image"
+
+	"github.com/vgglab/vgg/explain"
+	"github.com/vgglab/vgg/gallery"
+	"github.com/vgglab/vgg/nn"
+	"github.com/vgglab/vgg/tensor"
+	"github.com/vgglab/vgg/vision"
+)
+
+// Options shape the answers.
+type Options struct {
+	// Top is how many identities to give per face.
+	Top int
+	// By says what ranks the identities.
+	By gallery.Ranking
+	// Faces says which faces of a photo are answered.
+	Faces Choice
+	// Heatmaps asks for each face's Grad-CAM, of the identity named CAM ("": the classifier's
+	// top identity for that face).
+	Heatmaps bool
+	CAM      string
+}
+
+// Matcher answers photos with one model and its gallery.
+type Matcher struct {
+	*Model
+	// Gallery is nil when the model has none (possible only ranking by the classifier).
+	Gallery *gallery.Gallery
+	Options
+	// Warnings are about the model and its gallery, the same for every answer; Collapsed is
+	// set when the gallery's embeddings no longer separate people, so its closest photos are
+	// not shown.
+	Warnings  []string
+	Collapsed bool
+	camClass  int // -1: each face's top identity
+}
+
+// NewMatcher checks the options against the model and its gallery g (nil for none).
+func NewMatcher(m *Model, g *gallery.Gallery, o Options) (*Matcher, error) {
+	if o.Top < 1 {
+		return nil, fmt.Errorf("top %d: at least one identity must be asked for", o.Top)
+	}
+	if o.Faces == "" {
+		o.Faces = AllFaces
+	}
+	if o.By == "" {
+		o.By = gallery.ByClassifier
+	}
+	mt := &Matcher{Model: m, Gallery: g, Options: o, camClass: -1}
+	if o.CAM != "" {
+		var err error
+		if mt.camClass, err = m.CAMClass(g, o.CAM); err != nil {
+			return nil, err
+		}
+	}
+	mt.Warnings, mt.Collapsed = m.Warnings(g)
+	return mt, nil
+}
+
+// FaceAnswer is the answer for one face.
+type FaceAnswer struct {
+	Face
+	// Output is what the network says of the face.
+	Output gallery.Output
+	// Candidates are the identities it looks like, best first, with their closest gallery photos.
+	Candidates []gallery.Candidate
+	// Confidence is how far to trust the classifier's answer.
+	Confidence Confidence
+	// Heatmap is the Grad-CAM overlay on the face for the identity CAMIdentity (when asked).
+	Heatmap     *image.RGBA
+	CAMIdentity string
+}
+
+// Answer is the answer for one photo: each chosen face's, most confident first, or the error
+// that kept the photo from being answered.
+type Answer struct {
+	Path string
+	// Photo is nil when the photo could not be read.
+	Photo *Photo
+	Faces []FaceAnswer
+	Err   error
+}
+
+// Remark says how the faces were taken from the photo ("" when there is nothing to say).
+func (a *Answer) Remark(c Choice) string {
+	if a.Photo == nil {
+		return ""
+	}
+	return a.Photo.Remark(c)
+}
+
+// batchPhotos is how many photos are read before their faces go through the network.
+const batchPhotos = 32
+
+// MatchFiles answers each photo, in order. A photo that cannot be read gets its error in its
+// Answer and the others go on; the returned error is for what stops everything (the device, a
+// cancelled context).
+func (mt *Matcher) MatchFiles(ctx context.Context, paths []string) ([]Answer, error) {
+	answers := make([]Answer, len(paths))
+	for start := 0; start < len(paths); start += batchPhotos {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var group []*Answer
+		for i := start; i < min(start+batchPhotos, len(paths)); i++ {
+			answers[i].Path = paths[i]
+			p, err := mt.Finder().Load(paths[i])
+			if err != nil {
+				answers[i].Err = err
+				continue
+			}
+			answers[i].Photo = p
+			group = append(group, &answers[i])
+		}
+		if err := mt.answer(ctx, group); err != nil {
+			return nil, err
+		}
+	}
+	return answers, nil
+}
+
+// MatchImage answers one decoded photo; name is what messages call it. An error is returned
+// for a photo that cannot be answered as well as for what stops everything.
+func (mt *Matcher) MatchImage(ctx context.Context, name string, img image.Image) (*Answer, error) {
+	p, err := mt.Finder().Find(name, img)
+	if err != nil {
+		return nil, err
+	}
+	a := &Answer{Path: name, Photo: p}
+	if err := mt.answer(ctx, []*Answer{a}); err != nil {
+		return nil, err
+	}
+	return a, a.Err
+}
+
+// answer runs the chosen faces of the photos through the network together and fills in each
+// face's answer.
+func (mt *Matcher) answer(ctx context.Context, group []*Answer) error {
+	var pictures []*image.RGBA
+	for _, a := range group {
+		for _, f := range a.Photo.Chosen(mt.Faces) {
+			pictures = append(pictures, f.Picture)
+		}
+	}
+	if len(pictures) == 0 {
+		return nil
+	}
+	outs, err := mt.Embedder().Run(pictures)
+	if err != nil {
+		return err
+	}
+	k := 0
+	for _, a := range group {
+		for _, f := range a.Photo.Chosen(mt.Faces) {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			out := outs[k]
+			k++
+			cands, err := gallery.Answer(out, mt.Info.ClassNames, mt.Gallery, mt.By, mt.Top)
+			if err != nil {
+				a.Err = fmt.Errorf("%s: face %d: %w", a.Path, f.Number, err)
+				a.Faces = nil
+				break
+			}
+			fa := FaceAnswer{Face: f, Output: out, Candidates: cands, Confidence: JudgeAnswer(out.Probabilities, mt.Info.ClassNames)}
+			if mt.Heatmaps {
+				if err := mt.heatmap(&fa); err != nil {
+					return err
+				}
+			}
+			a.Faces = append(a.Faces, fa)
+		}
+	}
+	return nil
+}
+
+// heatmap draws the face's Grad-CAM: where in the face the network found the identity asked
+// for, or its top identity.
+func (mt *Matcher) heatmap(fa *FaceAnswer) error {
+	class := mt.camClass
+	if class < 0 {
+		probs := make([]float64, len(fa.Output.Probabilities))
+		for i, p := range fa.Output.Probabilities {
+			probs[i] = float64(p)
+		}
+		class = nn.Ranked(probs)[0]
+	}
+	size := mt.Net.Config.InputSize
+	x := tensor.Zeros(mt.Net.InputShape(1)...)
+	vision.ToCHW(fa.Picture, mt.Norm(), x.Float32s())
+	cam, err := explain.GradCAM(mt.Net, x, class)
+	if err != nil {
+		return err
+	}
+	fa.Heatmap = explain.Overlay(fa.Picture, cam.Upsample(size, size), 0.5)
+	fa.CAMIdentity = mt.Info.ClassNames[class]
+	return nil
+}
