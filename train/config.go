@@ -203,7 +203,8 @@ type Options struct {
 	Framing Framing
 	// Log receives what the run does, one line at a time (nil: nowhere).
 	Log io.Writer
-	// Progress receives a progress bar per epoch (nil: no bar).
+	// Progress receives a progress bar per epoch when it is a terminal (nil, a file or a pipe:
+	// no bar; Log has a line per epoch).
 	Progress io.Writer
 	// AfterStep, when set, is called after every training step with the number of steps done
 	// so far; the run's observers (tests, a UI) hook in here.

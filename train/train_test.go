@@ -70,10 +70,10 @@ func readFile(t *testing.T, path string) []byte {
 func TestRunWritesModelReportAndPlot(t *testing.T) {
 	data := synthData(t, 3, 12)
 	out := filepath.Join(t.TempDir(), "run", "model.safetensors")
-	var log bytes.Buffer
+	var log, progress bytes.Buffer
 	// A framing that leaves the photos as they are but remarks on each.
 	lookAt := func(img image.Image) (image.Image, string, error) { return img, "looked at", nil }
-	report, err := Run(context.Background(), tinySettings(data), Options{Out: out, Device: "cpu", Log: &log, Framing: lookAt, AllowChance: true})
+	report, err := Run(context.Background(), tinySettings(data), Options{Out: out, Device: "cpu", Log: &log, Progress: &progress, Framing: lookAt, AllowChance: true})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
@@ -102,6 +102,14 @@ func TestRunWritesModelReportAndPlot(t *testing.T) {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, log.String())
 		}
+	}
+	// Progress that is not a terminal (a file, a pipe, here a buffer) gets no bar redraws:
+	// the log's line per epoch is the progress there.
+	if progress.Len() != 0 {
+		t.Errorf("a bar was drawn into a buffer:\n%q", progress.String())
+	}
+	if n := strings.Count(log.String(), "epoch "); n < 3 {
+		t.Errorf("the log has %d epoch lines, want one per epoch:\n%s", n, log.String())
 	}
 	noTempFiles(t, filepath.Dir(out))
 }
@@ -361,4 +369,24 @@ func interruptedRun(t *testing.T, s Settings) string {
 		t.Fatalf("error %v, want ErrInterrupted", err)
 	}
 	return out
+}
+
+// The epoch bar draws nothing into a file (where every redraw would stay).
+func TestBarOnlyOnATerminal(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "log.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	bar := newBar(f, 10, "epoch 1/1")
+	for i := range 11 {
+		bar.Set(i)
+	}
+	bar.Finish()
+	if info, err := f.Stat(); err != nil || info.Size() != 0 {
+		t.Errorf("the bar wrote %d bytes into a file: %v", info.Size(), err)
+	}
+	if isTerminal(f) || isTerminal(nil) {
+		t.Error("a file or nil taken for a terminal")
+	}
 }
