@@ -3,6 +3,7 @@ package lookalike
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/draw"
 	"os"
@@ -173,5 +174,56 @@ func TestOpenRefusesBadModels(t *testing.T) {
 	}
 	if _, err := Open("tpu", notModel, false); err == nil || !strings.Contains(err.Error(), "tpu") {
 		t.Errorf("unknown device: error %v", err)
+	}
+}
+
+// On the dlib_train group photos ($VGG_FACES), every face the detector finds is answered, most
+// confident first, and face 1 (the one --faces best, enrol and training take) is an annotated
+// face, not a false box.
+func TestEveryFaceOfRealGroupPhotos(t *testing.T) {
+	root := os.Getenv("VGG_FACES")
+	if root == "" {
+		t.Skip("set VGG_FACES to the shared face folder (holding dlib_train/) to answer real group photos")
+	}
+	dir := filepath.Join(root, "dlib_train")
+	list, err := os.ReadFile(filepath.Join(dir, "boxes_xywh.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := map[string][]image.Rectangle{}
+	for _, line := range strings.Split(string(list), "\n") {
+		var split, file string
+		var x, y, w, h int
+		if n, _ := fmt.Sscan(line, &split, &file, &x, &y, &w, &h); n == 6 {
+			truth[file] = append(truth[file], image.Rect(x, y, x+w, y+h))
+		}
+	}
+	m, err := Open("cpu", randomModel(t, []string{"Ann Ash", "Bob Birch"}), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	mt, err := NewMatcher(m, nil, Options{Top: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, boxes := range truth {
+		answers, err := mt.MatchFiles(context.Background(), []string{filepath.Join(dir, file)})
+		if err != nil || answers[0].Err != nil {
+			t.Fatalf("%s: %v %v", file, err, answers[0].Err)
+		}
+		a := answers[0]
+		if len(a.Faces) != a.Photo.Found() || len(a.Faces) < 2 {
+			t.Errorf("%s: %d faces answered of %d found", file, len(a.Faces), a.Photo.Found())
+		}
+		real := false
+		for _, b := range boxes {
+			in := a.Faces[0].Box.Intersect(b)
+			real = real || in.Dx()*in.Dy()*2 > b.Dx()*b.Dy()
+		}
+		if !real {
+			t.Errorf("%s: face 1 at %v (confidence %d) is not one of the annotated faces", file, a.Faces[0].Box, a.Faces[0].Detection)
+		}
+		t.Logf("%s: %d faces answered (%d annotated)", file, len(a.Faces), len(boxes))
 	}
 }
