@@ -87,12 +87,20 @@ func (e *Embedder) forward(x, host *tensor.Tensor) ([]Output, error) {
 	n, classes, dim := x.Dim(0), logits.Dim(1), emb.Dim(1)
 	out := make([]Output, n)
 	for i := range out {
-		out[i] = Output{
-			Embedding:     hostEmb.Float32s()[i*dim : (i+1)*dim],
-			Probabilities: toFloat32(nn.Softmax(hostLogits.Float32s()[i*classes : (i+1)*classes])),
-		}
+		out[i] = OutputOf(hostLogits.Float32s()[i*classes:(i+1)*classes], hostEmb.Float32s()[i*dim:(i+1)*dim])
 	}
 	return out, nil
+}
+
+// OutputOf is what the network says of one face, from the logits and the embedding of its
+// forward pass (the Embedder's, or Grad-CAM's when a heatmap is drawn too).
+func OutputOf(logits, embedding []float32) Output {
+	probs := nn.Softmax(logits)
+	out := Output{Embedding: embedding, Probabilities: make([]float32, len(probs))}
+	for i, p := range probs {
+		out.Probabilities[i] = float32(p)
+	}
+	return out
 }
 
 // EmbeddingWidth is the length of the model's embedding: the width of fc.3, whose output fc.4's
@@ -104,13 +112,4 @@ func EmbeddingWidth(m *nn.Model) int {
 		}
 	}
 	return 0 // not a VGG-D: VGGD always names fc.3
-}
-
-// toFloat32 narrows probabilities to the float32 the gallery's answers carry.
-func toFloat32(v []float64) []float32 {
-	out := make([]float32, len(v))
-	for i, x := range v {
-		out[i] = float32(x)
-	}
-	return out
 }

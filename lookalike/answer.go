@@ -7,7 +7,6 @@ import (
 
 	"github.com/vgglab/vgg/explain"
 	"github.com/vgglab/vgg/gallery"
-	"github.com/vgglab/vgg/nn"
 	"github.com/vgglab/vgg/tensor"
 	"github.com/vgglab/vgg/vision"
 )
@@ -138,41 +137,59 @@ func (mt *Matcher) MatchImage(ctx context.Context, name string, img image.Image)
 	return a, a.Err
 }
 
-// answer runs the chosen faces of the photos through the network together and fills in each
-// face's answer.
+// answer runs the chosen faces of the photos through the network and fills in each face's
+// answer. Without heatmaps the faces go through together; with them each face's one pass is
+// Grad-CAM's, whose forward gives the probabilities and the embedding too.
 func (mt *Matcher) answer(ctx context.Context, group []*Answer) error {
-	var pictures []*image.RGBA
+	var faces []Face
 	for _, a := range group {
-		for _, f := range a.Photo.Chosen(mt.Faces) {
-			pictures = append(pictures, f.Picture)
-		}
+		faces = append(faces, a.Photo.Chosen(mt.Faces)...)
 	}
-	if len(pictures) == 0 {
+	if len(faces) == 0 {
 		return nil
 	}
-	outs, err := mt.Embedder().Run(pictures)
-	if err != nil {
-		return err
+	outs := make([]gallery.Output, len(faces))
+	heatmaps := make([]*explain.CAM, len(faces))
+	if mt.Heatmaps {
+		for i, f := range faces {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			cam, err := mt.gradCAM(f.Picture)
+			if err != nil {
+				return err
+			}
+			heatmaps[i], outs[i] = cam, gallery.OutputOf(cam.Logits, cam.Embedding)
+		}
+	} else {
+		var pictures []*image.RGBA
+		for _, f := range faces {
+			pictures = append(pictures, f.Picture)
+		}
+		var err error
+		if outs, err = mt.Embedder().Run(pictures); err != nil {
+			return err
+		}
 	}
 	k := 0
 	for _, a := range group {
 		for _, f := range a.Photo.Chosen(mt.Faces) {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			out := outs[k]
+			out, cam := outs[k], heatmaps[k]
 			k++
+			if a.Err != nil {
+				continue
+			}
 			cands, err := gallery.Answer(out, mt.Info.ClassNames, mt.Gallery, mt.By, mt.Top)
 			if err != nil {
 				a.Err = fmt.Errorf("%s: face %d: %w", a.Path, f.Number, err)
 				a.Faces = nil
-				break
+				continue
 			}
 			fa := FaceAnswer{Face: f, Output: out, Candidates: cands, Confidence: JudgeAnswer(out.Probabilities, mt.Info.ClassNames)}
-			if mt.Heatmaps {
-				if err := mt.heatmap(&fa); err != nil {
-					return err
-				}
+			if cam != nil {
+				size := mt.Net.Config.InputSize
+				fa.Heatmap = explain.Overlay(f.Picture, cam.Upsample(size, size), 0.5)
+				fa.CAMIdentity = mt.Info.ClassNames[cam.Class]
 			}
 			a.Faces = append(a.Faces, fa)
 		}
@@ -180,25 +197,14 @@ func (mt *Matcher) answer(ctx context.Context, group []*Answer) error {
 	return nil
 }
 
-// heatmap draws the face's Grad-CAM: where in the face the network found the identity asked
-// for, or its top identity.
-func (mt *Matcher) heatmap(fa *FaceAnswer) error {
-	class := mt.camClass
-	if class < 0 {
-		probs := make([]float64, len(fa.Output.Probabilities))
-		for i, p := range fa.Output.Probabilities {
-			probs[i] = float64(p)
-		}
-		class = nn.Ranked(probs)[0]
+// gradCAM runs one face through the network with Grad-CAM: where in the face the network found
+// the identity asked for (Options.CAM), or its top identity.
+func (mt *Matcher) gradCAM(picture *image.RGBA) (*explain.CAM, error) {
+	class := explain.TopClass
+	if mt.camClass >= 0 {
+		class = mt.camClass
 	}
-	size := mt.Net.Config.InputSize
 	x := tensor.Zeros(mt.Net.InputShape(1)...)
-	vision.ToCHW(fa.Picture, mt.Norm(), x.Float32s())
-	cam, err := explain.GradCAM(mt.Net, x, class)
-	if err != nil {
-		return err
-	}
-	fa.Heatmap = explain.Overlay(fa.Picture, cam.Upsample(size, size), 0.5)
-	fa.CAMIdentity = mt.Info.ClassNames[class]
-	return nil
+	vision.ToCHW(picture, mt.Norm(), x.Float32s())
+	return explain.GradCAM(mt.Net, x, class)
 }

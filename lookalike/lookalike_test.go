@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,6 +145,23 @@ func TestMatcherAnswersEveryFace(t *testing.T) {
 		t.Errorf("the page has %d faces, want 3 with their boxes and heatmaps", len(page.Faces))
 	}
 
+	// With heatmaps each face's one pass is Grad-CAM's: it gives the same probabilities and
+	// embedding as the batched pass without them.
+	plain, err := NewMatcher(m, nil, Options{Top: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, err := plain.MatchFiles(context.Background(), []string{group})
+	if err != nil || len(without[0].Faces) != 3 {
+		t.Fatalf("without heatmaps: %v", err)
+	}
+	for i, f := range without[0].Faces {
+		with := a.Faces[i].Output
+		if f.Heatmap != nil || !close32(f.Output.Probabilities, with.Probabilities) || !close32(f.Output.Embedding, with.Embedding) {
+			t.Errorf("face %d: the heatmap's pass says %v, the plain pass %v", f.Number, with.Probabilities, f.Output.Probabilities)
+		}
+	}
+
 	// The best face only.
 	best, err := NewMatcher(m, nil, Options{Top: 1, Faces: BestFace})
 	if err != nil {
@@ -226,4 +244,18 @@ func TestEveryFaceOfRealGroupPhotos(t *testing.T) {
 		}
 		t.Logf("%s: %d faces answered (%d annotated)", file, len(a.Faces), len(boxes))
 	}
+}
+
+// close32 says whether a and b agree to 1e-4 (relative to their size): the batched pass and a
+// single face's pass may sum in another order.
+func close32(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if d := float64(a[i] - b[i]); d > 1e-4*(1+math.Abs(float64(a[i]))) || -d > 1e-4*(1+math.Abs(float64(a[i]))) {
+			return false
+		}
+	}
+	return true
 }
