@@ -1,3 +1,10 @@
+// Package lookalike answers "whom does this photo look like" with a trained model: it finds
+// every face of a photo (ranked by the detector's confidence, aligned by the eyes), runs them
+// through the network (probabilities, embedding and, when asked, the Grad-CAM heatmap from the
+// same pass), ranks the look-alikes with their closest gallery photos, says how far to trust
+// each answer, and gives the answer as data (Result, for JSON) and as a page (report.Report).
+// 'vgg match', 'enrol', 'index', 'evaluate', 'viz', 'serve' and the demo all answer through it;
+// train only trains.
 package lookalike
 
 import (

@@ -2,8 +2,7 @@
 // identities, splits it, trains epoch after epoch with a progress bar, validates (top-1 and
 // top-5), keeps the best and the last checkpoint, resumes an interrupted run exactly, stops
 // cleanly on Ctrl-C or a diverging loss, and writes a JSON report and a PNG of the curves
-// beside the model. It also matches photos against a trained model (Predictor) and runs the
-// self-contained synthetic demo (Demo).
+// beside the model. Answering photos with a trained model is lookalike's.
 //
 // The layers, optimisers and checkpoint files are nn's; the photo loading, split and batch
 // pipeline are dataset's. This package is the loop that ties them together.
