@@ -18,9 +18,11 @@ import (
 )
 
 // Sizes of the pictures on the page, in pixels: large enough to see a face, small enough that a
-// page with ten matches stays a few hundred kilobytes.
+// page with ten matches stays a few hundred kilobytes. A photo with several faces is shown
+// larger, so that each numbered box can be told apart.
 const (
 	photoSide   = 360
+	groupSide   = 720
 	faceSide    = 192
 	gallerySide = 128
 )
@@ -32,6 +34,7 @@ h2 { font-size: 18px; margin: 24px 0 8px; }
 .row { display: flex; gap: 20px; flex-wrap: wrap; align-items: flex-start; }
 figure { margin: 0; background: #fff; padding: 8px; border: 1px solid #ddd; border-radius: 6px; }
 figcaption { font-size: 13px; color: #555; margin-top: 6px; max-width: 360px; }
+figure.group figcaption { max-width: 720px; }
 figure.face figcaption { max-width: 192px; }
 section.face-answer { margin-top: 12px; padding-top: 4px; border-top: 1px solid #ddd; }
 table { border-collapse: collapse; margin-top: 12px; background: #fff; }
@@ -54,7 +57,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "answer"}}
 {{end}}{{end}}{{range .Warnings}}<li>{{.}}</li>
 {{end}}</ul></div>
 {{end}}<div class="row">
-<figure><img id="photo" src="{{.Photo}}" alt="the photo"><figcaption>The photo{{if .Several}}, {{len .Faces}} faces numbered most confident first{{end}}. {{.Framing}}</figcaption></figure>
+<figure{{if .Several}} class="group"{{end}}><img id="photo" src="{{.Photo}}" alt="the photo"><figcaption>The photo. {{.Framing}}</figcaption></figure>
 </div>
 {{range .Faces}}<section class="face-answer" id="answer-{{.Number}}">
 <h2>Face {{.Number}}{{if .Best}}: looks most like <span class="best">{{.Best}}</span>{{end}}</h2>
@@ -165,7 +168,11 @@ func newPage(r *Report) (*page, error) {
 		Several:     len(r.Faces) > 1,
 	}
 	var err error
-	if p.Photo, err = dataURI(annotatedPhoto(r, photoSide)); err != nil {
+	side := photoSide
+	if p.Several {
+		side = groupSide
+	}
+	if p.Photo, err = dataURI(annotatedPhoto(r, side)); err != nil {
 		return nil, err
 	}
 	switch r.RankedBy {
