@@ -231,3 +231,33 @@ func TestServeLimitsConcurrencyAndTime(t *testing.T) {
 		t.Errorf("after the limits: %d %s", rec.Code, rec.Body.String())
 	}
 }
+
+// Many uploads at once: each is answered or told the server is busy, nothing else, and the
+// server answers again once they are done.
+func TestServeConcurrentUploads(t *testing.T) {
+	s := New(testMatcher(t), Limits{MaxRequests: 2, Timeout: time.Minute})
+	group := groupPNG(t)
+	codes := make(chan int, 8)
+	for range cap(codes) {
+		go func() { codes <- upload(t, s, "/api/match", "us.png", group).Code }()
+	}
+	answered := 0
+	for range cap(codes) {
+		switch code := <-codes; code {
+		case http.StatusOK:
+			answered++
+		case http.StatusServiceUnavailable:
+		default:
+			t.Errorf("a concurrent upload got status %d", code)
+		}
+	}
+	if answered == 0 {
+		t.Error("none of the concurrent uploads was answered")
+	}
+	if len(s.slots) != 0 || len(s.model) != 0 {
+		t.Errorf("%d request slots and %d model locks still held", len(s.slots), len(s.model))
+	}
+	if rec := upload(t, s, "/api/match", "us.png", group); rec.Code != http.StatusOK {
+		t.Errorf("after the rush: %d %s", rec.Code, rec.Body.String())
+	}
+}
