@@ -73,6 +73,9 @@ func runServe(c *cli.Context) error {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	fmt.Fprintf(c.App.Writer, "vgg serve: answering at http://%s/ (Ctrl-C stops)\n", ln.Addr())
+	if addr, ok := ln.Addr().(*net.TCPAddr); ok && !addr.IP.IsLoopback() {
+		fmt.Fprintf(c.App.ErrWriter, "vgg: serve: WARNING: listening on %s, not on this computer only: anyone who can reach it can send photos\n", ln.Addr())
+	}
 	select {
 	case err := <-done:
 		return fmt.Errorf("serve: %w", err)
