@@ -19,16 +19,16 @@ func init() {
 		Name:      "match",
 		Usage:     "tell whom each photo looks like, with a trained model",
 		ArgsUsage: "PHOTO|FOLDER...",
-		Description: "match finds and aligns the faces in each photo (or every photo in a folder) unless the model's training report says it was trained on photos as they are (or --aligned says so), runs it through the model and prints " +
+		Description: "match finds and aligns the faces in each photo (or every photo in a folder) unless the model's training report says it was trained on photos as they are (or --aligned says so), runs them through the model and prints " +
 			"the identities each face resembles most (every face found, most confident first, unless --faces best), with their probabilities and, when the model has a gallery ('vgg index'), " +
 			"the gallery photo of each that is most like the face. --by embedding ranks every gallery identity, enrolled " +
 			"ones included, by the mean cosine similarity of its three gallery photos closest to the face. --report DIR " +
-			"writes a page (HTML, with a PNG montage) showing the photo, the face, a Grad-CAM heatmap of where the network " +
-			"found the top identity (or --cam NAME) and the matches. A file that cannot be read is " +
+			"writes a page (HTML, with a PNG montage) showing the photo with each face outlined and, for each face, what the network saw, a Grad-CAM heatmap of where it " +
+			"found the face's top identity (or --cam NAME) and the matches. A file that cannot be read is " +
 			"reported and skipped; the others are still matched, and the exit status is non-zero.",
 		Flags: []cli.Flag{
 			modelFlag(),
-			&cli.IntFlag{Name: "top", Value: 5, Usage: "how many identities to list per photo"},
+			&cli.IntFlag{Name: "top", Value: 5, Usage: "how many identities to list per face"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
 			&cli.StringFlag{Name: "by", Value: string(gallery.ByClassifier), Usage: "what ranks the identities: classifier (its probability) or embedding (gallery similarity, which knows enrolled people too)"},
 			galleryFlag(),
