@@ -133,24 +133,8 @@ func openMatcher(c *cli.Context, opts lookalike.Options) (*lookalike.Matcher, er
 	if err != nil {
 		return nil, err
 	}
-	m, err := lookalike.Open(c.String("device"), c.String("model"), photosAligned(c))
-	if err != nil {
-		return nil, err
-	}
-	g, err := m.MatchGallery(path, opts.By == gallery.ByEmbedding || c.IsSet("gallery"))
-	if err != nil {
-		m.Close()
-		return nil, err
-	}
-	mt, err := lookalike.NewMatcher(m, g, opts)
-	if err != nil {
-		m.Close()
-		if opts.CAM != "" {
-			return nil, fmt.Errorf("--cam: %w", err)
-		}
-		return nil, err
-	}
-	return mt, nil
+	return lookalike.OpenMatcher(lookalike.Setup{Device: c.String("device"), Model: c.String("model"),
+		Gallery: path, GalleryRequired: c.IsSet("gallery"), Aligned: photosAligned(c)}, opts)
 }
 
 // reportFolderName is the sub-folder of photo i's report: its number, so names never clash,

@@ -54,10 +54,45 @@ func NewMatcher(m *Model, g *gallery.Gallery, o Options) (*Matcher, error) {
 	if o.CAM != "" {
 		var err error
 		if mt.camClass, err = m.CAMClass(g, o.CAM); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("heatmap of %q: %w", o.CAM, err)
 		}
 	}
 	mt.Warnings, mt.Collapsed = m.Warnings(g)
+	return mt, nil
+}
+
+// Setup says which model to open, where, with which gallery, and how photos are framed for it.
+type Setup struct {
+	// Device is the backend ("cpu", "cuda"); Model the model file.
+	Device, Model string
+	// Gallery is the gallery file (gallery.PathFor(Model) by default); GalleryRequired says a
+	// missing one is an error even when ranking by the classifier (the user named it).
+	Gallery         string
+	GalleryRequired bool
+	// Aligned says the photos are face crops already (see TrainedOnCrops).
+	Aligned bool
+}
+
+// OpenMatcher opens the model on its device with its gallery (required when ranking by
+// embedding, else used when it exists) and makes the matcher of the options.
+func OpenMatcher(s Setup, o Options) (*Matcher, error) {
+	if s.Gallery == "" {
+		s.Gallery = gallery.PathFor(s.Model)
+	}
+	m, err := Open(s.Device, s.Model, s.Aligned)
+	if err != nil {
+		return nil, err
+	}
+	g, err := m.MatchGallery(s.Gallery, o.By == gallery.ByEmbedding || s.GalleryRequired)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	mt, err := NewMatcher(m, g, o)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
 	return mt, nil
 }
 
