@@ -67,7 +67,9 @@ func runServe(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	srv := &http.Server{Handler: web.New(mt, lim), ReadHeaderTimeout: 10 * time.Second}
+	// A client that sends its photo slowly holds a request slot: the whole request must arrive
+	// within the time one photo may take, and the answer leave within twice that.
+	srv := &http.Server{Handler: web.New(mt, lim), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: lim.Timeout, WriteTimeout: 2 * lim.Timeout}
 	ctx, stop := interruptible(c.Context)
 	defer stop()
 	done := make(chan error, 1)
