@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"time"
@@ -43,17 +44,20 @@ func init() {
 }
 
 func runServe(c *cli.Context) error {
-	opts := lookalike.Options{Top: c.Int("top"), Heatmaps: true, Faces: lookalike.AllFaces}
-	if opts.Top < 1 {
-		return fmt.Errorf("serve: --top %d must be at least 1", opts.Top)
+	if err := checkAtLeast(c, map[string]int{"top": 1, "max-upload-mb": 1, "max-requests": 1}); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
+	opts := lookalike.Options{Top: c.Int("top"), Heatmaps: true, Faces: lookalike.AllFaces}
 	var err error
 	if opts.By, err = gallery.ParseRanking(c.String("by")); err != nil {
 		return fmt.Errorf("serve: --by: %w", err)
 	}
 	lim := web.Limits{MaxUploadBytes: int64(c.Int("max-upload-mb")) << 20, MaxRequests: c.Int("max-requests"), Timeout: c.Duration("timeout")}
-	if lim.MaxUploadBytes <= 0 || lim.MaxRequests <= 0 || lim.Timeout <= 0 {
-		return fmt.Errorf("serve: --max-upload-mb, --max-requests and --timeout must be positive")
+	if mb := c.Int("max-upload-mb"); mb > math.MaxInt64>>20 {
+		return fmt.Errorf("serve: --max-upload-mb %d is more megabytes than can be counted", mb)
+	}
+	if lim.Timeout <= 0 {
+		return fmt.Errorf("serve: --timeout %v must be positive", lim.Timeout)
 	}
 	mt, err := openMatcher(c, opts)
 	if err != nil {
