@@ -5,11 +5,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/vgglab/vgg/train"
+	"github.com/vgglab/vgg/lookalike"
 )
 
 func init() {
-	d := train.DefaultDemo()
+	d := lookalike.DefaultDemo()
 	addCommand(&cli.Command{
 		Name:  "demo",
 		Usage: "draw synthetic people, train a small VGG-D on them and match photos it has never seen",
@@ -40,7 +40,7 @@ func init() {
 			d.Log, d.Progress = c.App.Writer, c.App.ErrWriter
 			ctx, stop := interruptible(c.Context)
 			defer stop()
-			if _, err := train.Demo(ctx, d); err != nil {
+			if _, err := lookalike.Demo(ctx, d); err != nil {
 				return fmt.Errorf("demo: %w", err)
 			}
 			return nil

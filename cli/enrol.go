@@ -4,17 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/vgglab/vgg/gallery"
+	"github.com/vgglab/vgg/lookalike"
 	"github.com/vgglab/vgg/report"
-	"github.com/vgglab/vgg/vision"
-	"github.com/vgglab/vgg/vision/align"
-	"github.com/vgglab/vgg/vision/haar"
 )
 
 func init() {
@@ -26,11 +23,13 @@ func init() {
 		Description: "enrol finds the face in each photo, computes its embedding with the model and adds " +
 			"it to the gallery beside the model under --name. The classifier does not learn the new " +
 			"person, but 'vgg match --by embedding' ranks every gallery identity, so it finds them. " +
-			"Every photo must show a face (with --aligned, every photo is taken as a face crop); if " +
-			"one cannot be used, nothing is added.",
+			"Every photo must show a face (with --aligned, every photo is taken as a face crop); a photo " +
+			"with several faces is refused unless --face N says which (numbered as 'vgg detect' lists " +
+			"them, most confident first). If one photo cannot be used, nothing is added.",
 		Flags: []cli.Flag{
 			modelFlag(),
 			&cli.StringFlag{Name: "name", Required: true, Usage: "the person's name, as it should appear in answers"},
+			&cli.IntFlag{Name: "face", Usage: "in a photo with several faces, enrol face `N` (1 = the most confident, as 'vgg detect' lists them)"},
 			galleryFlag(),
 			alignedFlag(),
 			deviceFlag(),
@@ -58,42 +57,39 @@ func runEnrol(c *cli.Context) error {
 	if err := report.PrepareDir(filepath.Dir(out)); err != nil {
 		return fmt.Errorf("enrol: gallery %s: %w", out, err)
 	}
-	em, err := openEmbeddingModel(c.String("device"), c.String("model"), photosAligned(c))
+	faceNumber := c.Int("face")
+	if c.IsSet("face") && faceNumber < 1 {
+		return fmt.Errorf("enrol: --face %d: faces are numbered from 1, most confident first, as 'vgg detect' lists them", faceNumber)
+	}
+	em, err := lookalike.Open(c.String("device"), c.String("model"), photosAligned(c))
 	if err != nil {
 		return fmt.Errorf("enrol: %w", err)
 	}
 	defer em.Close()
-	g, err := loadGallery(out, em, true)
+	g, err := em.LoadGallery(out, true)
 	if err != nil {
 		return fmt.Errorf("enrol: %w", err)
 	}
 
-	faces := newFaceFinder(em.aligned, em.Model.Config.InputSize)
 	var pictures []*image.RGBA
 	var entries []gallery.Entry
 	for _, p := range paths {
-		f, err := faces.find(p)
-		if err == nil && f.wholePhoto {
-			err = fmt.Errorf("%s: no face found; enrol photos where the face shows, or pass --aligned for photos that are face crops already", p)
-		}
+		picture, err := enrolmentFace(em.Finder(), p, faceNumber)
 		if err != nil {
 			problems = append(problems, err)
 			continue
-		}
-		if f.faces > 1 {
-			fmt.Fprintf(c.App.ErrWriter, "vgg: enrol: %s: %d faces found, enrolling the most confident\n", p, f.faces)
 		}
 		abs, err := filepath.Abs(p)
 		if err != nil {
 			return fmt.Errorf("enrol: %w", err)
 		}
-		pictures = append(pictures, f.picture)
+		pictures = append(pictures, picture)
 		entries = append(entries, gallery.Entry{Identity: name, Path: abs})
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("enrol: nothing added: %w", errors.Join(problems...))
 	}
-	outs, err := em.embedder().Run(pictures)
+	outs, err := em.Embedder().Run(pictures)
 	if err != nil {
 		return fmt.Errorf("enrol: %w", err)
 	}
@@ -116,68 +112,23 @@ func runEnrol(c *cli.Context) error {
 	return err
 }
 
-// loadGallery reads the gallery at path, which must belong to the model; with orEmpty, a
-// gallery that does not exist yet is an empty one.
-func loadGallery(path string, em *embeddingModel, orEmpty bool) (*gallery.Gallery, error) {
-	if _, err := os.Stat(path); orEmpty && errors.Is(err, os.ErrNotExist) {
-		return gallery.New(em.fingerprint, gallery.EmbeddingWidth(em.Model)), nil
+// enrolmentFace is the face of the photo at path to enrol: its only face, or with number > 0
+// its face of that number. A photo without a face, or with several and no number, is refused:
+// enrolling a stranger (or a false box) under the name would spoil every later answer.
+func enrolmentFace(finder *lookalike.Finder, path string, number int) (*image.RGBA, error) {
+	p, err := finder.Load(path)
+	if err != nil {
+		return nil, err
 	}
-	return gallery.Load(path, em.fingerprint)
-}
-
-// faceFinder turns a photo into the picture the network sees, remembering where the face was:
-// the most confident face found by the Haar cascade, aligned by the eyes (as training does by
-// default), or with aligned set the photo's centre square.
-type faceFinder struct {
-	aligner *align.Aligner // nil: centre square
-	size    int
-}
-
-// foundFace is one photo and the face taken from it.
-type foundFace struct {
-	path string
-	// photo is the photo for showing (the report draws it a few hundred pixels wide): shrunk
-	// to about previewPixels, so that a batch of found faces does not hold full-size photos.
-	photo image.Image
-	// box is the face in photo; empty for the centre square.
-	box image.Rectangle
-	// picture is the face at the network's input size.
-	picture *image.RGBA
-	// faces is how many faces the detector found; wholePhoto is set when it found none and
-	// the whole photo was taken as a face crop.
-	faces      int
-	wholePhoto bool
-}
-
-func newFaceFinder(aligned bool, size int) *faceFinder {
-	f := &faceFinder{size: size}
-	if !aligned {
-		f.aligner = align.New(haar.FrontalFace(), haar.Eye())
+	switch {
+	case p.WholePhoto:
+		return nil, fmt.Errorf("%s: no face found; enrol photos where the face shows, or pass --aligned for photos that are face crops already", path)
+	case number > len(p.Faces):
+		return nil, fmt.Errorf("%s: --face %d, but %d face(s) found (see 'vgg detect %s')", path, number, len(p.Faces), path)
+	case number > 0:
+		return p.Faces[number-1].Picture, nil
+	case len(p.Faces) > 1:
+		return nil, fmt.Errorf("%s: %d faces found; say which to enrol with --face N (1 = the most confident; 'vgg detect %s' lists them in that order)", path, len(p.Faces), path)
 	}
-	return f
-}
-
-// previewPixels bounds foundFace.photo: 1 MP, more than the report's largest drawing of it.
-const previewPixels = 1_000_000
-
-func (f *faceFinder) find(path string) (*foundFace, error) {
-	return vision.LoadFramed(vision.Decoder{}, path, func(photo image.Image) (*foundFace, error) {
-		full := vision.ToRGBA(photo)
-		k := vision.ShrinkFactor(full.Rect.Dx(), full.Rect.Dy(), previewPixels)
-		ff := &foundFace{path: path, photo: vision.Shrink(full, k)}
-		if f.aligner == nil {
-			ff.picture = vision.SquareResize(full, f.size)
-			return ff, nil
-		}
-		faces, err := f.aligner.Align(full)
-		if err != nil {
-			return nil, err
-		}
-		ff.picture, ff.wholePhoto = vision.SquareResize(faces[0].Aligned, f.size), faces[0].WholeImage
-		if !ff.wholePhoto {
-			b := faces[0].Box
-			ff.box, ff.faces = image.Rect(b.Min.X/k, b.Min.Y/k, (b.Max.X+k-1)/k, (b.Max.Y+k-1)/k), len(faces)
-		}
-		return ff, nil
-	})
+	return p.Faces[0].Picture, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/gallery"
+	"github.com/vgglab/vgg/lookalike"
 	"github.com/vgglab/vgg/vision"
 )
 
@@ -45,7 +46,7 @@ func init() {
 			if err != nil {
 				return fmt.Errorf("evaluate: %w", err)
 			}
-			em, err := openEmbeddingModel(c.String("device"), c.String("model"), photosAligned(c))
+			em, err := lookalike.Open(c.String("device"), c.String("model"), photosAligned(c))
 			if err != nil {
 				return fmt.Errorf("evaluate: %w", err)
 			}
@@ -64,15 +65,15 @@ func init() {
 				}
 				photos = append(photos, gallery.Entry{Identity: set.Classes[s.Label], Path: path})
 			}
-			g := gallery.New(em.fingerprint, gallery.EmbeddingWidth(em.Model))
+			g := gallery.New(em.Fingerprint, gallery.EmbeddingWidth(em.Net))
 			// The model's own gallery centres every embedding it compares, enrolled people's
 			// included; without one, these photos' mean stands in.
-			if own, err := gallery.Load(gallery.PathFor(c.String("model")), em.fingerprint); err == nil {
+			if own, err := gallery.Load(gallery.PathFor(c.String("model")), em.Fingerprint); err == nil {
 				g.Mean = own.Mean
 			}
 			bar := progressbar.NewOptions(len(photos), progressbar.OptionSetWriter(c.App.ErrWriter),
 				progressbar.OptionSetDescription("embedding"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-			skipped, err := g.AddPhotos(ctx, em.embedder(), em.source(), photos, func(done int) { bar.Set(done) })
+			skipped, err := g.AddPhotos(ctx, em.Embedder(), em.Source(), photos, func(done int) { bar.Set(done) })
 			bar.Finish()
 			if err != nil {
 				return fmt.Errorf("evaluate: %w", err)

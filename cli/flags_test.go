@@ -32,6 +32,9 @@ func TestNumericFlagsRefusedUpFront(t *testing.T) {
 		{[]string{"evaluate", "--model", "m", "--data", data, "--shots", "0"}, "--shots 0 must be at least 1"},
 		{[]string{"detect", "--neighbors", "-1", "x.jpg"}, "--neighbors -1 must be at least 0"},
 		{[]string{"detect", "--min-size", "-5", "x.jpg"}, "--min-size -5 must be at least 0"},
+		{[]string{"serve", "--model", "m", "--max-requests", "0"}, "--max-requests 0 must be at least 1"},
+		{[]string{"serve", "--model", "m", "--max-upload-mb", "-1"}, "--max-upload-mb -1 must be at least 1"},
+		{[]string{"serve", "--model", "m", "--top", "0"}, "--top 0 must be at least 1"},
 	} {
 		_, _, err := run(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

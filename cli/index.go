@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"image"
 	"io"
 	"path/filepath"
 
@@ -12,8 +11,8 @@ import (
 
 	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/gallery"
+	"github.com/vgglab/vgg/lookalike"
 	"github.com/vgglab/vgg/report"
-	"github.com/vgglab/vgg/train"
 	"github.com/vgglab/vgg/vision"
 )
 
@@ -73,18 +72,6 @@ func galleryPath(c *cli.Context) (string, error) {
 	return "", fmt.Errorf("--model (or --gallery) is required")
 }
 
-// embeddingModel is a trained model opened to compute embeddings: the model and its info, the
-// fingerprint of its weights that its gallery must carry, and how photos are framed for it.
-type embeddingModel struct {
-	*train.Predictor
-	fingerprint string
-	// aligned is set when photos are taken as face crops (centre square) rather than aligned
-	// by the face aligner; framing and framingName are that choice as training makes it.
-	aligned     bool
-	framing     train.Framing
-	framingName string
-}
-
 // photosAligned says whether the photos are face crops already, as 'vgg match' decides it: as
 // --aligned says when it is given, else as the model's training run framed its photos (its
 // report beside the model says how), else not (find and align the face). The gallery and the
@@ -93,41 +80,7 @@ func photosAligned(c *cli.Context) bool {
 	if c.IsSet("aligned") {
 		return c.Bool("aligned")
 	}
-	r, err := train.ReadReport(train.PathsFor(c.String("model")).Report)
-	return err == nil && r.Settings.Preprocessing == train.CentreSquare
-}
-
-// openEmbeddingModel loads a model on a device and fingerprints its weights; aligned is
-// whether the photos it will see are face crops already (see photosAligned).
-func openEmbeddingModel(device, model string, aligned bool) (*embeddingModel, error) {
-	p, err := train.OpenPredictor(device, model, nil)
-	if err != nil {
-		return nil, err
-	}
-	fp, err := p.Model.Fingerprint()
-	if err != nil {
-		p.Close()
-		return nil, err
-	}
-	em := &embeddingModel{Predictor: p, fingerprint: fp, aligned: aligned}
-	em.framingName, em.framing = framing(em.aligned)
-	return em, nil
-}
-
-func (em *embeddingModel) embedder() *gallery.Embedder {
-	return &gallery.Embedder{Model: em.Model, Norm: vision.Normalization{Mean: em.Info.Mean, Std: em.Info.Std}}
-}
-
-// source loads photos framed and sized for the model.
-func (em *embeddingModel) source() *dataset.Source {
-	opts := dataset.SourceOptions{Size: em.Model.Config.InputSize}
-	if em.framing != nil {
-		opts.Preprocess = func(img image.Image) (image.Image, error) {
-			framed, _, err := em.framing(img)
-			return framed, err
-		}
-	}
-	return dataset.NewSource(opts)
+	return lookalike.TrainedOnCrops(c.String("model"))
 }
 
 // indexJob says which model's gallery to build from which photos.
@@ -148,7 +101,7 @@ func indexCollection(ctx context.Context, out, errOut io.Writer, job indexJob) e
 	if err := report.PrepareDir(filepath.Dir(job.gallery)); err != nil {
 		return fmt.Errorf("index: gallery %s: %w", job.gallery, err)
 	}
-	em, err := openEmbeddingModel(job.device, job.model, job.aligned)
+	em, err := lookalike.Open(job.device, job.model, job.aligned)
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
@@ -162,10 +115,10 @@ func indexCollection(ctx context.Context, out, errOut io.Writer, job indexJob) e
 		}
 		photos = append(photos, gallery.Entry{Identity: set.Classes[s.Label], Path: path})
 	}
-	g := gallery.New(em.fingerprint, gallery.EmbeddingWidth(em.Model))
+	g := gallery.New(em.Fingerprint, gallery.EmbeddingWidth(em.Net))
 	bar := progressbar.NewOptions(len(photos), progressbar.OptionSetWriter(errOut),
 		progressbar.OptionSetDescription("indexing"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-	skipped, err := g.AddPhotos(ctx, em.embedder(), em.source(), photos, func(done int) { bar.Set(done) })
+	skipped, err := g.AddPhotos(ctx, em.Embedder(), em.Source(), photos, func(done int) { bar.Set(done) })
 	bar.Finish()
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
@@ -180,7 +133,7 @@ func indexCollection(ctx context.Context, out, errOut io.Writer, job indexJob) e
 	if err := g.Save(job.gallery); err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
-	return printGallerySummary(out, job.gallery, g, len(skipped), em.framingName)
+	return printGallerySummary(out, job.gallery, g, len(skipped), em.FramingName)
 }
 
 func printGallerySummary(w io.Writer, path string, g *gallery.Gallery, skipped int, framingName string) error {

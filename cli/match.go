@@ -1,24 +1,17 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"image"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/vgglab/vgg/explain"
 	"github.com/vgglab/vgg/gallery"
+	"github.com/vgglab/vgg/lookalike"
 	"github.com/vgglab/vgg/report"
-	"github.com/vgglab/vgg/tensor"
-	"github.com/vgglab/vgg/train"
-	"github.com/vgglab/vgg/vision"
 )
 
 func init() {
@@ -26,21 +19,22 @@ func init() {
 		Name:      "match",
 		Usage:     "tell whom each photo looks like, with a trained model",
 		ArgsUsage: "PHOTO|FOLDER...",
-		Description: "match finds and aligns the face in each photo (or every photo in a folder) unless the model's training report says it was trained on photos as they are (or --aligned says so), runs it through the model and prints " +
-			"the identities it resembles most, with their probabilities and, when the model has a gallery ('vgg index'), " +
+		Description: "match finds and aligns the faces in each photo (or every photo in a folder) unless the model's training report says it was trained on photos as they are (or --aligned says so), runs them through the model and prints " +
+			"the identities each face resembles most (every face found, most confident first, unless --faces best), with their probabilities and, when the model has a gallery ('vgg index'), " +
 			"the gallery photo of each that is most like the face. --by embedding ranks every gallery identity, enrolled " +
 			"ones included, by the mean cosine similarity of its three gallery photos closest to the face. --report DIR " +
-			"writes a page (HTML, with a PNG montage) showing the photo, the face, a Grad-CAM heatmap of where the network " +
-			"found the top identity (or --cam NAME) and the matches. A file that cannot be read is " +
+			"writes a page (HTML, with a PNG montage) showing the photo with each face outlined and, for each face, what the network saw, a Grad-CAM heatmap of where it " +
+			"found the face's top identity (or --cam NAME) and the matches. A file that cannot be read is " +
 			"reported and skipped; the others are still matched, and the exit status is non-zero.",
 		Flags: []cli.Flag{
 			modelFlag(),
-			&cli.IntFlag{Name: "top", Value: 5, Usage: "how many identities to list per photo"},
+			&cli.IntFlag{Name: "top", Value: 5, Usage: "how many identities to list per face"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
 			&cli.StringFlag{Name: "by", Value: string(gallery.ByClassifier), Usage: "what ranks the identities: classifier (its probability) or embedding (gallery similarity, which knows enrolled people too)"},
 			galleryFlag(),
 			&cli.StringFlag{Name: "report", Usage: "write an HTML page and a PNG montage of the answer into `DIR` (a sub-folder per photo when there are several)"},
-			&cli.StringFlag{Name: "cam", Usage: "the identity `NAME` the report's Grad-CAM heatmap explains (default: the classifier's top identity)"},
+			&cli.StringFlag{Name: "cam", Usage: "the identity `NAME` the report's Grad-CAM heatmaps explain (default: each face's top identity)"},
+			&cli.StringFlag{Name: "faces", Value: string(lookalike.AllFaces), Usage: "which faces of a photo to answer: all (every face found, most confident first) or best (the most confident)"},
 			alignedFlag(),
 			deviceFlag(),
 		},
@@ -48,84 +42,42 @@ func init() {
 	})
 }
 
-// matchResult is one photo's line of the JSON output. Confidence is train.Confidence's level
-// ("confident", "fairly sure", "unsure", "chance") and ConfidenceNote says it with the numbers;
-// Warnings are about the model or its gallery (see matchWarnings), the same for every photo.
-type matchResult struct {
-	Photo          string       `json:"photo"`
-	Matches        []matchEntry `json:"matches,omitempty"`
-	Confidence     string       `json:"confidence,omitempty"`
-	ConfidenceNote string       `json:"confidence_note,omitempty"`
-	Warnings       []string     `json:"warnings,omitempty"`
-	Note           string       `json:"note,omitempty"`
-	Error          string       `json:"error,omitempty"`
-	Report         string       `json:"report,omitempty"`
-	// words is the confidence in words, for the table.
-	words string
-}
-
-// matchEntry is one identity a photo resembles. Probability is missing for an identity enrolled
-// after training (the classifier does not know it), the gallery fields when there is no gallery
-// photo of the identity.
-type matchEntry struct {
-	Identity     string   `json:"identity"`
-	Probability  *float64 `json:"probability,omitempty"`
-	GalleryScore *float64 `json:"gallery_score,omitempty"`
-	ClosestPhoto string   `json:"closest_photo,omitempty"`
-	Similarity   *float64 `json:"similarity,omitempty"`
-}
-
-// matchOptions are the flags that shape the answers, and what is known about the model.
-type matchOptions struct {
-	top       int
-	by        gallery.Ranking
-	reportDir string
-	camClass  int // -1: each photo's top classifier identity
-	// warnings are about the model and its gallery; collapsed is set when the gallery's
-	// embeddings no longer separate people, so its closest photos are not shown.
-	warnings  []string
-	collapsed bool
-}
+// matchResult is one photo's answer, as the JSON prints it.
+type matchResult = lookalike.Result
 
 func runMatch(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return fmt.Errorf("match: no photos given: vgg match --model MODEL PHOTO|FOLDER...")
 	}
-	opts := matchOptions{top: c.Int("top"), reportDir: c.String("report"), camClass: -1}
-	if opts.top < 1 {
-		return fmt.Errorf("match: --top %d must be at least 1", opts.top)
+	opts := lookalike.Options{Top: c.Int("top"), CAM: c.String("cam")}
+	if opts.Top < 1 {
+		return fmt.Errorf("match: --top %d must be at least 1", opts.Top)
 	}
-	by, err := gallery.ParseRanking(c.String("by"))
-	if err != nil {
+	var err error
+	if opts.By, err = gallery.ParseRanking(c.String("by")); err != nil {
 		return fmt.Errorf("match: --by: %w", err)
 	}
-	opts.by = by
-	if c.IsSet("cam") && opts.reportDir == "" {
+	if opts.Faces, err = lookalike.ParseChoice(c.String("faces")); err != nil {
+		return fmt.Errorf("match: --faces: %w", err)
+	}
+	reportDir := c.String("report")
+	if c.IsSet("cam") && reportDir == "" {
 		return fmt.Errorf("match: --cam chooses the heatmap of a report; give --report DIR too")
 	}
+	opts.Heatmaps = reportDir != ""
 	// An unwritable report folder is an error before anything is loaded.
-	if opts.reportDir != "" {
-		if err := report.PrepareDir(opts.reportDir); err != nil {
+	if reportDir != "" {
+		if err := report.PrepareDir(reportDir); err != nil {
 			return fmt.Errorf("match: report: %w", err)
 		}
 	}
 	photos, problems := expandPhotos(c.Args().Slice())
-	em, err := openEmbeddingModel(c.String("device"), c.String("model"), photosAligned(c))
+	mt, err := openMatcher(c, opts)
 	if err != nil {
 		return fmt.Errorf("match: %w", err)
 	}
-	defer em.Close()
-	g, err := matchGallery(c, em, by)
-	if err != nil {
-		return fmt.Errorf("match: %w", err)
-	}
-	if c.IsSet("cam") {
-		if opts.camClass, err = camClass(em, g, c.String("cam")); err != nil {
-			return fmt.Errorf("match: --cam: %w", err)
-		}
-	}
-	opts.warnings, opts.collapsed = matchWarnings(c.String("model"), g)
-	for _, w := range opts.warnings {
+	defer mt.Close()
+	for _, w := range mt.Warnings {
 		fmt.Fprintf(c.App.ErrWriter, "vgg: match: WARNING: %s\n", w)
 	}
 	ctx, stop := interruptible(c.Context)
@@ -135,11 +87,24 @@ func runMatch(c *cli.Context) error {
 	for _, err := range problems {
 		results = append(results, matchResult{Error: err.Error()})
 	}
-	answered, err := matchPhotos(ctx, c.String("model"), em, g, photos, opts)
+	answers, err := mt.MatchFiles(ctx, photos)
 	if err != nil {
 		return fmt.Errorf("match: %w", err)
 	}
-	results = append(results, answered...)
+	for i := range answers {
+		r := mt.Result(&answers[i])
+		if reportDir != "" && answers[i].Err == nil {
+			dir := reportDir
+			if len(photos) > 1 {
+				dir = filepath.Join(dir, reportFolderName(i, photos[i]))
+			}
+			if err := writeMatchReport(dir, mt, &answers[i]); err != nil {
+				return fmt.Errorf("match: %w", err)
+			}
+			r.Report = filepath.Join(dir, report.HTMLFile)
+		}
+		results = append(results, r)
+	}
 	failed := 0
 	for _, r := range results {
 		if r.Error != "" {
@@ -161,147 +126,15 @@ func runMatch(c *cli.Context) error {
 	return nil
 }
 
-// matchGallery loads the model's gallery: required when ranking by embedding, otherwise used
-// when it exists. A gallery computed by another model is refused either way: its photos would
-// be compared in the wrong space.
-func matchGallery(c *cli.Context, em *embeddingModel, by gallery.Ranking) (*gallery.Gallery, error) {
+// openMatcher opens the model of --model on --device with its gallery, framing photos as
+// --aligned or the model's training says: what 'vgg match' and 'vgg serve' answer with.
+func openMatcher(c *cli.Context, opts lookalike.Options) (*lookalike.Matcher, error) {
 	path, err := galleryPath(c)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && by == gallery.ByClassifier && !c.IsSet("gallery") {
-		return nil, nil
-	}
-	return gallery.Load(path, em.fingerprint)
-}
-
-// matchWarnings are what makes every answer of this model doubtful: a training report beside
-// the model that says it has not learned, and a gallery whose embeddings have collapsed
-// (collapsed is then set).
-func matchWarnings(model string, g *gallery.Gallery) (warnings []string, collapsed bool) {
-	path := train.PathsFor(model).Report
-	r, err := train.ReadReport(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		// A model without its report (copied on its own): nothing to say either way.
-	case err != nil:
-		warnings = append(warnings, fmt.Sprintf("the model's training report could not be read (%v): whether the model learned anything is unknown", err))
-	case r.Verdict != nil && !r.Verdict.Learned:
-		warnings = append(warnings, fmt.Sprintf("the model's training report (%s) says it has not learned to tell these people apart: %s. Its answers are guesses",
-			path, r.Verdict.Reason))
-	}
-	if g != nil {
-		var why string
-		if collapsed, why = g.Separation().Collapsed(); collapsed {
-			warnings = append(warnings, fmt.Sprintf("%s: 'most similar photo' is meaningless for this model, and is not shown", why))
-		}
-	}
-	return warnings, collapsed
-}
-
-// camClass resolves --cam to a classifier output. Grad-CAM explains a logit, so an identity
-// enrolled after training, which has none, is refused with that reason.
-func camClass(em *embeddingModel, g *gallery.Gallery, name string) (int, error) {
-	class, err := gallery.Lookup(em.Info.ClassNames, name)
-	if err == nil {
-		return class, nil
-	}
-	if g != nil {
-		if _, inGallery := gallery.Lookup(g.Names(), name); inGallery == nil {
-			return -1, fmt.Errorf("%q was enrolled after training: the classifier has no output for them, so there is no Grad-CAM to draw", name)
-		}
-	}
-	return -1, err
-}
-
-// matchBatch is how many photos go through the network at once.
-const matchBatch = 32
-
-// matchPhotos answers each photo, in order. A photo that cannot be read gets its error in its
-// result and the others go on; the returned error is for what stops everything.
-func matchPhotos(ctx context.Context, modelPath string, em *embeddingModel, g *gallery.Gallery, photos []string, opts matchOptions) ([]matchResult, error) {
-	finder := newFaceFinder(em.aligned, em.Model.Config.InputSize)
-	emb := em.embedder()
-	results := make([]matchResult, len(photos))
-	for start := 0; start < len(photos); start += matchBatch {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		var rows []int
-		var faces []*foundFace
-		var pictures []*image.RGBA
-		for i := start; i < min(start+matchBatch, len(photos)); i++ {
-			results[i].Photo = photos[i]
-			f, err := finder.find(photos[i])
-			if err != nil {
-				results[i].Error = err.Error()
-				continue
-			}
-			results[i].Note = f.note()
-			rows, faces, pictures = append(rows, i), append(faces, f), append(pictures, f.picture)
-		}
-		outs, err := emb.Run(pictures)
-		if err != nil {
-			return nil, err
-		}
-		for k, i := range rows {
-			cands, err := gallery.Answer(outs[k], em.Info.ClassNames, g, opts.by, opts.top)
-			if err != nil {
-				results[i].Error = fmt.Sprintf("%s: %v", photos[i], err)
-				continue
-			}
-			results[i].Matches = matchEntries(cands, opts.by, opts.collapsed)
-			conf := train.JudgeAnswer(outs[k].Probabilities, em.Info.ClassNames)
-			results[i].Confidence, results[i].ConfidenceNote, results[i].words = conf.Level, conf.Note, conf.Words
-			results[i].Warnings = opts.warnings
-			if opts.reportDir == "" {
-				continue
-			}
-			dir := opts.reportDir
-			if len(photos) > 1 {
-				dir = filepath.Join(dir, reportFolderName(i, photos[i]))
-			}
-			if err := writeMatchReport(dir, modelPath, em, faces[k], outs[k], cands, conf, opts); err != nil {
-				return nil, err
-			}
-			results[i].Report = filepath.Join(dir, report.HTMLFile)
-		}
-	}
-	return results, nil
-}
-
-// note says what is worth knowing about how the face was taken from the photo.
-func (f *foundFace) note() string {
-	switch {
-	case f.wholePhoto:
-		return "no face found: the whole photo is taken as a face crop"
-	case f.faces > 1:
-		return fmt.Sprintf("%d faces found: the most confident is used", f.faces)
-	}
-	return ""
-}
-
-// matchEntries are the JSON form of the candidates; without their closest gallery photos when
-// the gallery's embeddings have collapsed.
-func matchEntries(cands []gallery.Candidate, by gallery.Ranking, collapsed bool) []matchEntry {
-	var out []matchEntry
-	for _, cd := range cands {
-		e := matchEntry{Identity: cd.Identity}
-		if cd.Known {
-			p := float64(cd.Probability)
-			e.Probability = &p
-		}
-		if by == gallery.ByEmbedding {
-			s := float64(cd.Score)
-			e.GalleryScore = &s
-		}
-		if cd.HasClosest && !collapsed {
-			s := float64(cd.Closest.Similarity)
-			e.ClosestPhoto, e.Similarity = cd.Closest.Entry.Path, &s
-		}
-		out = append(out, e)
-	}
-	return out
+	return lookalike.OpenMatcher(lookalike.Setup{Device: c.String("device"), Model: c.String("model"),
+		Gallery: path, GalleryRequired: c.IsSet("gallery"), Aligned: photosAligned(c)}, opts)
 }
 
 // reportFolderName is the sub-folder of photo i's report: its number, so names never clash,
@@ -311,63 +144,12 @@ func reportFolderName(i int, photo string) string {
 	return fmt.Sprintf("%03d-%s", i+1, base)
 }
 
-// writeMatchReport draws the report of one photo: its Grad-CAM, how far to trust the answer,
-// the warnings about the model, and its matches with their closest gallery photos.
-func writeMatchReport(dir, modelPath string, em *embeddingModel, f *foundFace, out gallery.Output, cands []gallery.Candidate, conf train.Confidence, opts matchOptions) error {
+// writeMatchReport writes the page of one photo's answer into dir.
+func writeMatchReport(dir string, mt *lookalike.Matcher, a *lookalike.Answer) error {
 	if err := report.PrepareDir(dir); err != nil {
 		return err
 	}
-	class := opts.camClass
-	if class < 0 {
-		class = 0
-		for i, p := range out.Probabilities {
-			if p > out.Probabilities[class] {
-				class = i
-			}
-		}
-	}
-	size := em.Model.Config.InputSize
-	x := tensor.Zeros(em.Model.InputShape(1)...)
-	vision.ToCHW(f.picture, vision.Normalization{Mean: em.Info.Mean, Std: em.Info.Std}, x.Float32s())
-	cam, err := explain.GradCAM(em.Model, x, class)
-	if err != nil {
-		return err
-	}
-	r := &report.Report{
-		PhotoPath:   f.path,
-		Photo:       f.photo,
-		FaceBox:     f.box,
-		Face:        f.picture,
-		Heatmap:     explain.Overlay(f.picture, cam.Upsample(size, size), 0.5),
-		CAMIdentity: em.Info.ClassNames[class],
-		RankedBy:    string(opts.by),
-		Model:       modelPath,
-		Confidence:  conf.Note,
-		Doubtful:    conf.Doubtful(),
-		Warnings:    opts.warnings,
-		NoClosest:   opts.collapsed,
-	}
-	switch {
-	case em.aligned:
-		r.Framing = "Taken as a face crop, the centre square: the model was trained on face crops, or --aligned said so."
-	case f.wholePhoto:
-		r.Framing = "No face found: the whole photo was matched as if it were a face crop."
-	default:
-		r.Framing = fmt.Sprintf("The face found (green box; %d in the photo), aligned by the eyes.", f.faces)
-	}
-	for _, cd := range cands {
-		m := report.Match{Identity: cd.Identity, Probability: cd.Probability, HasProbability: cd.Known,
-			Score: cd.Score, HasScore: opts.by == gallery.ByEmbedding}
-		if cd.HasClosest && !opts.collapsed {
-			m.ClosestPath, m.Similarity = cd.Closest.Entry.Path, cd.Closest.Similarity
-			// A gallery photo that has moved since indexing leaves a gap on the page, not an error.
-			if img, err := vision.Load(cd.Closest.Entry.Path); err == nil {
-				m.Closest = img
-			}
-		}
-		r.Matches = append(r.Matches, m)
-	}
-	return report.Write(dir, r)
+	return report.Write(dir, mt.Report(a))
 }
 
 func writeMatchJSON(w io.Writer, results []matchResult) error {
@@ -376,17 +158,25 @@ func writeMatchJSON(w io.Writer, results []matchResult) error {
 	return enc.Encode(results)
 }
 
-// writeMatchTable prints each matched photo and its ranked identities, with the gallery photo
-// of each most like the face when there is a gallery:
+// writeMatchTable prints each matched photo and, for each of its faces, the ranked
+// identities, with the gallery photo of each most like the face when there is a gallery:
 //
-//	photos/me.jpg
+//	photos/me.jpg  answer: confident
 //	   1. Keanu Reeves   83.2%  like gallery/Keanu Reeves/0012.jpg (0.914)
 //	   2. Tom Hanks       9.1%  like gallery/Tom Hanks/0003.jpg (0.702)
+//
+// A photo with several faces answered gets a line per face before its identities:
+//
+//	photos/us.jpg  (2 faces found: each is answered, most confident first)
+//	  face 1 at x=40 y=32 w=90 h=90  answer: fairly sure
+//	   1. Keanu Reeves   63.2%
 func writeMatchTable(w io.Writer, results []matchResult) error {
 	width := 0
 	for _, r := range results {
-		for _, m := range r.Matches {
-			width = max(width, len([]rune(m.Identity)))
+		for _, f := range r.Faces {
+			for _, m := range f.Matches {
+				width = max(width, len([]rune(m.Identity)))
+			}
 		}
 	}
 	for _, r := range results {
@@ -397,8 +187,9 @@ func writeMatchTable(w io.Writer, results []matchResult) error {
 		if r.Note != "" {
 			heading += "  (" + r.Note + ")"
 		}
-		if r.words != "" {
-			heading += "  answer: " + r.words
+		several := len(r.Faces) > 1
+		if !several && len(r.Faces) == 1 && r.Faces[0].ConfidenceWords != "" {
+			heading += "  answer: " + r.Faces[0].ConfidenceWords
 		}
 		if r.Report != "" {
 			heading += "  report: " + r.Report
@@ -406,22 +197,36 @@ func writeMatchTable(w io.Writer, results []matchResult) error {
 		if _, err := fmt.Fprintln(w, heading); err != nil {
 			return err
 		}
-		for i, m := range r.Matches {
-			pad := width - len([]rune(m.Identity))
-			line := fmt.Sprintf("  %2d. %s%*s", i+1, m.Identity, pad, "")
-			if m.GalleryScore != nil {
-				line += fmt.Sprintf("  score %.3f", *m.GalleryScore)
+		for _, f := range r.Faces {
+			if several {
+				line := fmt.Sprintf("  face %d", f.Face)
+				if f.Box != nil {
+					line += fmt.Sprintf(" at x=%d y=%d w=%d h=%d", f.Box[0], f.Box[1], f.Box[2], f.Box[3])
+				}
+				if f.ConfidenceWords != "" {
+					line += "  answer: " + f.ConfidenceWords
+				}
+				if _, err := fmt.Fprintln(w, line); err != nil {
+					return err
+				}
 			}
-			if m.Probability != nil {
-				line += fmt.Sprintf("  %5.1f%%", 100**m.Probability)
-			} else {
-				line += "  enrolled"
-			}
-			if m.Similarity != nil {
-				line += fmt.Sprintf("  like %s (%.3f)", m.ClosestPhoto, *m.Similarity)
-			}
-			if _, err := fmt.Fprintln(w, line); err != nil {
-				return err
+			for i, m := range f.Matches {
+				pad := width - len([]rune(m.Identity))
+				line := fmt.Sprintf("  %2d. %s%*s", i+1, m.Identity, pad, "")
+				if m.GalleryScore != nil {
+					line += fmt.Sprintf("  score %.3f", *m.GalleryScore)
+				}
+				if m.Probability != nil {
+					line += fmt.Sprintf("  %5.1f%%", 100**m.Probability)
+				} else {
+					line += "  enrolled"
+				}
+				if m.Similarity != nil {
+					line += fmt.Sprintf("  like %s (%.3f)", m.ClosestPhoto, *m.Similarity)
+				}
+				if _, err := fmt.Fprintln(w, line); err != nil {
+					return err
+				}
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/vgglab/vgg/gallery"
+	"github.com/vgglab/vgg/lookalike"
 )
 
 // A gallery photo matched against the gallery finds itself as its identity's closest photo,
@@ -26,10 +27,10 @@ func TestMatchWithGalleryAndEnrolment(t *testing.T) {
 		t.Fatal(err)
 	}
 	abs, _ := filepath.Abs(self)
-	var own *matchEntry
-	for i, m := range results[0].Matches {
+	var own *lookalike.Match
+	for i, m := range results[0].Faces[0].Matches {
 		if m.Identity == la.names[1] {
-			own = &results[0].Matches[i]
+			own = &results[0].Faces[0].Matches[i]
 		}
 	}
 	if own == nil || own.ClosestPhoto != abs || own.Similarity == nil || *own.Similarity < 0.9999 || own.Probability == nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/vgglab/vgg/gallery"
+	"github.com/vgglab/vgg/lookalike"
 	"github.com/vgglab/vgg/train"
 	"github.com/vgglab/vgg/vision/synth"
 )
@@ -86,7 +87,7 @@ func TestMatchReportsBadFilesAndMatchesTheRest(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &results); err != nil {
 		t.Fatalf("--json output does not parse: %v\n%s", err, stdout)
 	}
-	if len(results) != 2 || len(results[0].Matches) != 3 || results[1].Error == "" || results[1].Photo != notPhoto {
+	if len(results) != 2 || len(results[0].Faces) != 1 || len(results[0].Faces[0].Matches) != 3 || results[1].Error == "" || results[1].Photo != notPhoto {
 		t.Errorf("--json results %+v, want 3 matches for the photo and an error for the text file", results)
 	}
 }
@@ -190,16 +191,12 @@ func mustRead(t *testing.T, path string) []byte {
 func TestMatchWarnsAboutAModelAtChance(t *testing.T) {
 	data := synthPhotos(t, 3, 6)
 	model := trainTiny(t, data) // one epoch: not learned, kept with --allow-chance
-	p, err := train.OpenPredictor("cpu", model, nil)
+	m, err := lookalike.Open("cpu", model, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fp, err := p.Model.Fingerprint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := gallery.New(fp, gallery.EmbeddingWidth(p.Model))
-	p.Close()
+	g := gallery.New(m.Fingerprint, gallery.EmbeddingWidth(m.Net))
+	m.Close()
 	same := make([]float32, g.Dim)
 	for i := range same {
 		same[i] = 1
@@ -230,10 +227,10 @@ func TestMatchWarnsAboutAModelAtChance(t *testing.T) {
 		t.Fatalf("%v\n%s", err, stdout)
 	}
 	r := results[0]
-	if len(r.Warnings) != 2 || r.Confidence == "" || r.ConfidenceNote == "" {
+	if len(r.Warnings) != 2 || len(r.Faces) != 1 || r.Faces[0].Confidence == "" || r.Faces[0].ConfidenceNote == "" {
 		t.Errorf("JSON answer %+v, want 2 warnings and a confidence", r)
 	}
-	for _, m := range r.Matches {
+	for _, m := range r.Faces[0].Matches {
 		if m.ClosestPhoto != "" || m.Similarity != nil {
 			t.Errorf("a closest photo %q is shown from collapsed embeddings", m.ClosestPhoto)
 		}

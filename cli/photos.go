@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
-	"image"
 	"io/fs"
 	"os"
 	"os/signal"
@@ -12,10 +10,6 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/vgglab/vgg/train"
-	"github.com/vgglab/vgg/vision/align"
-	"github.com/vgglab/vgg/vision/haar"
 
 	// The CPU backend is always there; kernels/cuda registers itself in builds tagged cuda.
 	_ "github.com/vgglab/vgg/kernels/cpu"
@@ -77,29 +71,4 @@ func expandPhotos(args []string) (photos []string, problems []error) {
 func alignedFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "aligned", Usage: "the photos are aligned face crops already: use their centre square " +
 		"instead of finding and aligning the face"}
-}
-
-// framing is how photos are framed before they are resized to the network's input: by default
-// the most confident face of each photo, found by the Haar cascade and turned and scaled so that the
-// eyes land where they do in the aligned crops; with --aligned, the photo's centre square.
-// name describes the choice for the training settings.
-func framing(aligned bool) (name string, f train.Framing) {
-	if aligned {
-		return train.CentreSquare, nil
-	}
-	aligner := align.New(haar.FrontalFace(), haar.Eye())
-	return "most confident face, aligned by the eyes", func(img image.Image) (image.Image, string, error) {
-		faces, err := aligner.Align(img)
-		if err != nil {
-			return nil, "", err
-		}
-		note := ""
-		switch {
-		case faces[0].WholeImage:
-			note = "no face found: the whole photo is taken as a face crop"
-		case len(faces) > 1:
-			note = fmt.Sprintf("%d faces found: the most confident is used", len(faces))
-		}
-		return faces[0].Aligned, note, nil
-	}
 }

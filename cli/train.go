@@ -9,6 +9,7 @@ import (
 
 	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/gallery"
+	"github.com/vgglab/vgg/lookalike"
 	"github.com/vgglab/vgg/train"
 )
 
@@ -122,7 +123,7 @@ func runTrain(c *cli.Context) error {
 	if c.Bool("resume") && !c.IsSet("aligned") {
 		aligned = s.Preprocessing == train.CentreSquare // as the run was started
 	}
-	s.Preprocessing, o.Framing = framing(aligned)
+	s.Preprocessing, o.Framing = lookalike.Framing(aligned)
 	o.Out, o.Device, o.Resume, o.Workers = out, c.String("device"), c.Bool("resume"), c.Int("workers")
 	o.AllowChance = c.Bool("allow-chance")
 	o.Log, o.Progress = c.App.Writer, c.App.ErrWriter

@@ -7,9 +7,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vgglab/vgg/explain"
+	"github.com/vgglab/vgg/lookalike"
 	"github.com/vgglab/vgg/report"
 	"github.com/vgglab/vgg/tensor"
-	"github.com/vgglab/vgg/train"
 	"github.com/vgglab/vgg/vision"
 )
 
@@ -59,19 +59,19 @@ func runVizFilters(c *cli.Context) error {
 	if err := report.PrepareDir(filepath.Dir(out)); err != nil {
 		return fmt.Errorf("viz filters: %w", err)
 	}
-	p, err := train.OpenPredictor(c.String("device"), c.String("model"), nil)
+	m, err := lookalike.Open(c.String("device"), c.String("model"), true)
 	if err != nil {
 		return fmt.Errorf("viz filters: %w", err)
 	}
-	defer p.Close()
-	grid, err := explain.FilterGrid(p.Model, c.Int("cell"))
+	defer m.Close()
+	grid, err := explain.FilterGrid(m.Net, c.Int("cell"))
 	if err != nil {
 		return fmt.Errorf("viz filters: %w", err)
 	}
 	if err := vision.WritePNG(out, grid); err != nil {
 		return fmt.Errorf("viz filters: %w", err)
 	}
-	_, err = fmt.Fprintf(c.App.Writer, "wrote %d first-layer filters to %s\n", p.Model.Params()[0].Shape[0], out)
+	_, err = fmt.Fprintf(c.App.Writer, "wrote %d first-layer filters to %s\n", m.Net.Params()[0].Shape[0], out)
 	return err
 }
 
@@ -88,26 +88,26 @@ func runVizActivations(c *cli.Context) error {
 	if err := report.PrepareDir(filepath.Dir(filepath.Clean(dir))); err != nil {
 		return fmt.Errorf("viz activations: %w", err)
 	}
-	p, err := train.OpenPredictor(c.String("device"), c.String("model"), nil)
+	m, err := lookalike.Open(c.String("device"), c.String("model"), photosAligned(c))
 	if err != nil {
 		return fmt.Errorf("viz activations: %w", err)
 	}
-	defer p.Close()
-	size := p.Model.Config.InputSize
-	face, err := newFaceFinder(photosAligned(c), size).find(c.Args().First())
+	defer m.Close()
+	photo, err := m.Finder().Load(c.Args().First())
 	if err != nil {
 		return fmt.Errorf("viz activations: %w", err)
 	}
-	if face.wholePhoto {
-		fmt.Fprintf(c.App.ErrWriter, "vgg: viz activations: %s: no face found, using the whole photo as a face crop\n", c.Args().First())
+	if note := photo.Remark(lookalike.BestFace); note != "" {
+		fmt.Fprintf(c.App.ErrWriter, "vgg: viz activations: %s: %s\n", c.Args().First(), note)
 	}
-	x := tensor.Zeros(p.Model.InputShape(1)...)
-	vision.ToCHW(face.picture, vision.Normalization{Mean: p.Info.Mean, Std: p.Info.Std}, x.Float32s())
-	blocks, err := explain.Activations(p.Model, x)
+	picture := photo.Faces[0].Picture
+	x := tensor.Zeros(m.Net.InputShape(1)...)
+	vision.ToCHW(picture, m.Norm(), x.Float32s())
+	blocks, err := explain.Activations(m.Net, x)
 	if err != nil {
 		return fmt.Errorf("viz activations: %w", err)
 	}
-	files := []vision.NamedImage{{Name: "face.png", Image: face.picture}}
+	files := []vision.NamedImage{{Name: "face.png", Image: picture}}
 	var lines []string
 	for _, b := range blocks {
 		grid, err := b.Grid(c.Int("cell"))

@@ -77,6 +77,19 @@ func TestGradCAMRejectsBadInput(t *testing.T) {
 	if cam.W != 2 || cam.H != 2 || len(cam.Values) != 4 {
 		t.Fatalf("CAM of a 32-pixel face is %dx%d, want the 2x2 last block", cam.W, cam.H)
 	}
+	// TopClass explains the highest logit; the pass's logits and embedding come with it.
+	top, err := GradCAM(m, x, TopClass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(top.Logits) != 3 || len(top.Embedding) == 0 || top.Logit != top.Logits[top.Class] {
+		t.Fatalf("TopClass: class %d, logits %v, %d-wide embedding", top.Class, top.Logits, len(top.Embedding))
+	}
+	for _, l := range top.Logits {
+		if l > top.Logit {
+			t.Errorf("TopClass explained class %d (logit %v), but a logit is higher: %v", top.Class, top.Logit, top.Logits)
+		}
+	}
 	for _, v := range cam.Values {
 		if v < 0 || v > 1 {
 			t.Fatalf("CAM value %v outside [0, 1]", v)

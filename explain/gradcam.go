@@ -21,7 +21,14 @@ type CAM struct {
 	// Class is the classifier output explained and Logit its score for this face.
 	Class int
 	Logit float32
+	// Logits are the classifier's scores for every class and Embedding the face's raw fc.4
+	// activation, both from the same forward pass: a caller that wants the answer and its
+	// heatmap runs the network once.
+	Logits, Embedding []float32
 }
+
+// TopClass asks GradCAM to explain the class the network scores highest for the face.
+const TopClass = -1
 
 // GradCAM computes the Grad-CAM of Selvaraju et al. (2017) for one face x, a host tensor
 // [1, 3, S, S] normalised as the model expects, and one class:
@@ -35,9 +42,10 @@ type CAM struct {
 //  4. CAM = ReLU(sum_k alpha_k A_k): only what speaks for the class, not against it.
 //
 // The model runs in evaluation mode (no dropout). The parameters' gradients are overwritten on
-// the way, so do not call it between a training step's backward and its update.
+// the way, so do not call it between a training step's backward and its update. class may be
+// TopClass: the class of the highest logit.
 func GradCAM(m *nn.Model, x *tensor.Tensor, class int) (*CAM, error) {
-	if class < 0 || class >= m.Config.Classes {
+	if class != TopClass && (class < 0 || class >= m.Config.Classes) {
 		return nil, fmt.Errorf("gradcam: class %d is out of range: the model has %d classes", class, m.Config.Classes)
 	}
 	input, err := uploadFace("gradcam", m, x)
@@ -57,6 +65,18 @@ func GradCAM(m *nn.Model, x *tensor.Tensor, class int) (*CAM, error) {
 	features := tensor.Zeros(m.Features().Shape()...)
 	if err := b.Download(features, m.Features()); err != nil {
 		return nil, err
+	}
+	embedding := tensor.Zeros(m.Embedding().Shape()...)
+	if err := b.Download(embedding, m.Embedding()); err != nil {
+		return nil, err
+	}
+	if class == TopClass {
+		class = 0
+		for i, v := range hostLogits.Float32s() {
+			if v > hostLogits.Float32s()[class] {
+				class = i
+			}
+		}
 	}
 
 	// d(logit of class)/d(logits) is the one-hot vector of the class.
@@ -80,7 +100,8 @@ func GradCAM(m *nn.Model, x *tensor.Tensor, class int) (*CAM, error) {
 	}
 
 	k, h, w := features.Dim(1), features.Dim(2), features.Dim(3)
-	cam := &CAM{W: w, H: h, Values: make([]float32, h*w), Class: class, Logit: hostLogits.Float32s()[class]}
+	cam := &CAM{W: w, H: h, Values: make([]float32, h*w), Class: class, Logit: hostLogits.Float32s()[class],
+		Logits: hostLogits.Float32s(), Embedding: embedding.Float32s()}
 	a, g := features.Float32s(), grads.Float32s()
 	plane := h * w
 	sum := make([]float64, plane)

@@ -3,7 +3,6 @@ package gallery
 import (
 	"fmt"
 	"image"
-	"math"
 
 	"github.com/vgglab/vgg/nn"
 	"github.com/vgglab/vgg/tensor"
@@ -88,12 +87,20 @@ func (e *Embedder) forward(x, host *tensor.Tensor) ([]Output, error) {
 	n, classes, dim := x.Dim(0), logits.Dim(1), emb.Dim(1)
 	out := make([]Output, n)
 	for i := range out {
-		out[i] = Output{
-			Embedding:     hostEmb.Float32s()[i*dim : (i+1)*dim],
-			Probabilities: Softmax(hostLogits.Float32s()[i*classes : (i+1)*classes]),
-		}
+		out[i] = OutputOf(hostLogits.Float32s()[i*classes:(i+1)*classes], hostEmb.Float32s()[i*dim:(i+1)*dim])
 	}
 	return out, nil
+}
+
+// OutputOf is what the network says of one face, from the logits and the embedding of its
+// forward pass (the Embedder's, or Grad-CAM's when a heatmap is drawn too).
+func OutputOf(logits, embedding []float32) Output {
+	probs := nn.Softmax(logits)
+	out := Output{Embedding: embedding, Probabilities: make([]float32, len(probs))}
+	for i, p := range probs {
+		out.Probabilities[i] = float32(p)
+	}
+	return out
 }
 
 // EmbeddingWidth is the length of the model's embedding: the width of fc.3, whose output fc.4's
@@ -105,24 +112,4 @@ func EmbeddingWidth(m *nn.Model) int {
 		}
 	}
 	return 0 // not a VGG-D: VGGD always names fc.3
-}
-
-// Softmax turns logits into probabilities, subtracting the largest logit first so that large
-// logits do not overflow.
-func Softmax(logits []float32) []float32 {
-	top := math.Inf(-1)
-	for _, v := range logits {
-		top = math.Max(top, float64(v))
-	}
-	var sum float64
-	exps := make([]float64, len(logits))
-	for i, v := range logits {
-		exps[i] = math.Exp(float64(v) - top)
-		sum += exps[i]
-	}
-	probs := make([]float32, len(logits))
-	for i := range exps {
-		probs[i] = float32(exps[i] / sum)
-	}
-	return probs
 }

@@ -11,30 +11,33 @@ import (
 	"image/png"
 	"path/filepath"
 
+	"golang.org/x/image/font"
+	"golang.org/x/image/math/fixed"
+
 	"github.com/vgglab/vgg/vision"
 )
 
 // Sizes of the pictures on the page, in pixels: large enough to see a face, small enough that a
-// page with ten matches stays a few hundred kilobytes.
+// page with ten matches stays a few hundred kilobytes. A photo with several faces is shown
+// larger, so that each numbered box can be told apart.
 const (
 	photoSide   = 360
+	groupSide   = 720
 	faceSide    = 192
 	gallerySide = 128
 )
 
-var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Look-alike: {{.Title}}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 24px; background: #fafafa; color: #222; }
+// Style is the page's CSS, shared with pages that show the answer inside their own (vgg serve).
+const Style = `body { font-family: system-ui, sans-serif; margin: 24px; background: #fafafa; color: #222; }
 h1 { font-size: 22px; margin: 0 0 16px; }
+h2 { font-size: 18px; margin: 24px 0 8px; }
 .row { display: flex; gap: 20px; flex-wrap: wrap; align-items: flex-start; }
 figure { margin: 0; background: #fff; padding: 8px; border: 1px solid #ddd; border-radius: 6px; }
 figcaption { font-size: 13px; color: #555; margin-top: 6px; max-width: 360px; }
-figure.face figcaption { max-width: {{.FaceSide}}px; }
-table { border-collapse: collapse; margin-top: 24px; background: #fff; }
+figure.group figcaption { max-width: 720px; }
+figure.face figcaption { max-width: 192px; }
+section.face-answer { margin-top: 12px; padding-top: 4px; border-top: 1px solid #ddd; }
+table { border-collapse: collapse; margin-top: 12px; background: #fff; }
 th, td { border: 1px solid #ddd; padding: 6px 10px; text-align: left; vertical-align: middle; font-size: 14px; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .bar { background: #e3e3e3; width: 120px; height: 10px; border-radius: 5px; }
@@ -43,34 +46,50 @@ footer { margin-top: 20px; font-size: 12px; color: #666; max-width: 900px; }
 .warning { background: #fdecea; border: 2px solid #d62728; border-radius: 6px; padding: 10px 14px; margin: 0 0 16px; max-width: 900px; }
 .warning strong { color: #b71c1c; }
 .warning ul { margin: 6px 0 0; padding-left: 20px; }
-p.confidence { margin: -8px 0 16px; font-size: 15px; }
-</style>
-</head>
-<body>
-<h1>Whom does {{.Title}} look like?</h1>
-{{if or .Warnings .Doubtful}}<div class="warning" id="warning"><strong>This is not a trustworthy answer.</strong><ul>
-{{if .Doubtful}}<li>{{.Confidence}}</li>
-{{end}}{{range .Warnings}}<li>{{.}}</li>
+p.confidence { margin: 0 0 12px; font-size: 15px; }
+p.confidence.doubtful { color: #b71c1c; }
+`
+
+// The answer is a template of its own, so that a page of another shape (vgg serve's, with its
+// upload form) shows the very same answer.
+var pageTemplate = template.Must(template.New("page").Parse(`{{define "answer"}}{{if or .Warnings .Doubtful}}<div class="warning" id="warning"><strong>This is not a trustworthy answer.</strong><ul>
+{{range .Faces}}{{if .Doubtful}}<li>{{if $.Several}}Face {{.Number}}: {{end}}{{.Confidence}}</li>
+{{end}}{{end}}{{range .Warnings}}<li>{{.}}</li>
 {{end}}</ul></div>
-{{else if .Confidence}}<p class="confidence" id="confidence">{{.Confidence}}</p>
 {{end}}<div class="row">
-<figure><img id="photo" src="{{.Photo}}" alt="the photo"><figcaption>The photo. {{.Framing}}</figcaption></figure>
-<figure class="face"><img id="face" src="{{.Face}}" alt="the face the network saw" width="{{.FaceSide}}" height="{{.FaceSide}}"><figcaption>The face the network saw.</figcaption></figure>
-{{if .Heatmap}}<figure class="face"><img id="heatmap" src="{{.Heatmap}}" alt="Grad-CAM heatmap" width="{{.FaceSide}}" height="{{.FaceSide}}"><figcaption>Where the network found {{.CAMIdentity}}: Grad-CAM, red = strong evidence.</figcaption></figure>{{end}}
+<figure{{if .Several}} class="group"{{end}}><img id="photo" src="{{.Photo}}" alt="the photo"><figcaption>The photo. {{.Framing}}</figcaption></figure>
 </div>
-<table id="matches">
-<tr><th>#</th><th>identity</th><th>probability</th>{{if .HasScore}}<th>gallery score</th>{{end}}<th>most similar gallery photo</th><th>cosine similarity</th></tr>
+{{range .Faces}}<section class="face-answer" id="answer-{{.Number}}">
+<h2>Face {{.Number}}{{if .Best}}: looks most like <span class="best">{{.Best}}</span>{{end}}</h2>
+{{if .Confidence}}<p class="confidence{{if .Doubtful}} doubtful{{end}}" id="confidence-{{.Number}}">{{.Confidence}}</p>
+{{end}}<div class="row">
+<figure class="face"><img id="face-{{.Number}}" src="{{.Picture}}" alt="face {{.Number}} as the network saw it" width="{{$.FaceSide}}" height="{{$.FaceSide}}"><figcaption>Face {{.Number}} as the network saw it.</figcaption></figure>
+{{if .Heatmap}}<figure class="face"><img id="heatmap-{{.Number}}" src="{{.Heatmap}}" alt="Grad-CAM heatmap of face {{.Number}}" width="{{$.FaceSide}}" height="{{$.FaceSide}}"><figcaption>Where the network found {{.CAMIdentity}}: Grad-CAM, red = strong evidence.</figcaption></figure>{{end}}
+</div>
+<table class="matches" id="matches-{{.Number}}">
+<tr><th>#</th><th>identity</th><th>probability</th>{{if $.HasScore}}<th>gallery score</th>{{end}}<th>most similar gallery photo</th><th>cosine similarity</th></tr>
 {{range .Matches}}<tr>
 <td class="num">{{.Rank}}</td>
-<td>{{.Identity}}</td>
+<td class="identity">{{.Identity}}</td>
 <td>{{if .HasProbability}}<div class="bar"><span style="width: {{.ProbabilityPercent}}%"></span></div>{{.Probability}}{{else}}not in the classifier{{end}}</td>
 {{if $.HasScore}}<td class="num">{{.Score}}</td>{{end}}
 <td>{{if .Closest}}<img class="closest" src="{{.Closest}}" alt="{{.ClosestName}}" title="{{.ClosestPath}}" width="{{$.GallerySide}}" height="{{$.GallerySide}}"><br><small>{{.ClosestName}}</small>{{else if $.NoClosest}}not shown: the embeddings have collapsed{{else}}no gallery photo{{end}}</td>
 <td class="num">{{if .Closest}}{{.Similarity}}{{end}}</td>
 </tr>
 {{end}}</table>
-<footer>Ranked by {{.RankedByText}}. Similarity is the cosine of the angle between the two faces' embeddings (the network's penultimate layer, fc.4, less the gallery's mean face): 1 means the same picture, 0 nothing in particular in common, below 0 unlike. Model: {{.Model}}.</footer>
-</body>
+</section>
+{{end}}<footer>Ranked by {{.RankedByText}}. Similarity is the cosine of the angle between the two faces' embeddings (the network's penultimate layer, fc.4, less the gallery's mean face): 1 means the same picture, 0 nothing in particular in common, below 0 unlike. Model: {{.Model}}.</footer>
+{{end}}<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Look-alike: {{.Title}}</title>
+<style>
+{{.Style}}</style>
+</head>
+<body>
+<h1>Whom does {{.Title}} look like?</h1>
+{{template "answer" .}}</body>
 </html>
 `))
 
@@ -84,42 +103,77 @@ type pageMatch struct {
 	ClosestName, ClosestPath       string
 }
 
-type page struct {
-	Title, Framing, CAMIdentity, Model, RankedByText string
-	Photo, Face, Heatmap                             template.URL
-	FaceSide, GallerySide                            int
-	HasScore                                         bool
-	Matches                                          []pageMatch
-	Confidence                                       string
-	Doubtful, NoClosest                              bool
-	Warnings                                         []string
+type pageFace struct {
+	Number            int
+	Best, CAMIdentity string
+	Picture, Heatmap  template.URL
+	Matches           []pageMatch
+	Confidence        string
+	Doubtful          bool
 }
 
-// renderHTML fills the page template.
-func renderHTML(r *Report) ([]byte, error) {
-	p := page{
+type page struct {
+	Title, Framing, Model, RankedByText string
+	Style                               template.CSS
+	Photo                               template.URL
+	FaceSide, GallerySide               int
+	HasScore, NoClosest, Doubtful       bool
+	Several                             bool
+	Faces                               []pageFace
+	Warnings                            []string
+}
+
+// HTML renders the whole page of a report.
+func HTML(r *Report) ([]byte, error) {
+	p, err := newPage(r)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := pageTemplate.ExecuteTemplate(&buf, "page", p); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Answer renders the answer alone (warnings, the photo with its faces outlined, and each face
+// with its matches), for a page that holds it with Style in its head.
+func Answer(r *Report) (template.HTML, error) {
+	p, err := newPage(r)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	if err := pageTemplate.ExecuteTemplate(&buf, "answer", p); err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	// The template escaped every value that went into it.
+	return template.HTML(buf.String()), nil
+}
+
+// newPage turns the report into what the template shows: numbers as text, pictures as data: URIs.
+func newPage(r *Report) (*page, error) {
+	if r.Photo == nil || len(r.Faces) == 0 {
+		return nil, fmt.Errorf("report: the photo and at least one face are needed")
+	}
+	p := &page{
 		Title:       filepath.Base(r.PhotoPath),
 		Framing:     r.Framing,
-		CAMIdentity: r.CAMIdentity,
 		Model:       r.Model,
-		Confidence:  r.Confidence,
-		Doubtful:    r.Doubtful,
+		Style:       template.CSS(Style),
 		NoClosest:   r.NoClosest,
 		Warnings:    r.Warnings,
 		FaceSide:    faceSide,
 		GallerySide: gallerySide,
+		Several:     len(r.Faces) > 1,
 	}
 	var err error
-	if p.Photo, err = dataURI(annotatedPhoto(r, photoSide)); err != nil {
-		return nil, err
+	side := photoSide
+	if p.Several {
+		side = groupSide
 	}
-	if p.Face, err = dataURI(r.Face); err != nil {
+	if p.Photo, err = dataURI(annotatedPhoto(r, side)); err != nil {
 		return nil, err
-	}
-	if r.Heatmap != nil {
-		if p.Heatmap, err = dataURI(r.Heatmap); err != nil {
-			return nil, err
-		}
 	}
 	switch r.RankedBy {
 	case "embedding":
@@ -127,31 +181,46 @@ func renderHTML(r *Report) ([]byte, error) {
 	default:
 		p.RankedByText = "the classifier's probability"
 	}
-	for i, m := range r.Matches {
-		pm := pageMatch{
-			Rank:               i + 1,
-			Identity:           m.Identity,
-			HasProbability:     m.HasProbability,
-			Probability:        fmt.Sprintf("%.3f", m.Probability),
-			ProbabilityPercent: fmt.Sprintf("%.1f", 100*m.Probability),
-			Score:              fmt.Sprintf("%.3f", m.Score),
-			Similarity:         fmt.Sprintf("%.3f", m.Similarity),
-			ClosestName:        filepath.Base(m.ClosestPath),
-			ClosestPath:        m.ClosestPath,
+	for _, f := range r.Faces {
+		if f.Picture == nil {
+			return nil, fmt.Errorf("report: face %d has no picture", f.Number)
 		}
-		p.HasScore = p.HasScore || m.HasScore
-		if m.Closest != nil {
-			if pm.Closest, err = dataURI(vision.SquareResize(m.Closest, gallerySide)); err != nil {
+		pf := pageFace{Number: f.Number, CAMIdentity: f.CAMIdentity, Confidence: f.Confidence, Doubtful: f.Doubtful}
+		p.Doubtful = p.Doubtful || f.Doubtful
+		if len(f.Matches) > 0 {
+			pf.Best = f.Matches[0].Identity
+		}
+		if pf.Picture, err = dataURI(f.Picture); err != nil {
+			return nil, err
+		}
+		if f.Heatmap != nil {
+			if pf.Heatmap, err = dataURI(f.Heatmap); err != nil {
 				return nil, err
 			}
 		}
-		p.Matches = append(p.Matches, pm)
+		for i, m := range f.Matches {
+			pm := pageMatch{
+				Rank:               i + 1,
+				Identity:           m.Identity,
+				HasProbability:     m.HasProbability,
+				Probability:        fmt.Sprintf("%.3f", m.Probability),
+				ProbabilityPercent: fmt.Sprintf("%.1f", 100*m.Probability),
+				Score:              fmt.Sprintf("%.3f", m.Score),
+				Similarity:         fmt.Sprintf("%.3f", m.Similarity),
+				ClosestName:        filepath.Base(m.ClosestPath),
+				ClosestPath:        m.ClosestPath,
+			}
+			p.HasScore = p.HasScore || m.HasScore
+			if m.Closest != nil {
+				if pm.Closest, err = dataURI(vision.SquareResize(m.Closest, gallerySide)); err != nil {
+					return nil, err
+				}
+			}
+			pf.Matches = append(pf.Matches, pm)
+		}
+		p.Faces = append(p.Faces, pf)
 	}
-	var buf bytes.Buffer
-	if err := pageTemplate.Execute(&buf, p); err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	return buf.Bytes(), nil
+	return p, nil
 }
 
 // dataURI encodes a picture as a PNG data: URI, so the page needs no other file.
@@ -167,27 +236,47 @@ func dataURI(img image.Image) (template.URL, error) {
 // is near.
 var faceBoxColour = color.RGBA{R: 0, G: 230, B: 64, A: 255}
 
-// annotatedPhoto is the photo scaled to fit maxSide with the detected face outlined. A small
-// photo (a 112-pixel crop) is enlarged, but at most twice, so it is not blown up into blur.
+// annotatedPhoto is the photo scaled to fit maxSide with each detected face outlined and, when
+// there are several, numbered. A small photo (a 112-pixel crop) is enlarged, but at most twice,
+// so it is not blown up into blur.
 func annotatedPhoto(r *Report, maxSide int) *image.RGBA {
 	b := r.Photo.Bounds()
 	scale := min(2, float64(maxSide)/float64(max(b.Dx(), b.Dy())))
 	w, h := max(1, int(float64(b.Dx())*scale+0.5)), max(1, int(float64(b.Dy())*scale+0.5))
 	out := vision.Resize(r.Photo, w, h)
-	if r.FaceBox.Empty() {
-		return out
-	}
-	box := image.Rect(
-		int(float64(r.FaceBox.Min.X-b.Min.X)*scale), int(float64(r.FaceBox.Min.Y-b.Min.Y)*scale),
-		int(float64(r.FaceBox.Max.X-b.Min.X)*scale), int(float64(r.FaceBox.Max.Y-b.Min.Y)*scale))
-	const thick = 3
-	for _, edge := range []image.Rectangle{
-		{box.Min, image.Pt(box.Max.X, box.Min.Y+thick)},
-		{image.Pt(box.Min.X, box.Max.Y-thick), box.Max},
-		{box.Min, image.Pt(box.Min.X+thick, box.Max.Y)},
-		{image.Pt(box.Max.X-thick, box.Min.Y), box.Max},
-	} {
-		draw.Draw(out, edge.Intersect(out.Bounds()), image.NewUniform(faceBoxColour), image.Point{}, draw.Src)
+	for _, f := range r.Faces {
+		if f.Box.Empty() {
+			continue
+		}
+		box := image.Rect(
+			int(float64(f.Box.Min.X-b.Min.X)*scale), int(float64(f.Box.Min.Y-b.Min.Y)*scale),
+			int(float64(f.Box.Max.X-b.Min.X)*scale), int(float64(f.Box.Max.Y-b.Min.Y)*scale))
+		const thick = 3
+		for _, edge := range []image.Rectangle{
+			{box.Min, image.Pt(box.Max.X, box.Min.Y+thick)},
+			{image.Pt(box.Min.X, box.Max.Y-thick), box.Max},
+			{box.Min, image.Pt(box.Min.X+thick, box.Max.Y)},
+			{image.Pt(box.Max.X-thick, box.Min.Y), box.Max},
+		} {
+			draw.Draw(out, edge.Intersect(out.Bounds()), image.NewUniform(faceBoxColour), image.Point{}, draw.Src)
+		}
+		if len(r.Faces) > 1 {
+			numberBox(out, box, f.Number)
+		}
 	}
 	return out
+}
+
+// numberBox writes a face's number in a green tag at the top left corner of its box.
+func numberBox(out *image.RGBA, box image.Rectangle, n int) {
+	face, err := labelFace()
+	if err != nil {
+		return // the boxes alone still show the faces
+	}
+	label := fmt.Sprint(n)
+	width := font.MeasureString(face, label).Ceil() + 6
+	tag := image.Rect(box.Min.X, box.Min.Y, box.Min.X+width, box.Min.Y+16).Intersect(out.Bounds())
+	draw.Draw(out, tag, image.NewUniform(faceBoxColour), image.Point{}, draw.Src)
+	d := &font.Drawer{Dst: out, Src: image.Black, Face: face, Dot: fixed.P(box.Min.X+3, box.Min.Y+13)}
+	d.DrawString(label)
 }

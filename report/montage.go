@@ -40,8 +40,9 @@ var labelFace = sync.OnceValues(func() (font.Face, error) {
 	return opentype.NewFace(f, &opentype.FaceOptions{Size: 13, DPI: 72, Hinting: font.HintingFull})
 })
 
-// montage draws the report as one picture: the photo, the face and the heatmap in a first row,
-// then the matches, each its closest gallery photo above its name and scores.
+// montage draws the report as one picture: the photo with its faces outlined in a first row,
+// then for each face a row with what the network saw and its heatmap, then its matches, each
+// its closest gallery photo above its name and scores.
 func montage(r *Report) (*image.RGBA, error) {
 	face, err := labelFace()
 	if err != nil {
@@ -52,24 +53,19 @@ func montage(r *Report) (*image.RGBA, error) {
 	pw := photo.Bounds().Dx() * montageFace / photo.Bounds().Dy()
 	photo = vision.Resize(photo, pw, montageFace)
 
-	top := []struct {
+	type picture struct {
 		img     image.Image
 		caption string
-	}{{photo, "photo: " + filepath.Base(r.PhotoPath)}, {r.Face, "face seen"}}
-	if r.Heatmap != nil {
-		top = append(top, struct {
-			img     image.Image
-			caption string
-		}{r.Heatmap, "Grad-CAM: " + r.CAMIdentity})
 	}
-	width := montagePad
-	for _, t := range top {
-		width += max(t.img.Bounds().Dx(), montageFace) + montagePad
-	}
-	rows := (len(r.Matches) + montagePerRow - 1) / montagePerRow
-	width = max(width, montagePad+min(len(r.Matches), montagePerRow)*montageCell)
+	width := 2*montagePad + max(pw, montageFace)
 	rowHeight := montageThumb + 4*montageLineGap + montagePad
-	height := montagePad + montageFace + montageLineGap + montagePad + rows*rowHeight
+	pictureRow := montageFace + montageLineGap + montagePad
+	height := montagePad + pictureRow
+	for _, f := range r.Faces {
+		rows := (len(f.Matches) + montagePerRow - 1) / montagePerRow
+		width = max(width, montagePad+2*(montageFace+montagePad), montagePad+min(len(f.Matches), montagePerRow)*montageCell)
+		height += pictureRow + rows*rowHeight
+	}
 
 	out := image.NewRGBA(image.Rect(0, 0, width, height))
 	draw.Draw(out, out.Bounds(), image.NewUniform(montageBackground), image.Point{}, draw.Src)
@@ -78,41 +74,53 @@ func montage(r *Report) (*image.RGBA, error) {
 		text.Dot = fixed.P(x, y)
 		text.DrawString(fit(face, s, width))
 	}
-
-	x := montagePad
-	for _, t := range top {
-		img := t.img
-		if img.Bounds().Dy() != montageFace {
-			img = vision.Resize(img, montageFace, montageFace)
+	// drawRow draws pictures side by side at height y, each captioned below.
+	drawRow := func(y int, pictures []picture) {
+		x := montagePad
+		for _, t := range pictures {
+			img := t.img
+			if img.Bounds().Dy() != montageFace {
+				img = vision.Resize(img, montageFace, montageFace)
+			}
+			draw.Draw(out, image.Rect(x, y, x+img.Bounds().Dx(), y+montageFace), img, img.Bounds().Min, draw.Src)
+			say(x, y+montageFace+montageLineGap-3, max(img.Bounds().Dx(), montageFace), t.caption)
+			x += max(img.Bounds().Dx(), montageFace) + montagePad
 		}
-		draw.Draw(out, image.Rect(x, montagePad, x+img.Bounds().Dx(), montagePad+montageFace), img, img.Bounds().Min, draw.Src)
-		say(x, montagePad+montageFace+montageLineGap-3, max(img.Bounds().Dx(), montageFace), t.caption)
-		x += max(img.Bounds().Dx(), montageFace) + montagePad
 	}
 
-	y0 := montagePad + montageFace + montageLineGap + montagePad
-	for i, m := range r.Matches {
-		cx := montagePad + (i%montagePerRow)*montageCell
-		cy := y0 + (i/montagePerRow)*rowHeight
-		if m.Closest != nil {
-			thumb := vision.SquareResize(m.Closest, montageThumb)
-			draw.Draw(out, image.Rect(cx, cy, cx+montageThumb, cy+montageThumb), thumb, image.Point{}, draw.Src)
+	drawRow(montagePad, []picture{{photo, "photo: " + filepath.Base(r.PhotoPath)}})
+	y := montagePad + pictureRow
+	for _, f := range r.Faces {
+		row := []picture{{f.Picture, fmt.Sprintf("face %d seen", f.Number)}}
+		if f.Heatmap != nil {
+			row = append(row, picture{f.Heatmap, "Grad-CAM: " + f.CAMIdentity})
 		}
-		lines := []string{fmt.Sprintf("%d. %s", i+1, m.Identity)}
-		if m.HasProbability {
-			lines = append(lines, fmt.Sprintf("probability %.3f", m.Probability))
-		} else {
-			lines = append(lines, "not in the classifier")
+		drawRow(y, row)
+		y += pictureRow
+		for i, m := range f.Matches {
+			cx := montagePad + (i%montagePerRow)*montageCell
+			cy := y + (i/montagePerRow)*rowHeight
+			if m.Closest != nil {
+				thumb := vision.SquareResize(m.Closest, montageThumb)
+				draw.Draw(out, image.Rect(cx, cy, cx+montageThumb, cy+montageThumb), thumb, image.Point{}, draw.Src)
+			}
+			lines := []string{fmt.Sprintf("%d. %s", i+1, m.Identity)}
+			if m.HasProbability {
+				lines = append(lines, fmt.Sprintf("probability %.3f", m.Probability))
+			} else {
+				lines = append(lines, "not in the classifier")
+			}
+			if m.HasScore {
+				lines = append(lines, fmt.Sprintf("gallery score %.3f", m.Score))
+			}
+			if m.Closest != nil {
+				lines = append(lines, fmt.Sprintf("similarity %.3f", m.Similarity))
+			}
+			for j, l := range lines {
+				say(cx, cy+montageThumb+(j+1)*montageLineGap-3, montageCell-8, l)
+			}
 		}
-		if m.HasScore {
-			lines = append(lines, fmt.Sprintf("gallery score %.3f", m.Score))
-		}
-		if m.Closest != nil {
-			lines = append(lines, fmt.Sprintf("similarity %.3f", m.Similarity))
-		}
-		for j, l := range lines {
-			say(cx, cy+montageThumb+(j+1)*montageLineGap-3, montageCell-8, l)
-		}
+		y += (len(f.Matches) + montagePerRow - 1) / montagePerRow * rowHeight
 	}
 	return out, nil
 }

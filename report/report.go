@@ -1,5 +1,5 @@
-// Package report writes the answer to "whom do I look like" for one photo as a page a person
-// reads: a self-contained HTML file (every picture inline as a data: URI, so it can be mailed
+// Package report writes the answer to "whom do I look like" for one photo and each of its
+// faces as a page a person reads: a self-contained HTML file (every picture inline as a data: URI, so it can be mailed
 // or opened from anywhere) and a PNG montage of the same, for places that show pictures only.
 package report
 
@@ -32,34 +32,45 @@ type Match struct {
 	Similarity  float32
 }
 
-// Report is everything one page shows.
+// Report is everything one page shows: a photo and the answer for each of its faces.
 type Report struct {
 	// PhotoPath and Photo are the photo asked about.
 	PhotoPath string
 	Photo     image.Image
-	// FaceBox is where the face was found in Photo (empty: no detector ran, the photo was
-	// framed by its centre square) and Framing says how in words.
-	FaceBox image.Rectangle
+	// Framing says in words how the faces were taken from the photo.
 	Framing string
-	// Face is the picture the network saw (aligned, at its input size).
-	Face image.Image
-	// Heatmap is the Grad-CAM overlay on Face, for the identity CAMIdentity.
-	Heatmap     image.Image
-	CAMIdentity string
 	// RankedBy says what ordered the matches: "classifier" or "embedding".
 	RankedBy string
-	Matches  []Match
 	// Model names the model file the answer came from.
 	Model string
-	// Confidence says in words how far to trust the answer; Doubtful (a guess) puts it in the
-	// warning banner rather than under the title.
-	Confidence string
-	Doubtful   bool
 	// Warnings are about the model or its gallery (it has not learned, its embeddings have
 	// collapsed), shown in the banner above everything.
 	Warnings []string
 	// NoClosest says the gallery photos are left out because their similarities mean nothing.
 	NoClosest bool
+	// Faces are the faces answered, most confident first; each is outlined on the photo
+	// with its number.
+	Faces []Face
+}
+
+// Face is the answer for one face of the photo.
+type Face struct {
+	// Number is the face's place among the photo's faces, most confident first, from 1 (as
+	// 'vgg detect' lists them).
+	Number int
+	// Box is where the face was found, in the pixels of Report.Photo (which may be a shrunk
+	// copy of the photo); empty: no detector ran, the photo was framed by its centre square.
+	Box image.Rectangle
+	// Picture is what the network saw (aligned, at its input size).
+	Picture image.Image
+	// Heatmap is the Grad-CAM overlay on Picture, for the identity CAMIdentity; nil for none.
+	Heatmap     image.Image
+	CAMIdentity string
+	Matches     []Match
+	// Confidence says in words how far to trust the answer; Doubtful (a guess) puts it in the
+	// warning banner too.
+	Confidence string
+	Doubtful   bool
 }
 
 // File names inside the report folder.
@@ -87,10 +98,7 @@ func PrepareDir(dir string) error {
 // file is then written atomically (a reader sees the old file or the complete new one), so a
 // failure leaves no half-written file. dir must exist (see PrepareDir).
 func Write(dir string, r *Report) error {
-	if r.Photo == nil || r.Face == nil {
-		return fmt.Errorf("report: the photo and the face are needed")
-	}
-	page, err := renderHTML(r)
+	page, err := HTML(r)
 	if err != nil {
 		return err
 	}

@@ -31,21 +31,24 @@ func flat(w, h int, c color.RGBA) *image.RGBA {
 
 func sampleReport() *Report {
 	return &Report{
-		PhotoPath:   "/photos/holiday <1>.jpg",
-		Photo:       flat(400, 300, photoColour),
-		FaceBox:     image.Rect(150, 80, 250, 180),
-		Framing:     "Face found by the detector (green box) and aligned.",
-		Face:        flat(128, 128, faceColour),
-		Heatmap:     flat(128, 128, color.RGBA{R: 180, G: 20, B: 10, A: 255}),
-		CAMIdentity: "Barack_Obama",
-		RankedBy:    "classifier",
-		Model:       "run/model.safetensors",
-		Matches: []Match{
-			{Identity: "Barack_Obama", Probability: 0.83, HasProbability: true, Closest: flat(250, 250, galleryColour), ClosestPath: "/g/Barack_Obama/0007.jpg", Similarity: 0.912},
-			{Identity: "Colin_Powell", Probability: 0.11, HasProbability: true, Closest: flat(112, 112, galleryColour), ClosestPath: "/g/Colin_Powell/0002.jpg", Similarity: 0.702},
-			{Identity: "An Enrolled Friend With A Very Long Name", Closest: flat(160, 160, galleryColour), ClosestPath: "/g/friend.jpg", Similarity: 0.654},
-			{Identity: "Arin", Probability: 0.01, HasProbability: true},
-		},
+		PhotoPath: "/photos/holiday <1>.jpg",
+		Photo:     flat(400, 300, photoColour),
+		Framing:   "Face found by the detector (green box) and aligned.",
+		RankedBy:  "classifier",
+		Model:     "run/model.safetensors",
+		Faces: []Face{{
+			Number:      1,
+			Box:         image.Rect(150, 80, 250, 180),
+			Picture:     flat(128, 128, faceColour),
+			Heatmap:     flat(128, 128, color.RGBA{R: 180, G: 20, B: 10, A: 255}),
+			CAMIdentity: "Barack_Obama",
+			Matches: []Match{
+				{Identity: "Barack_Obama", Probability: 0.83, HasProbability: true, Closest: flat(250, 250, galleryColour), ClosestPath: "/g/Barack_Obama/0007.jpg", Similarity: 0.912},
+				{Identity: "Colin_Powell", Probability: 0.11, HasProbability: true, Closest: flat(112, 112, galleryColour), ClosestPath: "/g/Colin_Powell/0002.jpg", Similarity: 0.702},
+				{Identity: "An Enrolled Friend With A Very Long Name", Closest: flat(160, 160, galleryColour), ClosestPath: "/g/friend.jpg", Similarity: 0.654},
+				{Identity: "Arin", Probability: 0.01, HasProbability: true},
+			},
+		}},
 	}
 }
 
@@ -98,25 +101,25 @@ func TestWriteReport(t *testing.T) {
 func TestWarningBanner(t *testing.T) {
 	page := func(r *Report) string {
 		t.Helper()
-		html, err := renderHTML(r)
+		html, err := HTML(r)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return string(html)
 	}
 	sure := sampleReport()
-	sure.Confidence = "confident: 83.0% for Barack_Obama"
+	sure.Faces[0].Confidence = "confident: 83.0% for Barack_Obama"
 	html := page(sure)
-	if strings.Contains(html, `id="warning"`) || !strings.Contains(html, `<p class="confidence" id="confidence">confident: 83.0%`) {
+	if strings.Contains(html, `id="warning"`) || !strings.Contains(html, `<p class="confidence" id="confidence-1">confident: 83.0%`) {
 		t.Errorf("a confident answer: a banner, or no confidence line:\n%s", html)
 	}
 
 	guess := sampleReport()
-	guess.Confidence, guess.Doubtful = "not a real answer: the model is at chance (16.8% for Barack_Obama)", true
+	guess.Faces[0].Confidence, guess.Faces[0].Doubtful = "not a real answer: the model is at chance (16.8% for Barack_Obama)", true
 	guess.Warnings = []string{"the model's training report says it has not learned", "the embeddings have collapsed"}
 	guess.NoClosest = true
-	for i := range guess.Matches {
-		guess.Matches[i].Closest = nil
+	for i := range guess.Faces[0].Matches {
+		guess.Faces[0].Matches[i].Closest = nil
 	}
 	html = page(guess)
 	for _, want := range []string{`id="warning"`, "not a trustworthy answer", "<li>not a real answer: the model is at chance", "<li>the embeddings have collapsed",
@@ -127,6 +130,46 @@ func TestWarningBanner(t *testing.T) {
 	}
 	if strings.Index(html, `id="warning"`) > strings.Index(html, `id="photo"`) {
 		t.Error("the banner is not above the photo")
+	}
+}
+
+// A photo with two faces: each has its own section with its own matches and heatmap, a doubtful
+// one is named in the banner by its number, and the montage grows a row for each.
+func TestReportOfSeveralFaces(t *testing.T) {
+	one := sampleReport()
+	two := sampleReport()
+	second := two.Faces[0]
+	second.Number, second.Box = 2, image.Rect(20, 20, 90, 90)
+	second.Matches = []Match{{Identity: "Zed Zelkova", Probability: 0.4, HasProbability: true}}
+	second.Confidence, second.Doubtful = "unsure — a guess: only 40.0% for Zed Zelkova", true
+	two.Faces = append(two.Faces, second)
+	html, err := HTML(two)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(html)
+	for _, want := range []string{`id="answer-1"`, `id="answer-2"`, `id="matches-2"`, `id="heatmap-2"`, "Face 2: unsure",
+		`looks most like <span class="best">Barack_Obama</span>`, `looks most like <span class="best">Zed Zelkova</span>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page of two faces lacks %q", want)
+		}
+	}
+	if strings.Index(page, `<td class="identity">Zed Zelkova</td>`) < strings.Index(page, `id="answer-2"`) {
+		t.Error("face 2's match is not in face 2's section")
+	}
+	m1, err := montage(one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := montage(two)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m2.Bounds().Dy() <= m1.Bounds().Dy() {
+		t.Errorf("the montage of two faces (%v) is no taller than that of one (%v)", m2.Bounds(), m1.Bounds())
+	}
+	if _, err := HTML(&Report{Photo: one.Photo}); err == nil {
+		t.Error("a report without faces was rendered")
 	}
 }
 
@@ -223,7 +266,7 @@ func TestReportInChromium(t *testing.T) {
 		}
 	}
 	dom := string(runBrowser(t, browser, "--dump-dom", url))
-	for _, want := range []string{`id="photo"`, `id="face"`, `id="heatmap"`, "Colin_Powell", "not in the classifier"} {
+	for _, want := range []string{`id="photo"`, `id="face-1"`, `id="heatmap-1"`, "Colin_Powell", "not in the classifier"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the rendered DOM lacks %q", want)
 		}

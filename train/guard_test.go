@@ -167,7 +167,7 @@ func TestGuardPassesARunThatLearns(t *testing.T) {
 	if err := synth.WriteDataset(context.Background(), data, synth.Options{Seed: 1, Identities: 4, Photos: 60, Size: 32}); err != nil {
 		t.Fatal(err)
 	}
-	s := DefaultDemo().Settings
+	s := DemoSettings()
 	s.Data = data
 	s.Epochs, s.ValFraction, s.Schedule, s.LR = 6, 0.34, "constant", 0.001
 	var log bytes.Buffer

@@ -2,15 +2,19 @@ package train
 
 import (
 	"io"
+	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 )
 
-// newBar is the progress bar of one epoch, counting batches; with a nil writer it draws
-// nothing, so the loop need not ask whether anyone is watching.
+// newBar is the progress bar of one epoch, counting batches. It draws only on a terminal,
+// where each redraw replaces the last: in a file or a pipe every redraw would stay (hundreds a
+// epoch), so there the log's one line per epoch is all. With a nil writer, or one that is not a
+// terminal, it draws nothing, so the loop need not ask whether anyone is watching.
 func newBar(w io.Writer, batches int, description string) *progressbar.ProgressBar {
-	if w == nil {
+	if !isTerminal(w) {
 		return progressbar.NewOptions(batches, progressbar.OptionSetVisibility(false))
 	}
 	return progressbar.NewOptions(batches,
@@ -23,4 +27,10 @@ func newBar(w io.Writer, batches int, description string) *progressbar.ProgressB
 		// The epoch's summary line replaces the bar once it is full.
 		progressbar.OptionClearOnFinish(),
 	)
+}
+
+// isTerminal says whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

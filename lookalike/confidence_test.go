@@ -1,4 +1,4 @@
-package train
+package lookalike
 
 import (
 	"strings"

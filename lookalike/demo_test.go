@@ -1,4 +1,4 @@
-package train
+package lookalike
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/vgglab/vgg/train"
 )
 
 // A shortened demo: fewer people, photos and epochs than the real one, but every step of it.
@@ -33,7 +35,7 @@ func TestShortDemo(t *testing.T) {
 	if res.Accuracy() < 0.375 {
 		t.Errorf("held-out accuracy %.1f%%, want at least 37.5%% (chance 25%%)\n%s", 100*res.Accuracy(), log.String())
 	}
-	for _, f := range []string{res.ContactSheet, res.Model, res.Matches, PathsFor(res.Model).Plot} {
+	for _, f := range []string{res.ContactSheet, res.Model, res.Matches, train.PathsFor(res.Model).Plot} {
 		if _, err := os.Stat(f); err != nil {
 			t.Error(err)
 		}

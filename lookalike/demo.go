@@ -1,4 +1,4 @@
-package train
+package lookalike
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/nn"
+	"github.com/vgglab/vgg/train"
 	"github.com/vgglab/vgg/vision"
 	"github.com/vgglab/vgg/vision/synth"
 )
@@ -29,37 +29,25 @@ type DemoOptions struct {
 	// would real photos. Zero means the input size.
 	PhotoSize int
 	// Settings train the network; Data is filled in by the demo.
-	Settings Settings
-	// Device is the backend name (see Options.Device).
+	Settings train.Settings
+	// Device is the backend name (see train.Options.Device).
 	Device string
-	// Log and Progress are as in Options.
+	// Log and Progress are as in train.Options.
 	Log, Progress io.Writer
 }
 
 // DefaultDemo is sized to finish in about a minute on two CPU cores: 10 people, 72 photos
-// each to learn from and 20 to test on, at 32x32 pixels, through the default recipe's VGG-D
-// with batch norm at 1/8 width (0.4 M parameters) trained for 25 epochs with Adam
+// each to learn from and 20 to test on, trained with train.DemoSettings
 // (95.5% of the held-out photos right in 66 s on two busy cores).
 func DefaultDemo() DemoOptions {
-	s := DefaultSettings()
-	s.InputSize = 32
-	s.WidthDivisor = 8
-	s.Epochs = 25
-	s.BatchSize = 16
-	s.Optimizer = "adam"
-	s.LR = 0.002
-	s.WeightDecay = 0
-	s.ValFraction = 0.1
-	// The photos already vary in tilt and size; flips and shifts are cheap and enough.
-	s.Augment = dataset.Augment{Flip: true, MaxShift: dataset.DefaultAugment.MaxShift}
-	return DemoOptions{Dir: "vgg-demo", Identities: 10, Photos: 72, HeldOut: 20, Settings: s, Device: "cpu"}
+	return DemoOptions{Dir: "vgg-demo", Identities: 10, Photos: 72, HeldOut: 20, Settings: train.DemoSettings(), Device: "cpu"}
 }
 
 // DemoResult is how the demo did on the held-out photos.
 type DemoResult struct {
 	Correct, Total int
 	// Report is the training run's report.
-	Report *Report
+	Report *train.Report
 	// Files the demo wrote.
 	ContactSheet, Model, Matches string
 }
@@ -92,7 +80,7 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 			return nil, fmt.Errorf("demo: %w", err)
 		}
 	}
-	paths := PathsFor(res.Model)
+	paths := train.PathsFor(res.Model)
 	for _, f := range []string{paths.Best, paths.Last, paths.LastState, paths.Report, paths.Plot} {
 		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
 			return nil, fmt.Errorf("demo: %w", err)
@@ -140,37 +128,41 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 	}
 	say("2. Training %s (16 layers, 1/%d width) to tell the %d people apart.", network, s.WidthDivisor, o.Identities)
 	s.Data = trainDir
-	report, err := Run(ctx, s, Options{Out: res.Model, Device: o.Device, Log: indent{log}, Progress: o.Progress})
+	report, err := train.Run(ctx, s, train.Options{Out: res.Model, Device: o.Device, Log: indent{log}, Progress: o.Progress})
 	res.Report = report
 	if err != nil {
 		return res, err
 	}
 
 	say("3. Matching the %d held-out photos the network has never seen.", len(testPhotos))
-	p, err := OpenPredictor(o.Device, res.Model, nil)
+	m, err := Open(o.Device, res.Model, true)
 	if err != nil {
 		return res, err
 	}
-	defer p.Close()
-	preds, err := p.Predict(ctx, testPhotos, 3)
+	defer m.Close()
+	mt, err := NewMatcher(m, nil, Options{Top: 1, Faces: BestFace})
+	if err != nil {
+		return res, err
+	}
+	answers, err := mt.MatchFiles(ctx, testPhotos)
 	if err != nil {
 		return res, err
 	}
 	var table strings.Builder
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "photo\tperson\tbest match\tprobability\t")
-	for i, pr := range preds {
-		if pr.Err != nil {
-			return res, pr.Err
+	for i, a := range answers {
+		if a.Err != nil {
+			return res, a.Err
 		}
-		best := pr.Matches[0]
+		best := a.Faces[0].Candidates[0]
 		mark := "wrong"
 		if best.Identity == truth[i] {
 			res.Correct++
 			mark = "right"
 		}
 		res.Total++
-		rel, _ := filepath.Rel(o.Dir, pr.Path)
+		rel, _ := filepath.Rel(o.Dir, a.Path)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%5.1f%%\t%s\n", rel, truth[i], best.Identity, 100*best.Probability, mark)
 	}
 	tw.Flush()

@@ -1,6 +1,10 @@
-package train
+package lookalike
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/vgglab/vgg/nn"
+)
 
 // A classifier always names someone: softmax gives every photo a "best match", and a model that
 // has learnt nothing gives each of N people about 1/N. Confidence turns the probabilities of
@@ -49,7 +53,7 @@ func JudgeAnswer[F float32 | float64](probs []F, names []string) Confidence {
 	for i, v := range probs {
 		p[i] = float64(v)
 	}
-	order := ranked(p)
+	order := nn.Ranked(p)
 	top, name := p[order[0]], names[order[0]]
 	second, secondName := 0.0, ""
 	if len(order) > 1 {
