@@ -301,7 +301,7 @@ func colMatrix(s *convScratch, xd []float32, g convGeometry, first, images, work
 	taps := g.colTaps(s)
 	parallelFor(crs, workers, func(_, lo, hi int) {
 		for row := lo; row < hi; row++ {
-			g.colRow(s.col[row*cols:(row+1)*cols], xd, first, &taps[row], 0)
+			g.colRow(s.col[row*cols:(row+1)*cols], xd, first, &taps[row], colPos{})
 		}
 	})
 	return s.col
@@ -382,33 +382,54 @@ func growTaps(buf []colTap, n int) []colTap {
 	return buf[:n]
 }
 
-// colRow writes columns [j0, j0+len(d)) of the column matrix's row for tap t, for the images
-// from first on, into d: the input pixel the tap sees at each output position, 0 in the
-// padding. The columns are walked a run of one output row at a time, which is a plain copy
+// colPos is a column of the column matrix: image i (counted from the group's first) and
+// output position (op, oq).
+type colPos struct{ i, op, oq int }
+
+// pos returns where column j of the column matrix is; it divides, so callers work it out once
+// per run of columns.
+func (g convGeometry) pos(j int) colPos {
+	pix := j % g.pixels()
+	return colPos{i: j / g.pixels(), op: pix / g.q, oq: pix % g.q}
+}
+
+// colRow writes the len(d) columns from at on of the column matrix's row for tap t, for the
+// images from first on, into d: the input pixel the tap sees at each output position, 0 in
+// the padding. The columns are walked a run of one output row at a time, which is a copy
 // from a row of the input when the stride is 1; positions advance by addition, as divisions
-// would cost more than the copies at these sizes.
-func (g convGeometry) colRow(d, xd []float32, first int, t *colTap, j0 int) {
+// would cost more than the copies at these sizes, and short runs are copied by a loop rather
+// than a call.
+func (g convGeometry) colRow(d, xd []float32, first int, t *colTap, at colPos) {
 	pp := g.params
-	pq, image := g.pixels(), g.c*g.h*g.w
-	i, pix := j0/pq, j0%pq
-	op, oq := pix/g.q, pix%g.q
-	plane := (first+i)*image + t.offset // where this image's channel starts in x
+	image := g.c * g.h * g.w
+	op, oq := at.op, at.oq
+	plane := (first+at.i)*image + t.offset // where this image's channel starts in x
 	for j := 0; j < len(d); {
 		seg := d[j : j+min(g.q-oq, len(d)-j)]
 		lo, hi := max(oq, t.qLo), min(oq+len(seg), t.qHi) // the run's columns inside the input
 		if op < t.pLo || op >= t.pHi || lo >= hi {
 			clear(seg)
 		} else {
-			clear(seg[:lo-oq])
-			clear(seg[hi-oq:])
+			for k := range seg[:lo-oq] {
+				seg[k] = 0
+			}
+			for k := hi - oq; k < len(seg); k++ {
+				seg[k] = 0
+			}
 			src := xd[plane+(op*pp.StrideH-pp.PadH+t.r)*g.w:][:g.w]
 			iw := lo*pp.StrideW - pp.PadW + t.s
-			if pp.StrideW == 1 {
-				copy(seg[lo-oq:hi-oq], src[iw:])
-			} else {
-				for k := lo - oq; k < hi-oq; k, iw = k+1, iw+pp.StrideW {
-					seg[k] = src[iw]
+			dst := seg[lo-oq : hi-oq]
+			switch {
+			case pp.StrideW != 1:
+				for k := range dst {
+					dst[k] = src[iw+k*pp.StrideW]
 				}
+			case len(dst) <= 16:
+				for k, v := range src[iw : iw+len(dst)] {
+					dst[k] = v
+				}
+			default:
+				copy(dst, src[iw:])
 			}
 		}
 		j += len(seg)
@@ -424,9 +445,10 @@ func (g convGeometry) colRow(d, xd []float32, first int, t *colTap, j0 int) {
 // columns (image,p,q)) straight from x.
 func (g convGeometry) packCol(xd []float32, first int, taps []colTap) sgemm.PackB {
 	return func(dst []float32, p0, kc, j0, cols, nr int) {
+		at := g.pos(j0)
 		for p := 0; p < kc; p++ {
 			d := dst[p*nr : p*nr+nr]
-			g.colRow(d[:cols], xd, first, &taps[p0+p], j0)
+			g.colRow(d[:cols], xd, first, &taps[p0+p], at)
 			clear(d[cols:])
 		}
 	}
@@ -441,7 +463,7 @@ func (g convGeometry) packColT(xd []float32, first int, taps []colTap) sgemm.Pac
 			for at := 0; at < kc; at += len(run) {
 				seg := run[:min(len(run), kc-at)]
 				if j < cols {
-					g.colRow(seg, xd, first, &taps[j0+j], p0+at)
+					g.colRow(seg, xd, first, &taps[j0+j], g.pos(p0+at))
 				} else {
 					clear(seg)
 				}
