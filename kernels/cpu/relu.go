@@ -1,9 +1,8 @@
 package cpu
 
 import (
-	"math"
-
 	"github.com/vgglab/vgg/kernels"
+	"github.com/vgglab/vgg/kernels/cpu/vec"
 	"github.com/vgglab/vgg/tensor"
 )
 
@@ -31,9 +30,7 @@ func (be *Backend) ReLU(y, x *tensor.Tensor) error {
 		return err
 	}
 	parallelFor(len(xd), be.workersFor(len(xd)), func(_, lo, hi int) {
-		for i, v := range xd[lo:hi] {
-			yd[lo+i] = max(v, 0)
-		}
+		vec.ReLU(yd[lo:hi], xd[lo:hi])
 	})
 	return nil
 }
@@ -57,23 +54,7 @@ func (be *Backend) ReLUBackward(dx, dy, y *tensor.Tensor) error {
 		return err
 	}
 	parallelFor(len(yd), be.workersFor(len(yd)), func(_, lo, hi int) {
-		reluMask(dxd[lo:hi], dyd[lo:hi], yd[lo:hi])
+		vec.ReLUMask(dxd[lo:hi], dyd[lo:hi], yd[lo:hi])
 	})
 	return nil
-}
-
-// reluMask sets dx = dy where y > 0, else 0, without branches: about half of a ReLU's
-// outputs are zero in no pattern a branch predictor can follow, so a branch mispredicts on
-// every other element. y > 0 (+Inf included, NaN not) is exactly 1 <= bits(y) <= bits(+Inf)
-// as unsigned integers, which turns into an all-ones or all-zero mask on dy's bits.
-func reluMask(dx, dy, y []float32) {
-	dy, y = dy[:len(dx)], y[:len(dx)]
-	const inf = 0x7f800000
-	for i, v := range y {
-		keep := uint32(0)
-		if math.Float32bits(v)-1 < inf {
-			keep = ^uint32(0)
-		}
-		dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & keep)
-	}
 }

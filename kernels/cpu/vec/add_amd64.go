@@ -7,3 +7,13 @@ const hasAVX2 = true
 //
 //go:noescape
 func addAVX2(dst, src *float32, n int)
+
+// reluAVX2 is ReLU for n >= 1 elements (relu_amd64.s).
+//
+//go:noescape
+func reluAVX2(dst, src *float32, n int)
+
+// reluMaskAVX2 is ReLUMask for n >= 1 elements (relu_amd64.s).
+//
+//go:noescape
+func reluMaskAVX2(dx, dy, y *float32, n int)
