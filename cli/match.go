@@ -16,6 +16,7 @@ import (
 	"github.com/vgglab/vgg/explain"
 	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/report"
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/tensor"
 	"github.com/vgglab/vgg/train"
 	"github.com/vgglab/vgg/vision"
@@ -43,6 +44,7 @@ func init() {
 			&cli.StringFlag{Name: "cam", Usage: "the identity `NAME` the report's Grad-CAM heatmap explains (default: the classifier's top identity)"},
 			alignedFlag(),
 			deviceFlag(),
+			forceFlag(),
 		},
 		Action: runMatch,
 	})
@@ -110,6 +112,11 @@ func runMatch(c *cli.Context) error {
 		}
 	}
 	photos, problems := expandPhotos(c.Args().Slice())
+	if opts.reportDir != "" {
+		if err := checkMatchReports(opts.reportDir, photos, c.Args().Slice(), c.Bool("force")); err != nil {
+			return fmt.Errorf("match: --report: %w", err)
+		}
+	}
 	em, err := openEmbeddingModel(c.String("device"), c.String("model"), photosAligned(c))
 	if err != nil {
 		return fmt.Errorf("match: %w", err)
@@ -144,7 +151,7 @@ func runMatch(c *cli.Context) error {
 	for _, r := range results {
 		if r.Error != "" {
 			failed++
-			fmt.Fprintf(c.App.ErrWriter, "vgg: match: skipped: %s\n", r.Error)
+			fmt.Fprintf(c.App.ErrWriter, "vgg: match: skipped: %s\n", printable(r.Error))
 		}
 	}
 	if c.Bool("json") {
@@ -157,6 +164,31 @@ func runMatch(c *cli.Context) error {
 	}
 	if failed > 0 {
 		return fmt.Errorf("match: %d of %d photos could not be matched", failed, len(results))
+	}
+	return nil
+}
+
+// matchReportDir is the folder of photo i's report: --report itself for one photo, a
+// sub-folder per photo for several.
+func matchReportDir(reportDir string, i int, photos []string) string {
+	if len(photos) == 1 {
+		return reportDir
+	}
+	return filepath.Join(reportDir, reportFolderName(i, photos[i]))
+}
+
+// checkMatchReports applies the output rule to every report file before any photo is
+// matched: a page or montage vgg did not write (a person's own index.html) is left alone
+// unless force, and none may be one of the photos or inside a folder of them.
+func checkMatchReports(reportDir string, photos, args []string, force bool) error {
+	var inputs []safefile.Input
+	for _, a := range args {
+		inputs = append(inputs, safefile.Input{Path: a, Flag: "the argument"})
+	}
+	for i := range photos {
+		if err := checkReportOutputs(matchReportDir(reportDir, i, photos), force, inputs...); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -251,10 +283,7 @@ func matchPhotos(ctx context.Context, modelPath string, em *embeddingModel, g *g
 			if opts.reportDir == "" {
 				continue
 			}
-			dir := opts.reportDir
-			if len(photos) > 1 {
-				dir = filepath.Join(dir, reportFolderName(i, photos[i]))
-			}
+			dir := matchReportDir(opts.reportDir, i, photos)
 			if err := writeMatchReport(dir, modelPath, em, faces[k], outs[k], cands, conf, opts); err != nil {
 				return nil, err
 			}
@@ -380,14 +409,14 @@ func writeMatchTable(w io.Writer, results []matchResult) error {
 	width := 0
 	for _, r := range results {
 		for _, m := range r.Matches {
-			width = max(width, len([]rune(m.Identity)))
+			width = max(width, len([]rune(printable(m.Identity))))
 		}
 	}
 	for _, r := range results {
 		if r.Error != "" {
 			continue
 		}
-		heading := r.Photo
+		heading := printable(r.Photo)
 		if r.Note != "" {
 			heading += "  (" + r.Note + ")"
 		}
@@ -395,14 +424,14 @@ func writeMatchTable(w io.Writer, results []matchResult) error {
 			heading += "  answer: " + r.words
 		}
 		if r.Report != "" {
-			heading += "  report: " + r.Report
+			heading += "  report: " + printable(r.Report)
 		}
 		if _, err := fmt.Fprintln(w, heading); err != nil {
 			return err
 		}
 		for i, m := range r.Matches {
-			pad := width - len([]rune(m.Identity))
-			line := fmt.Sprintf("  %2d. %s%*s", i+1, m.Identity, pad, "")
+			name := printable(m.Identity)
+			line := fmt.Sprintf("  %2d. %s%*s", i+1, name, width-len([]rune(name)), "")
 			if m.GalleryScore != nil {
 				line += fmt.Sprintf("  score %.3f", *m.GalleryScore)
 			}
@@ -412,7 +441,7 @@ func writeMatchTable(w io.Writer, results []matchResult) error {
 				line += "  enrolled"
 			}
 			if m.Similarity != nil {
-				line += fmt.Sprintf("  like %s (%.3f)", m.ClosestPhoto, *m.Similarity)
+				line += fmt.Sprintf("  like %s (%.3f)", printable(m.ClosestPhoto), *m.Similarity)
 			}
 			if _, err := fmt.Fprintln(w, line); err != nil {
 				return err

@@ -26,6 +26,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="generator" content="vgg">
 <title>Look-alike: {{.Title}}</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 24px; background: #fafafa; color: #222; }

@@ -1,0 +1,33 @@
+package safefile
+
+import (
+	"fmt"
+	"os"
+)
+
+// LockSuffix names the lock file of a path: "model.gallery" is locked through
+// "model.gallery.lock". The lock file stays after use (removing it would race with a
+// process waiting on it); it is empty and harmless.
+const LockSuffix = ".lock"
+
+// Lock takes an exclusive OS lock for path, waiting while another process (or goroutine)
+// holds it, and returns the function that releases it. A process that dies releases its
+// lock. Use it around read-modify-write of a file that several commands may update at once,
+// and read the file again once the lock is held: what was read before may be stale.
+//
+// Where the system has no flock (see lock_other.go) Lock only creates the lock file and
+// excludes nothing.
+func Lock(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path+LockSuffix, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("cannot lock %s: %w", path, err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cannot lock %s: %w", path, err)
+	}
+	return func() {
+		unlockFile(f)
+		f.Close()
+	}, nil
+}
