@@ -296,3 +296,32 @@ func TestPrintable(t *testing.T) {
 		}
 	}
 }
+
+// The rule holds for the other commands that write: viz, cascade train and demo (which
+// empties its photo folders) leave a stranger's files alone.
+func TestOtherCommandsFollowTheOutputRule(t *testing.T) {
+	dir := t.TempDir()
+	mine := filepath.Join(dir, "face.png") // also where viz activations puts the face
+	os.WriteFile(mine, []byte("my picture"), 0o644)
+	model := randomModel(t, []string{"a", "b"}, 1)
+	photos := synthPhotos(t, 2, 1)
+	for _, args := range [][]string{
+		{"viz", "filters", "--model", model, "--out", mine},
+		{"viz", "activations", "--model", model, "--out", dir, "--aligned", filepath.Join(photos, synth.Name(0), "0000.jpg")},
+		{"cascade", "train", "--pos", photos, "--bg", photos, "--out", mine},
+	} {
+		if _, _, err := run(t, args...); !errors.Is(err, safefile.ErrExists) && !errors.Is(err, safefile.ErrInput) {
+			t.Errorf("vgg %v: %v, want the stranger's file refused", args, err)
+		}
+	}
+	unchanged(t, mine, []byte("my picture"))
+	if _, _, err := run(t, "viz", "filters", "--model", model, "--out", model, "--force"); !errors.Is(err, safefile.ErrInput) {
+		t.Errorf("viz filters --out the model: %v", err)
+	}
+	os.MkdirAll(filepath.Join(dir, "train"), 0o755)
+	os.WriteFile(filepath.Join(dir, "train", "keep.txt"), []byte("keep"), 0o644)
+	if _, _, err := run(t, "demo", "--out", dir, "--epochs", "1"); !errors.Is(err, safefile.ErrExists) {
+		t.Errorf("demo --out a folder of someone's files: %v", err)
+	}
+	unchanged(t, filepath.Join(dir, "train", "keep.txt"), []byte("keep"))
+}

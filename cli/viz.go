@@ -8,6 +8,7 @@ import (
 
 	"github.com/vgglab/vgg/explain"
 	"github.com/vgglab/vgg/report"
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/tensor"
 	"github.com/vgglab/vgg/train"
 	"github.com/vgglab/vgg/vision"
@@ -31,6 +32,7 @@ func init() {
 					&cli.StringFlag{Name: "out", Value: "filters.png", Usage: "the PNG file to write"},
 					&cli.IntFlag{Name: "cell", Value: 24, Usage: "pixels per filter"},
 					deviceFlag(),
+					forceFlag(),
 				},
 				Action: runVizFilters,
 			},
@@ -44,6 +46,7 @@ func init() {
 					&cli.IntFlag{Name: "cell", Value: 32, Usage: "smallest size of a feature map in pixels (small maps are enlarged)"},
 					alignedFlag(),
 					deviceFlag(),
+					forceFlag(),
 				},
 				Action: runVizActivations,
 			},
@@ -53,6 +56,9 @@ func init() {
 
 func runVizFilters(c *cli.Context) error {
 	out := c.String("out")
+	if err := safefile.CheckOutput(out, pngKind, c.Bool("force"), safefile.Input{Path: c.String("model"), Flag: "--model"}); err != nil {
+		return fmt.Errorf("viz filters: --out: %w", err)
+	}
 	if err := report.PrepareDir(filepath.Dir(out)); err != nil {
 		return fmt.Errorf("viz filters: %w", err)
 	}
@@ -77,6 +83,9 @@ func runVizActivations(c *cli.Context) error {
 		return fmt.Errorf("viz activations: give one photo: vgg viz activations --model MODEL PHOTO")
 	}
 	dir := c.String("out")
+	if err := checkActivationOutputs(dir, c.Bool("force"), c.String("model"), c.Args().First()); err != nil {
+		return fmt.Errorf("viz activations: --out: %w", err)
+	}
 	if err := report.PrepareDir(dir); err != nil {
 		return fmt.Errorf("viz activations: %w", err)
 	}
@@ -108,6 +117,21 @@ func runVizActivations(c *cli.Context) error {
 			return fmt.Errorf("viz activations: %w", err)
 		}
 		if _, err := fmt.Fprintf(c.App.Writer, "block %d (%s): %d maps of %dx%d -> %s\n", b.Block, b.Layer, b.C, b.H, b.W, path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkActivationOutputs applies the output rule to the PNGs 'vgg viz activations' writes.
+func checkActivationOutputs(dir string, force bool, model, photo string) error {
+	inputs := []safefile.Input{{Path: model, Flag: "--model"}, {Path: photo, Flag: "the photo"}}
+	files := []string{"face.png"}
+	for block := 1; block <= 5; block++ {
+		files = append(files, fmt.Sprintf("block%d.png", block))
+	}
+	for _, f := range files {
+		if err := safefile.CheckOutput(filepath.Join(dir, f), pngKind, force, inputs...); err != nil {
 			return err
 		}
 	}

@@ -92,3 +92,34 @@ func notInside(path string, in Input) error {
 		}
 	}
 }
+
+// CheckOutputDir applies the output rule to a folder a command fills and may clear (vgg demo
+// empties its photo folders): allowed when dir does not exist, is empty, or made recognises
+// it as one the command filled before; otherwise an error wrapping ErrExists unless force.
+// Inputs are checked as for CheckOutput.
+func CheckOutputDir(dir, name string, made func(dir string) bool, force bool, inputs ...Input) error {
+	for _, in := range inputs {
+		if err := notInside(dir, in); err != nil {
+			return err
+		}
+	}
+	info, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("%s: is a file; the %s is a folder", dir, name)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	if len(entries) == 0 || made(dir) || force {
+		return nil
+	}
+	return fmt.Errorf("%s %w: it holds files, and is not a %s vgg made; choose a new folder, or pass --force to use it (its contents may be replaced)",
+		dir, ErrExists, name)
+}
