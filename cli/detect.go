@@ -106,7 +106,7 @@ func runDetect(c *cli.Context) error {
 		return enc.Encode(results)
 	}
 	for _, r := range results {
-		fmt.Fprintf(w, "%s: %d face(s)\n", printable(r.File), len(r.Faces))
+		fmt.Fprintf(w, "%s: %d face(s)\n", safefile.Printable(r.File), len(r.Faces))
 		for _, f := range r.Faces {
 			fmt.Fprintf(w, "  face x=%d y=%d w=%d h=%d confidence=%d", f.Box[0], f.Box[1], f.Box[2], f.Box[3], f.Neighbors)
 			if f.Eyes != nil {

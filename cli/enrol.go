@@ -11,6 +11,7 @@ import (
 
 	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/report"
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/vision"
 	"github.com/vgglab/vgg/vision/align"
 	"github.com/vgglab/vgg/vision/haar"
@@ -129,7 +130,7 @@ func runEnrol(c *cli.Context) error {
 		known = fmt.Sprintf("; %d were in the gallery already and are not added twice", dup)
 	}
 	_, err = fmt.Fprintf(c.App.Writer, "enrolled %d photos of %q (now %d%s); gallery %s holds %d photos of %d identities\n",
-		added, name, total, known, printable(out), g.Len(), len(g.Identities()))
+		added, name, total, known, safefile.Printable(out), g.Len(), len(g.Identities()))
 	return err
 }
 

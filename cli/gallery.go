@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vgglab/vgg/gallery"
+	"github.com/vgglab/vgg/safefile"
 )
 
 func init() {
@@ -50,11 +51,11 @@ func runGalleryList(c *cli.Context) error {
 	}
 	width := len("identity")
 	for _, ic := range g.Identities() {
-		width = max(width, len([]rune(printable(ic.Identity))))
+		width = max(width, len([]rune(safefile.Printable(ic.Identity))))
 	}
 	fmt.Fprintf(c.App.Writer, "%s%*s  photos\n", "identity", width-len("identity"), "")
 	for _, ic := range g.Identities() {
-		name := printable(ic.Identity)
+		name := safefile.Printable(ic.Identity)
 		fmt.Fprintf(c.App.Writer, "%s%*s  %6d\n", name, width-len([]rune(name)), "", ic.Photos)
 	}
 	_, err = fmt.Fprintf(c.App.Writer, "%d photos of %d identities in %s (model weights sha256 %.12s…)\n",
@@ -86,6 +87,6 @@ func runGalleryRemove(c *cli.Context) error {
 		return fmt.Errorf("gallery remove: %w", err)
 	}
 	_, err = fmt.Fprintf(c.App.Writer, "removed %q (%d photos); %s holds %d photos of %d identities\n",
-		removed, n, printable(path), g.Len(), len(g.Identities()))
+		removed, n, safefile.Printable(path), g.Len(), len(g.Identities()))
 	return err
 }

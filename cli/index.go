@@ -179,7 +179,7 @@ func indexCollection(ctx context.Context, out, errOut io.Writer, job indexJob) e
 	}
 	skipped = append(set.Skipped, skipped...)
 	for _, err := range skipped {
-		fmt.Fprintf(errOut, "vgg: index: skipped: %s\n", printable(err.Error()))
+		fmt.Fprintf(errOut, "vgg: index: skipped: %s\n", safefile.Printable(err.Error()))
 	}
 	if g.Len() == 0 {
 		return fmt.Errorf("index: no usable photo in %s", job.data)

@@ -151,7 +151,7 @@ func runMatch(c *cli.Context) error {
 	for _, r := range results {
 		if r.Error != "" {
 			failed++
-			fmt.Fprintf(c.App.ErrWriter, "vgg: match: skipped: %s\n", printable(r.Error))
+			fmt.Fprintf(c.App.ErrWriter, "vgg: match: skipped: %s\n", safefile.Printable(r.Error))
 		}
 	}
 	if c.Bool("json") {
@@ -409,14 +409,14 @@ func writeMatchTable(w io.Writer, results []matchResult) error {
 	width := 0
 	for _, r := range results {
 		for _, m := range r.Matches {
-			width = max(width, len([]rune(printable(m.Identity))))
+			width = max(width, len([]rune(safefile.Printable(m.Identity))))
 		}
 	}
 	for _, r := range results {
 		if r.Error != "" {
 			continue
 		}
-		heading := printable(r.Photo)
+		heading := safefile.Printable(r.Photo)
 		if r.Note != "" {
 			heading += "  (" + r.Note + ")"
 		}
@@ -424,13 +424,13 @@ func writeMatchTable(w io.Writer, results []matchResult) error {
 			heading += "  answer: " + r.words
 		}
 		if r.Report != "" {
-			heading += "  report: " + printable(r.Report)
+			heading += "  report: " + safefile.Printable(r.Report)
 		}
 		if _, err := fmt.Fprintln(w, heading); err != nil {
 			return err
 		}
 		for i, m := range r.Matches {
-			name := printable(m.Identity)
+			name := safefile.Printable(m.Identity)
 			line := fmt.Sprintf("  %2d. %s%*s", i+1, name, width-len([]rune(name)), "")
 			if m.GalleryScore != nil {
 				line += fmt.Sprintf("  score %.3f", *m.GalleryScore)
@@ -441,7 +441,7 @@ func writeMatchTable(w io.Writer, results []matchResult) error {
 				line += "  enrolled"
 			}
 			if m.Similarity != nil {
-				line += fmt.Sprintf("  like %s (%.3f)", printable(m.ClosestPhoto), *m.Similarity)
+				line += fmt.Sprintf("  like %s (%.3f)", safefile.Printable(m.ClosestPhoto), *m.Similarity)
 			}
 			if _, err := fmt.Fprintln(w, line); err != nil {
 				return err

@@ -282,21 +282,6 @@ func TestNamesPrintSafelyAndEnrolOnce(t *testing.T) {
 	}
 }
 
-func TestPrintable(t *testing.T) {
-	for in, want := range map[string]string{
-		"Keanu Reeves":   "Keanu Reeves",
-		"아이유":            "아이유",
-		"a\x1b[31mb":     `a\x1b[31mb`,
-		"line\nbreak\t!": `line\nbreak\t!`,
-		"bad\xffbyte":    `bad\xffbyte`,
-		"\u202e":         `\u202e`,
-	} {
-		if got := printable(in); got != want {
-			t.Errorf("printable(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // The rule holds for the other commands that write: viz, cascade train and demo (which
 // empties its photo folders) leave a stranger's files alone.
 func TestOtherCommandsFollowTheOutputRule(t *testing.T) {

@@ -1,7 +1,8 @@
 // Package safefile holds the file-system rules every vgg command shares: read only regular
 // files (a named pipe, a device or a socket given as a photo would block the program forever
-// in open), never write over an input or over a file vgg did not make (CheckOutput), and take
-// an OS lock on a file that several processes may update at once (Lock).
+// in open), never write over an input or over a file vgg did not make (CheckOutput), take an
+// OS lock on a file that several processes may update at once (Lock), and print names that
+// come from the file system or the user with their control characters escaped (Printable).
 package safefile
 
 import (
