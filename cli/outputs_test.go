@@ -310,3 +310,19 @@ func TestOtherCommandsFollowTheOutputRule(t *testing.T) {
 	}
 	unchanged(t, filepath.Join(dir, "train", "keep.txt"), []byte("keep"))
 }
+
+// A run started before PNGs carried vgg's mark still resumes: its model vouches for the curves
+// beside it. Without the model, an unmarked PNG there is a stranger's.
+func TestTrainOutputsOfAnEarlierRun(t *testing.T) {
+	data := synthPhotos(t, 2, 1)
+	model := randomModel(t, []string{"a", "b"}, 1)
+	curves := train.PathsFor(model).Plot
+	os.WriteFile(curves, []byte("\x89PNG unmarked"), 0o644)
+	if err := checkTrainOutputs(model, data, false); err != nil {
+		t.Errorf("an earlier run's outputs: %v", err)
+	}
+	os.Remove(model)
+	if err := checkTrainOutputs(model, data, false); !errors.Is(err, safefile.ErrExists) {
+		t.Errorf("an unmarked PNG without its model: %v", err)
+	}
+}

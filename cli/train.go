@@ -8,8 +8,10 @@ import (
 
 	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/gallery"
+	"github.com/vgglab/vgg/nn"
 	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/train"
+	"github.com/vgglab/vgg/vision"
 )
 
 func init() {
@@ -152,16 +154,19 @@ func runTrain(c *cli.Context) error {
 // checkTrainOutputs applies the output rule (safefile.CheckOutput) to every file a run
 // writes: the best and last models, the training state, the report, the curves and the
 // gallery. Each may already be there from this run (--resume) or an earlier one, recognised
-// by its content; none may be inside the collection it trains on.
+// by its content; none may be inside the collection it trains on. Curves drawn before PNGs
+// carried vgg's mark are recognised by the run's model beside them.
 func checkTrainOutputs(out, data string, force bool) error {
 	p := train.PathsFor(out)
 	in := safefile.Input{Path: data, Flag: "--data"}
+	runExists := nn.IsCheckpoint(p.Best) || nn.IsCheckpoint(p.Last)
+	curves := safefile.Kind{Name: "training curves PNG", Made: func(path string) bool { return runExists || vision.MadePNG(path) }}
 	for _, f := range []struct {
 		path string
 		kind safefile.Kind
 	}{
 		{p.Best, modelKind}, {p.Last, modelKind}, {p.LastState, modelKind},
-		{p.Report, trainReport}, {p.Plot, pngKind}, {gallery.PathFor(out), galleryKind},
+		{p.Report, trainReport}, {p.Plot, curves}, {gallery.PathFor(out), galleryKind},
 	} {
 		if err := safefile.CheckOutput(f.path, f.kind, force, in); err != nil {
 			return err

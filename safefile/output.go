@@ -15,7 +15,7 @@ import (
 // else that exists is refused unless the user says --force; an input is refused even then.
 
 // ErrExists says an output path holds a file vgg did not make; --force replaces it.
-var ErrExists = errors.New("exists and is not a file vgg made")
+var ErrExists = errors.New("exists")
 
 // ErrInput says an output path is one of the command's inputs or lies inside an input folder.
 var ErrInput = errors.New("is an input of this command")
@@ -59,11 +59,11 @@ func CheckOutput(path string, kind Kind, force bool, inputs ...Input) error {
 	if force {
 		return nil
 	}
-	what := "a file"
+	what := "another file"
 	if err := CheckRegular(info.Mode()); err != nil {
 		what = describe(info.Mode())
 	}
-	return fmt.Errorf("%s %w: it is %s, not a %s vgg wrote, and is left alone; choose another name, or pass --force to replace it",
+	return fmt.Errorf("%s %w and is %s, not a %s vgg wrote; it is left alone: choose another name, or pass --force to replace it",
 		path, ErrExists, what, kind.Name)
 }
 
@@ -120,6 +120,6 @@ func CheckOutputDir(dir, name string, made func(dir string) bool, force bool, in
 	if len(entries) == 0 || made(dir) || force {
 		return nil
 	}
-	return fmt.Errorf("%s %w: it holds files, and is not a %s vgg made; choose a new folder, or pass --force to use it (its contents may be replaced)",
+	return fmt.Errorf("%s %w and holds files, but is not a %s vgg made; choose a new folder, or pass --force to use it (its contents may be replaced)",
 		dir, ErrExists, name)
 }
