@@ -26,7 +26,8 @@ func init() {
 		Description: "index runs every photo of DIR/<identity>/<photo> through the model and stores its " +
 			"embedding (the 2048-wide layer before the classifier, scaled to unit length) with its " +
 			"identity and path in the gallery file beside the model (model.gallery), replacing the one " +
-			"there. 'vgg match' then shows, for each identity, the gallery photo most like the face, and " +
+			"there (a file there that is not a gallery is left alone unless --force; the model and the " +
+			"photos never are). 'vgg match' then shows, for each identity, the gallery photo most like the face, and " +
 			"'vgg match --by embedding' ranks identities by gallery similarity. Photos are framed the " +
 			"same as 'vgg match' frames them: as the model's training did, unless --aligned says the " +
 			"photos are face crops already (or --aligned=false that they are not).",

@@ -326,3 +326,22 @@ func TestTrainOutputsOfAnEarlierRun(t *testing.T) {
 		t.Errorf("an unmarked PNG without its model: %v", err)
 	}
 }
+
+// Issue 18 item 2, the model's files: a second 'vgg train' on the same --out while one runs
+// is refused at once, rather than both writing the model and its files.
+func TestOneTrainingRunPerModel(t *testing.T) {
+	data := synthPhotos(t, 2, 2)
+	out := filepath.Join(t.TempDir(), "new", "m.safetensors")
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := safefile.TryLock(out) // the run in progress
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	_, _, err = run(t, "train", "--data", data, "--out", out, "--epochs", "1", "--width", "16", "--input", "32", "--aligned", "--allow-chance")
+	if !errors.Is(err, safefile.ErrLocked) || !strings.Contains(err.Error(), out) {
+		t.Errorf("a second run on one --out: %v", err)
+	}
+}

@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -118,6 +120,16 @@ func runTrain(c *cli.Context) error {
 	if err := checkTrainOutputs(out, s.Data, c.Bool("force")); err != nil {
 		return fmt.Errorf("train: --out: %w", err)
 	}
+	// One run at a time writes a model and the files beside it (MODEL.safetensors.lock, in
+	// the folder the run creates anyway).
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return fmt.Errorf("train: --out: %w", err)
+	}
+	unlockRun, lockErr := safefile.TryLock(out)
+	if lockErr != nil {
+		return fmt.Errorf("train: --out: %w", lockErr)
+	}
+	defer unlockRun()
 	var o train.Options
 	aligned := c.Bool("aligned")
 	if c.Bool("resume") && !c.IsSet("aligned") {

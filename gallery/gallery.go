@@ -24,7 +24,9 @@
 // "separation" (see Separation) was added within version 1: readers ignore a field they do not
 // know, and a gallery without it has it measured when it is asked for.
 //
-// It is written atomically (temporary file, then rename), so a crash never leaves half a gallery.
+// It is written atomically (temporary file, then rename), so a crash never leaves half a gallery,
+// and under an OS lock on MODEL.gallery.lock (see Update), so that two processes adding people
+// at once both keep them.
 package gallery
 
 import (

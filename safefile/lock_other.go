@@ -6,6 +6,6 @@ import "os"
 
 // Systems without flock get no inter-process lock: concurrent updates of one gallery are
 // then the user's to avoid.
-func lockFile(*os.File) error { return nil }
+func lockFile(*os.File, bool) error { return nil }
 
 func unlockFile(*os.File) {}

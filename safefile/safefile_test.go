@@ -87,4 +87,19 @@ func TestLockExcludes(t *testing.T) {
 	if most != 1 && lockWorks {
 		t.Errorf("%d holders at once, want 1", most)
 	}
+
+	unlock, err := TryLock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TryLock(path); lockWorks && !errors.Is(err, ErrLocked) {
+		t.Errorf("TryLock of a held lock: %v, want ErrLocked", err)
+	}
+	unlock()
+	again, err := TryLock(path)
+	if err != nil {
+		t.Errorf("TryLock after release: %v", err)
+	} else {
+		again()
+	}
 }
