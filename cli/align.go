@@ -211,11 +211,6 @@ func alignJobs(in, out string, force bool) ([]alignJob, error) {
 			}
 			jobs = append(jobs, j)
 		}
-		if len(photos) > 0 {
-			if err := os.MkdirAll(filepath.Join(out, p.Name()), 0o755); err != nil {
-				return nil, err
-			}
-		}
 	}
 	if len(jobs) == 0 {
 		return nil, fmt.Errorf("%s holds no photos in per-person folders (want %s/NAME/PHOTO.jpg)", in, in)
@@ -223,6 +218,12 @@ func alignJobs(in, out string, force bool) ([]alignJob, error) {
 	if err := safefile.CheckOutput(filepath.Join(out, "align-report.json"), alignReportKind, force,
 		safefile.Input{Path: in, Flag: "--in"}); err != nil {
 		return nil, err
+	}
+	// Folders are made once every output has passed its check, so a refused run makes none.
+	for _, j := range jobs {
+		if err := os.MkdirAll(filepath.Dir(j.dst), 0o755); err != nil {
+			return nil, err
+		}
 	}
 	sort.Slice(jobs, func(i, j int) bool { return jobs[i].src < jobs[j].src })
 	return jobs, nil

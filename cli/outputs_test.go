@@ -128,6 +128,9 @@ func TestAlignKeepsItsInputAndEveryPhoto(t *testing.T) {
 		t.Errorf("align --out inside --in: %v, want it refused", err)
 	}
 	unchanged(t, photo, before)
+	if _, err := os.Stat(filepath.Join(data, "aligned")); err == nil {
+		t.Error("the refused run made its --out folder inside --in")
+	}
 
 	out := filepath.Join(t.TempDir(), "aligned")
 	stdout, stderr, err := run(t, "align", "--in", data, "--out", out)
