@@ -4,13 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/lookalike"
+	"github.com/vgglab/vgg/nn"
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/train"
+	"github.com/vgglab/vgg/vision"
 )
 
 func init() {
@@ -51,6 +55,7 @@ func init() {
 			&cli.BoolFlag{Name: "allow-chance", Usage: "exit 0 even when the model has not learned (no better than guessing); the log and the report still say so"},
 			alignedFlag(),
 			deviceFlag(),
+			forceFlag(),
 		},
 		Action: runTrain,
 	})
@@ -118,6 +123,21 @@ func runTrain(c *cli.Context) error {
 	if s.Data == "" {
 		return fmt.Errorf("train: --data is required: the folder of photos, DIR/<identity>/<photo>")
 	}
+	// Refused before any work: the run writes six files named after --out, none of which may
+	// be a photo of the collection, land inside it, or replace a file another program made.
+	if err := checkTrainOutputs(out, s.Data, c.Bool("force")); err != nil {
+		return fmt.Errorf("train: --out: %w", err)
+	}
+	// One run at a time writes a model and the files beside it (MODEL.safetensors.lock, in
+	// the folder the run creates anyway).
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return fmt.Errorf("train: --out: %w", err)
+	}
+	unlockRun, lockErr := safefile.TryLock(out)
+	if lockErr != nil {
+		return fmt.Errorf("train: --out: %w", lockErr)
+	}
+	defer unlockRun()
 	var o train.Options
 	aligned := c.Bool("aligned")
 	if c.Bool("resume") && !c.IsSet("aligned") {
@@ -142,11 +162,35 @@ func runTrain(c *cli.Context) error {
 	// 'vgg enrol' can add people straight away. One that has not learned gets it too, so that
 	// it can be inspected whole; 'vgg match' warns about such a model from its report.
 	if err := indexCollection(ctx, c.App.Writer, c.App.ErrWriter, indexJob{
-		model: out, gallery: gallery.PathFor(out), data: s.Data, device: o.Device, aligned: aligned}); err != nil {
+		model: out, gallery: gallery.PathFor(out), data: s.Data, device: o.Device, aligned: aligned, force: c.Bool("force")}); err != nil {
 		return err
 	}
 	if notLearned {
 		return fmt.Errorf("%w. The model, its report and its gallery are written for inspection only; --allow-chance keeps such a model and exits 0", err)
+	}
+	return nil
+}
+
+// checkTrainOutputs applies the output rule (safefile.CheckOutput) to every file a run
+// writes: the best and last models, the training state, the report, the curves and the
+// gallery. Each may already be there from this run (--resume) or an earlier one, recognised
+// by its content; none may be inside the collection it trains on. Curves drawn before PNGs
+// carried vgg's mark are recognised by the run's model beside them.
+func checkTrainOutputs(out, data string, force bool) error {
+	p := train.PathsFor(out)
+	in := safefile.Input{Path: data, Flag: "--data"}
+	runExists := nn.IsCheckpoint(p.Best) || nn.IsCheckpoint(p.Last)
+	curves := safefile.Kind{Name: "training curves PNG", Made: func(path string) bool { return runExists || vision.MadePNG(path) }}
+	for _, f := range []struct {
+		path string
+		kind safefile.Kind
+	}{
+		{p.Best, modelKind}, {p.Last, modelKind}, {p.LastState, modelKind},
+		{p.Report, trainReport}, {p.Plot, curves}, {gallery.PathFor(out), galleryKind},
+	} {
+		if err := safefile.CheckOutput(f.path, f.kind, force, in); err != nil {
+			return err
+		}
 	}
 	return nil
 }

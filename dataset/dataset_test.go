@@ -253,3 +253,24 @@ func TestComputeNorm(t *testing.T) {
 		t.Error("statistics of an empty set succeeded")
 	}
 }
+
+// Issue 18 items 6 and 13: an identity folder whose name is not UTF-8 is refused, naming it
+// (its name would be stored as U+FFFD); names are in normal form C, and two folders that spell
+// one name in two forms are refused rather than becoming two identities that print alike.
+func TestScanNames(t *testing.T) {
+	root := makeSet(t, []string{"Ann", "Bad\xff"}, []int{1, 1})
+	if _, err := Scan(root, vision.Decoder{}); err == nil || !strings.Contains(err.Error(), `Bad\xff`) || !strings.Contains(err.Error(), "UTF-8") {
+		t.Errorf("Scan with a folder named in bytes that are not UTF-8: %v", err)
+	}
+	nfc, nfd := "Jos\u00e9", "Jose\u0301"
+	set, err := Scan(makeSet(t, []string{"Ann", nfd}, []int{1, 2}), vision.Decoder{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(set.Classes, []string{"Ann", nfc}) || len(set.Samples) != 3 {
+		t.Errorf("Scan of a decomposed name: %v, classes %q", err, set.Classes)
+	}
+	if _, err := Scan(makeSet(t, []string{"Ann", nfc, nfd}, []int{1, 1, 1}), vision.Decoder{}); err == nil || !strings.Contains(err.Error(), "two Unicode forms") {
+		t.Errorf("Scan of one name in two forms: %v", err)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/nn"
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/tensor"
 	"github.com/vgglab/vgg/vision"
 )
@@ -252,7 +253,7 @@ func (r *run) logSkipped(skipped []error) {
 	const shown = 10
 	r.logf("skipping %d unusable files:", len(skipped))
 	for _, err := range skipped[:min(shown, len(skipped))] {
-		r.logf("  %v", err)
+		r.logf("  %s", safefile.Printable(err.Error()))
 	}
 	if len(skipped) > shown {
 		r.logf("  ... and %d more", len(skipped)-shown)
