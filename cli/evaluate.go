@@ -25,7 +25,7 @@ func init() {
 			"(with chance for comparison) and how similar a photo is to its own person's enrolled " +
 			"photos against the others'. Use people the model was not trained on: that is the score " +
 			"of enrolment and of 'most similar photo'. The model's own gallery is not changed.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			modelFlag(),
 			&cli.StringFlag{Name: "data", Required: true, Usage: "the folder of people to enrol, DIR/<identity>/<photo>"},
 			&cli.IntFlag{Name: "shots", Value: 5, Usage: "photos enrolled per person; the rest are queries"},
@@ -33,7 +33,7 @@ func init() {
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a sentence"},
 			alignedFlag(),
 			deviceFlag(),
-		},
+		}, cacheFlags()...),
 		Action: func(c *cli.Context) error {
 			ctx, stop := interruptible(c.Context)
 			defer stop()
@@ -69,11 +69,13 @@ func init() {
 			}
 			bar := progressbar.NewOptions(len(photos), progressbar.OptionSetWriter(c.App.ErrWriter),
 				progressbar.OptionSetDescription("embedding"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-			skipped, err := g.AddPhotos(ctx, em.embedder(), em.source(), photos, func(done int) { bar.Set(done) })
+			src := em.source(frameCache(c))
+			skipped, err := g.AddPhotos(ctx, em.embedder(), src, photos, func(done int) { bar.Set(done) })
 			bar.Finish()
 			if err != nil {
 				return fmt.Errorf("evaluate: %w", err)
 			}
+			printFramingStats(c.App.ErrWriter, "evaluate", src)
 			for _, err := range append(set.Skipped, skipped...) {
 				fmt.Fprintf(c.App.ErrWriter, "vgg: evaluate: skipped: %v\n", err)
 			}

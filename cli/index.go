@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"image"
 	"io"
 	"path/filepath"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vgglab/vgg/dataset"
+	"github.com/vgglab/vgg/dataset/framecache"
 	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/report"
 	"github.com/vgglab/vgg/train"
@@ -29,13 +29,13 @@ func init() {
 			"'vgg match --by embedding' ranks identities by gallery similarity. Photos are framed the " +
 			"same as 'vgg match' frames them: as the model's training did, unless --aligned says the " +
 			"photos are face crops already (or --aligned=false that they are not).",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			modelFlag(),
 			&cli.StringFlag{Name: "data", Required: true, Usage: "the folder of photos, DIR/<identity>/<photo>"},
 			galleryFlag(),
 			alignedFlag(),
 			deviceFlag(),
-		},
+		}, cacheFlags()...),
 		Action: func(c *cli.Context) error {
 			out, err := galleryPath(c)
 			if err != nil {
@@ -45,7 +45,7 @@ func init() {
 			defer stop()
 			return indexCollection(ctx, c.App.Writer, c.App.ErrWriter, indexJob{
 				model: c.String("model"), gallery: out, data: c.String("data"),
-				device: c.String("device"), aligned: photosAligned(c)})
+				device: c.String("device"), aligned: photosAligned(c), cache: frameCache(c)})
 		},
 	})
 }
@@ -83,6 +83,7 @@ type embeddingModel struct {
 	aligned     bool
 	framing     train.Framing
 	framingName string
+	framingID   string
 }
 
 // photosAligned says whether the photos are face crops already, as 'vgg match' decides it: as
@@ -110,7 +111,7 @@ func openEmbeddingModel(device, model string, aligned bool) (*embeddingModel, er
 		return nil, err
 	}
 	em := &embeddingModel{Predictor: p, fingerprint: fp, aligned: aligned}
-	em.framingName, em.framing = framing(em.aligned)
+	em.framingName, em.framingID, em.framing = framing(em.aligned)
 	return em, nil
 }
 
@@ -118,22 +119,18 @@ func (em *embeddingModel) embedder() *gallery.Embedder {
 	return &gallery.Embedder{Model: em.Model, Norm: vision.Normalization{Mean: em.Info.Mean, Std: em.Info.Std}}
 }
 
-// source loads photos framed and sized for the model.
-func (em *embeddingModel) source() *dataset.Source {
-	opts := dataset.SourceOptions{Size: em.Model.Config.InputSize}
-	if em.framing != nil {
-		opts.Preprocess = func(img image.Image) (image.Image, error) {
-			framed, _, err := em.framing(img)
-			return framed, err
-		}
-	}
-	return dataset.NewSource(opts)
+// source loads photos framed and sized for the model, through the framing cache (nil: none).
+func (em *embeddingModel) source(cache *framecache.Cache) *dataset.Source {
+	return dataset.NewSource(dataset.SourceOptions{Size: em.Model.Config.InputSize, Frame: em.framing, FrameID: em.framingID,
+		FrameCache: cache})
 }
 
 // indexJob says which model's gallery to build from which photos.
 type indexJob struct {
 	model, gallery, data, device string
 	aligned                      bool
+	// cache keeps the framed photos (nil: none).
+	cache *framecache.Cache
 }
 
 // indexCollection builds the gallery of a model from the photos of a collection and saves it
@@ -165,11 +162,13 @@ func indexCollection(ctx context.Context, out, errOut io.Writer, job indexJob) e
 	g := gallery.New(em.fingerprint, gallery.EmbeddingWidth(em.Model))
 	bar := progressbar.NewOptions(len(photos), progressbar.OptionSetWriter(errOut),
 		progressbar.OptionSetDescription("indexing"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-	skipped, err := g.AddPhotos(ctx, em.embedder(), em.source(), photos, func(done int) { bar.Set(done) })
+	src := em.source(job.cache)
+	skipped, err := g.AddPhotos(ctx, em.embedder(), src, photos, func(done int) { bar.Set(done) })
 	bar.Finish()
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
+	printFramingStats(errOut, "index", src)
 	skipped = append(set.Skipped, skipped...)
 	for _, err := range skipped {
 		fmt.Fprintf(errOut, "vgg: index: skipped: %v\n", err)

@@ -21,11 +21,12 @@ func init() {
 			"and trains epoch after epoch, printing the training loss and accuracy and the validation " +
 			"top-1 and top-5. It saves the best model to --out and the last epoch beside it (.last), with " +
 			"a JSON report and a PNG of the curves. Ctrl-C saves and stops; --resume continues exactly " +
-			"where the run stopped, with the settings it was started with. Before the first epoch it times a few " +
+			"where the run stopped, with the settings it was started with. Framed photos are kept in a cache (--cache, --no-cache) " +
+			"so that a later run over the same photos, and the gallery indexed at the end, need not frame them again. Before the first epoch it times a few " +
 			"steps and estimates the run's duration. At the end it compares the best validation top-1 with " +
 			"guessing (chance, and always naming the largest identity); a model no better than that is still " +
 			"written, with its gallery, but the command fails (exit status 3) unless --allow-chance.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "data", Usage: "photo folder: DIR/<identity>/<photo>"},
 			&cli.StringFlag{Name: "out", Value: "model.safetensors", Usage: "where the best model goes; the other files go beside it"},
 			&cli.StringFlag{Name: "recipe", Value: "default", Usage: "the settings the other flags change: default (vgg-d-bn, adamw, as below) or seed " +
@@ -49,7 +50,7 @@ func init() {
 			&cli.BoolFlag{Name: "allow-chance", Usage: "exit 0 even when the model has not learned (no better than guessing); the log and the report still say so"},
 			alignedFlag(),
 			deviceFlag(),
-		},
+		}, cacheFlags()...),
 		Action: runTrain,
 	})
 }
@@ -114,7 +115,8 @@ func runTrain(c *cli.Context) error {
 	if c.Bool("resume") && !c.IsSet("aligned") {
 		aligned = s.Preprocessing == train.CentreSquare // as the run was started
 	}
-	s.Preprocessing, o.Framing = framing(aligned)
+	s.Preprocessing, o.FramingID, o.Framing = framing(aligned)
+	o.FrameCache, o.FramingProgress = frameCache(c), terminal(c.App.ErrWriter)
 	o.Out, o.Device, o.Resume, o.Workers = out, c.String("device"), c.Bool("resume"), c.Int("workers")
 	o.AllowChance = c.Bool("allow-chance")
 	o.Log, o.Progress = c.App.Writer, c.App.ErrWriter
@@ -133,7 +135,7 @@ func runTrain(c *cli.Context) error {
 	// 'vgg enrol' can add people straight away. One that has not learned gets it too, so that
 	// it can be inspected whole; 'vgg match' warns about such a model from its report.
 	if err := indexCollection(ctx, c.App.Writer, c.App.ErrWriter, indexJob{
-		model: out, gallery: gallery.PathFor(out), data: s.Data, device: o.Device, aligned: aligned}); err != nil {
+		model: out, gallery: gallery.PathFor(out), data: s.Data, device: o.Device, aligned: aligned, cache: o.FrameCache}); err != nil {
 		return err
 	}
 	if notLearned {

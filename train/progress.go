@@ -24,3 +24,23 @@ func newBar(w io.Writer, batches int, description string) *progressbar.ProgressB
 		progressbar.OptionClearOnFinish(),
 	)
 }
+
+// newFramingBar is the progress bar of framing the photos, counting photos and their rate;
+// with a nil writer it draws nothing.
+func newFramingBar(w io.Writer, photos int) *progressbar.ProgressBar {
+	if w == nil {
+		return progressbar.NewOptions(photos, progressbar.OptionSetVisibility(false))
+	}
+	return progressbar.NewOptions(photos,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("framing"),
+		progressbar.OptionSetWidth(24),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("photos"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		// The line saying how the photos were framed replaces the bar.
+		progressbar.OptionClearOnFinish(),
+	)
+}

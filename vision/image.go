@@ -138,6 +138,21 @@ func (d Decoder) Load(path string) (image.Image, error) {
 	return img, nil
 }
 
+// Read reads the image file at path and checks its header as Check does (a format we read,
+// within the pixel budget) without decoding the pixels, for callers that look the file's bytes
+// up before decoding them with Decode (the framing cache is keyed by them). Errors are
+// *FileError naming the path.
+func (d Decoder) Read(path string) ([]byte, error) {
+	data, err := d.readFile(path)
+	if err != nil {
+		return nil, fileError(path, err)
+	}
+	if _, _, err := d.config(data, bytes.NewReader(data)); err != nil {
+		return nil, fileError(path, err)
+	}
+	return data, nil
+}
+
 // Decode decodes an in-memory image file like Load; name only labels the errors.
 func (d Decoder) Decode(name string, data []byte) (image.Image, error) {
 	img, err := d.decode(data)
