@@ -2,7 +2,9 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +17,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
+	"github.com/vgglab/vgg/dataset"
+	"github.com/vgglab/vgg/dataset/framecache"
 	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/vision"
 	"github.com/vgglab/vgg/vision/align"
@@ -33,14 +37,15 @@ func init() {
 			"special files included) are named, the others still aligned, and the exit status is " +
 			"non-zero. Photos whose names differ only by extension (x.jpg, x.png) keep their whole " +
 			"name (x.jpg.png, x.png.png). --out may not be --in or inside it, and PNGs there that " +
-			"vgg did not write are left alone unless --force.",
-		Flags: []cli.Flag{
+			"vgg did not write are left alone unless --force. Aligned faces are kept in the framing " +
+			"cache (--cache, --no-cache), so aligning the same photos again with the same cascades takes no time.",
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "in", Required: true, Usage: "folder of folders of photos"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "folder for the aligned faces"},
 			&cli.StringFlag{Name: "cascade", Usage: "face cascade XML instead of the built-in one"},
 			&cli.StringFlag{Name: "eye-cascade", Usage: "eye cascade XML instead of the built-in one"},
 			forceFlag(),
-		},
+		}, cacheFlags()...),
 		Action: runAlign,
 	})
 }
@@ -67,7 +72,7 @@ func runAlign(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("align: %w", err)
 	}
-	al := align.New(faces, eyes)
+	al := newCachedAligner(align.New(faces, eyes), frameCache(c, safefile.Input{Path: in, Flag: "--in"}))
 	rep := alignReport{Problems: map[string]string{}}
 	bar := progressbar.NewOptions(len(jobs),
 		progressbar.OptionSetWriter(c.App.ErrWriter),
@@ -130,6 +135,7 @@ func runAlign(c *cli.Context) error {
 	if firstWriteErr != nil {
 		return fmt.Errorf("align: %w", firstWriteErr)
 	}
+	printFramingSummary(c.App.ErrWriter, "align", al.stats)
 	printAlignReport(c.App.Writer, rep)
 	reportPath := filepath.Join(out, "align-report.json")
 	if err := vision.WriteAtomic(reportPath, func(w io.Writer) error {
@@ -277,16 +283,52 @@ func (p alignProblem) String() string {
 	return strings.Join(parts, ": ")
 }
 
-// alignOne aligns one photo and writes the most confident face. Only a failure to write is an error;
-// a bad photo is reported as a problem and skipped.
-func alignOne(al *align.Aligner, j alignJob) (alignProblem, error) {
-	img, err := vision.Load(j.src)
-	if err != nil {
-		return alignProblem{kind: "unreadable", detail: err.Error()}, nil
+// cachedAligner aligns photos through the framing cache: an entry holds the aligned face and,
+// as its remark, what was unusual about the photo (an alignProblem in JSON).
+type cachedAligner struct {
+	*align.Aligner
+	cache *framecache.Cache // nil: no cache
+	// settings names the aligner for the cache's keys.
+	settings string
+	mu       sync.Mutex
+	stats    dataset.FramingStats
+}
+
+func newCachedAligner(al *align.Aligner, cache *framecache.Cache) *cachedAligner {
+	a := &cachedAligner{Aligner: al, cache: cache, settings: "vgg align; aligner " + al.Fingerprint()}
+	if cache != nil {
+		a.stats.CacheDir = cache.Dir()
 	}
-	faces, err := al.Align(img)
+	return a
+}
+
+// cachedProblem is an alignProblem as the cache keeps it.
+type cachedProblem struct {
+	Kind, Detail string
+	EyesMissing  bool
+}
+
+// face returns the aligned face of the photo whose file holds data, and what was unusual about
+// it: from the cache when it holds them, else aligned now and stored there.
+func (a *cachedAligner) face(path string, data []byte) (*image.RGBA, alignProblem, error) {
+	var key framecache.Key
+	if a.cache != nil {
+		key = framecache.NewKey(data, a.settings)
+		if face, remark, ok := a.cache.Get(key, align.Size); ok {
+			var cp cachedProblem
+			if json.Unmarshal([]byte(remark), &cp) == nil {
+				a.count(true, nil)
+				return face, alignProblem{kind: cp.Kind, detail: cp.Detail, eyesMissing: cp.EyesMissing}, nil
+			}
+		}
+	}
+	img, err := vision.Decoder{}.Decode(path, data)
 	if err != nil {
-		return alignProblem{kind: "unreadable", detail: err.Error()}, nil
+		return nil, alignProblem{}, err
+	}
+	faces, err := a.Align(img)
+	if err != nil {
+		return nil, alignProblem{}, err
 	}
 	var p alignProblem
 	switch f := faces[0]; {
@@ -298,7 +340,45 @@ func alignOne(al *align.Aligner, j alignJob) (alignProblem, error) {
 	default:
 		p.eyesMissing = f.Fallback
 	}
-	return p, vision.WritePNG(j.dst, faces[0].Aligned)
+	var putErr error
+	if a.cache != nil {
+		remark, _ := json.Marshal(cachedProblem{Kind: p.kind, Detail: p.detail, EyesMissing: p.eyesMissing})
+		if err := a.cache.Put(key, faces[0].Aligned, string(remark)); err != nil && !errors.Is(err, framecache.ErrNotOpaque) {
+			putErr = err
+		}
+	}
+	a.count(false, putErr)
+	return faces[0].Aligned, p, nil
+}
+
+func (a *cachedAligner) count(fromCache bool, putErr error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if fromCache {
+		a.stats.FromCache++
+	} else {
+		a.stats.Framed++
+	}
+	if putErr != nil {
+		a.stats.CacheWriteErrors++
+		if a.stats.CacheWriteError == nil {
+			a.stats.CacheWriteError = putErr
+		}
+	}
+}
+
+// alignOne aligns one photo and writes the most confident face. Only a failure to write is an error;
+// a bad photo is reported as a problem and skipped.
+func alignOne(al *cachedAligner, j alignJob) (alignProblem, error) {
+	data, err := vision.Decoder{}.Read(j.src)
+	if err != nil {
+		return alignProblem{kind: "unreadable", detail: err.Error()}, nil
+	}
+	face, p, err := al.face(j.src, data)
+	if err != nil {
+		return alignProblem{kind: "unreadable", detail: err.Error()}, nil
+	}
+	return p, vision.WritePNG(j.dst, face)
 }
 
 func printAlignReport(w io.Writer, r alignReport) {

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vgglab/vgg/dataset"
+	"github.com/vgglab/vgg/dataset/framecache"
 	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/lookalike"
 	"github.com/vgglab/vgg/report"
@@ -30,14 +31,14 @@ func init() {
 			"'vgg match --by embedding' ranks identities by gallery similarity. Photos are framed the " +
 			"same as 'vgg match' frames them: as the model's training did, unless --aligned says the " +
 			"photos are face crops already (or --aligned=false that they are not).",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			modelFlag(),
 			&cli.StringFlag{Name: "data", Required: true, Usage: "the folder of photos, DIR/<identity>/<photo>"},
 			galleryFlag(),
 			alignedFlag(),
 			deviceFlag(),
 			forceFlag(),
-		},
+		}, cacheFlags()...),
 		Action: func(c *cli.Context) error {
 			out, err := galleryPath(c)
 			if err != nil {
@@ -47,7 +48,7 @@ func init() {
 			defer stop()
 			return indexCollection(ctx, c.App.Writer, c.App.ErrWriter, indexJob{
 				model: c.String("model"), gallery: out, data: c.String("data"),
-				device: c.String("device"), aligned: photosAligned(c), force: c.Bool("force")})
+				device: c.String("device"), aligned: photosAligned(c), force: c.Bool("force"), cache: frameCache(c, safefile.Input{Path: c.String("data"), Flag: "--data"})})
 		},
 	})
 }
@@ -91,6 +92,8 @@ func photosAligned(c *cli.Context) bool {
 type indexJob struct {
 	model, gallery, data, device string
 	aligned, force               bool
+	// cache keeps the framed photos (nil: none).
+	cache *framecache.Cache
 }
 
 // indexCollection builds the gallery of a model from the photos of a collection and saves it
@@ -126,11 +129,13 @@ func indexCollection(ctx context.Context, out, errOut io.Writer, job indexJob) e
 	g := gallery.New(em.Fingerprint, gallery.EmbeddingWidth(em.Net))
 	bar := progressbar.NewOptions(len(photos), progressbar.OptionSetWriter(errOut),
 		progressbar.OptionSetDescription("indexing"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-	skipped, err := g.AddPhotos(ctx, em.Embedder(), em.Source(), photos, func(done int) { bar.Set(done) })
+	src := em.Source(job.cache)
+	skipped, err := g.AddPhotos(ctx, em.Embedder(), src, photos, func(done int) { bar.Set(done) })
 	bar.Finish()
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
+	printFramingStats(errOut, "index", src)
 	skipped = append(set.Skipped, skipped...)
 	for _, err := range skipped {
 		fmt.Fprintf(errOut, "vgg: index: skipped: %s\n", safefile.Printable(err.Error()))

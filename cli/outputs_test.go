@@ -387,3 +387,25 @@ func TestMatchWarningsPrintSafely(t *testing.T) {
 		t.Errorf("the warning prints the model's folder name as it is:\n%q", stderr)
 	}
 }
+
+// The list of photos framed with a remark (issue 21's model.framing.txt) follows the output
+// rule too: a run without remarks removes the list an earlier run left, so a file of that
+// name with no run of vgg's beside it stops the run before it starts, and stays.
+func TestTrainLeavesAStrangersFramingListAlone(t *testing.T) {
+	data := synthPhotos(t, 2, 2)
+	out := filepath.Join(t.TempDir(), "m.safetensors")
+	list := train.PathsFor(out).Framing
+	mine := []byte("my notes on these photos\n")
+	os.WriteFile(list, mine, 0o644)
+	_, _, err := run(t, "train", "--data", data, "--out", out, "--epochs", "1", "--width", "16", "--input", "32", "--aligned", "--allow-chance")
+	if !errors.Is(err, safefile.ErrExists) || !strings.Contains(err.Error(), list) {
+		t.Errorf("train over a stranger's %s: %v", list, err)
+	}
+	unchanged(t, list, mine)
+	// Beside the run's model, the list is that run's.
+	model := randomModel(t, []string{"a", "b"}, 1)
+	os.WriteFile(train.PathsFor(model).Framing, []byte("/photos/a/1.jpg: no face found\n"), 0o644)
+	if err := checkTrainOutputs(model, data, false); err != nil {
+		t.Errorf("an earlier run's list of framing remarks: %v", err)
+	}
+}

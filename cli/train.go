@@ -27,11 +27,12 @@ func init() {
 			"and trains epoch after epoch, printing the training loss and accuracy and the validation " +
 			"top-1 and top-5. It saves the best model to --out and the last epoch beside it (.last), with " +
 			"a JSON report and a PNG of the curves. Ctrl-C saves and stops; --resume continues exactly " +
-			"where the run stopped, with the settings it was started with. Before the first epoch it times a few " +
+			"where the run stopped, with the settings it was started with. Framed photos are kept in a cache (--cache, --no-cache) " +
+			"so that a later run over the same photos, and the gallery indexed at the end, need not frame them again. Before the first epoch it times a few " +
 			"steps and estimates the run's duration. At the end it compares the best validation top-1 with " +
 			"guessing (chance, and always naming the largest identity); a model no better than that is still " +
 			"written, with its gallery, but the command fails (exit status 3) unless --allow-chance.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "data", Usage: "photo folder: DIR/<identity>/<photo>"},
 			&cli.StringFlag{Name: "out", Value: "model.safetensors", Usage: "where the best model goes; the other files go beside it"},
 			&cli.StringFlag{Name: "recipe", Value: "default", Usage: "the settings the other flags change: default (vgg-d-bn, adamw, as below) or seed " +
@@ -56,7 +57,7 @@ func init() {
 			alignedFlag(),
 			deviceFlag(),
 			forceFlag(),
-		},
+		}, cacheFlags()...),
 		Action: runTrain,
 	})
 }
@@ -123,7 +124,7 @@ func runTrain(c *cli.Context) error {
 	if s.Data == "" {
 		return fmt.Errorf("train: --data is required: the folder of photos, DIR/<identity>/<photo>")
 	}
-	// Refused before any work: the run writes six files named after --out, none of which may
+	// Refused before any work: the run writes seven files named after --out, none of which may
 	// be a photo of the collection, land inside it, or replace a file another program made.
 	if err := checkTrainOutputs(out, s.Data, c.Bool("force")); err != nil {
 		return fmt.Errorf("train: --out: %w", err)
@@ -143,7 +144,8 @@ func runTrain(c *cli.Context) error {
 	if c.Bool("resume") && !c.IsSet("aligned") {
 		aligned = s.Preprocessing == train.CentreSquare // as the run was started
 	}
-	s.Preprocessing, o.Framing = lookalike.Framing(aligned)
+	s.Preprocessing, o.FramingID, o.Framing = lookalike.Framing(aligned)
+	o.FrameCache, o.FramingProgress = frameCache(c, safefile.Input{Path: s.Data, Flag: "--data"}), c.App.ErrWriter
 	o.Out, o.Device, o.Resume, o.Workers = out, c.String("device"), c.Bool("resume"), c.Int("workers")
 	o.AllowChance = c.Bool("allow-chance")
 	o.Log, o.Progress = c.App.Writer, c.App.ErrWriter
@@ -162,7 +164,8 @@ func runTrain(c *cli.Context) error {
 	// 'vgg enrol' can add people straight away. One that has not learned gets it too, so that
 	// it can be inspected whole; 'vgg match' warns about such a model from its report.
 	if err := indexCollection(ctx, c.App.Writer, c.App.ErrWriter, indexJob{
-		model: out, gallery: gallery.PathFor(out), data: s.Data, device: o.Device, aligned: aligned, force: c.Bool("force")}); err != nil {
+		model: out, gallery: gallery.PathFor(out), data: s.Data, device: o.Device, aligned: aligned, force: c.Bool("force"),
+		cache: o.FrameCache}); err != nil {
 		return err
 	}
 	if notLearned {
@@ -172,21 +175,26 @@ func runTrain(c *cli.Context) error {
 }
 
 // checkTrainOutputs applies the output rule (safefile.CheckOutput) to every file a run
-// writes: the best and last models, the training state, the report, the curves and the
-// gallery. Each may already be there from this run (--resume) or an earlier one, recognised
+// writes: the best and last models, the training state, the report, the curves, the list of
+// photos framed with a remark (which a run without remarks removes) and the gallery. Each may already be there from this run (--resume) or an earlier one, recognised
 // by its content; none may be inside the collection it trains on. Curves drawn before PNGs
-// carried vgg's mark are recognised by the run's model beside them.
+// carried vgg's mark are recognised by the run's model beside them, and so is the list of
+// framing remarks (by the model, state or report).
 func checkTrainOutputs(out, data string, force bool) error {
 	p := train.PathsFor(out)
 	in := safefile.Input{Path: data, Flag: "--data"}
 	runExists := nn.IsCheckpoint(p.Best) || nn.IsCheckpoint(p.Last)
 	curves := safefile.Kind{Name: "training curves PNG", Made: func(path string) bool { return runExists || vision.MadePNG(path) }}
+	// The list of framing remarks is plain text, one "photo: remark" a line, with no mark of
+	// its own: the run beside it (its model, state or report) vouches for it.
+	runVouches := runExists || nn.IsCheckpoint(p.LastState) || trainReport.Made(p.Report)
+	framingList := safefile.Kind{Name: "list of framing remarks", Made: func(string) bool { return runVouches }}
 	for _, f := range []struct {
 		path string
 		kind safefile.Kind
 	}{
 		{p.Best, modelKind}, {p.Last, modelKind}, {p.LastState, modelKind},
-		{p.Report, trainReport}, {p.Plot, curves}, {gallery.PathFor(out), galleryKind},
+		{p.Report, trainReport}, {p.Plot, curves}, {p.Framing, framingList}, {gallery.PathFor(out), galleryKind},
 	} {
 		if err := safefile.CheckOutput(f.path, f.kind, force, in); err != nil {
 			return err

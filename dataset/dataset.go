@@ -8,7 +8,7 @@
 //
 //	set, err := dataset.Scan(dir, vision.Decoder{})   // set.Skipped lists unusable files
 //	src := dataset.NewSource(dataset.SourceOptions{Size: 128, Cache: true})
-//	err = set.Verify(ctx, src, 0)                     // full decode; fills the cache
+//	err = set.Verify(ctx, src, 0, nil)                // full decode; fills the cache
 //	train, val, err := set.Split(seed, 0.1)
 //	norm, err := dataset.ComputeNorm(ctx, train, src, 0)
 //	loader, err := dataset.NewLoader(train, src, dataset.LoaderOptions{

@@ -38,10 +38,8 @@ type Input struct {
 // when path does not exist or is a kind-file vgg made, or exists and force is set; otherwise
 // an error naming path and why, wrapping ErrInput or ErrExists.
 func CheckOutput(path string, kind Kind, force bool, inputs ...Input) error {
-	for _, in := range inputs {
-		if err := notInside(path, in); err != nil {
-			return err
-		}
+	if err := CheckNotInput(path, inputs...); err != nil {
+		return err
 	}
 	info, err := os.Lstat(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -65,6 +63,18 @@ func CheckOutput(path string, kind Kind, force bool, inputs ...Input) error {
 	}
 	return fmt.Errorf("%s %w and is %s, not a %s vgg wrote; it is left alone: choose another name, or pass --force to replace it",
 		path, ErrExists, what, kind.Name)
+}
+
+// CheckNotInput returns an error wrapping ErrInput when path is one of the inputs or lies
+// inside one: the half of the output rule that holds for any place a command writes to, its
+// outputs (CheckOutput) and folders of its own such as the framing cache alike.
+func CheckNotInput(path string, inputs ...Input) error {
+	for _, in := range inputs {
+		if err := notInside(path, in); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // notInside returns an ErrInput error when path is the input or lies inside it. Both sides
@@ -98,10 +108,8 @@ func notInside(path string, in Input) error {
 // it as one the command filled before; otherwise an error wrapping ErrExists unless force.
 // Inputs are checked as for CheckOutput.
 func CheckOutputDir(dir, name string, made func(dir string) bool, force bool, inputs ...Input) error {
-	for _, in := range inputs {
-		if err := notInside(dir, in); err != nil {
-			return err
-		}
+	if err := CheckNotInput(dir, inputs...); err != nil {
+		return err
 	}
 	info, err := os.Stat(dir)
 	if errors.Is(err, os.ErrNotExist) {

@@ -19,12 +19,14 @@ type Report struct {
 	Message string `json:"message,omitempty"`
 	Device  string `json:"device"`
 	// Classes are the identities, in the order of the classifier's outputs.
-	Classes       []string             `json:"classes"`
-	TrainPhotos   int                  `json:"train_photos"`
-	ValPhotos     int                  `json:"val_photos"`
-	SkippedPhotos int                  `json:"skipped_photos"`
-	Normalization vision.Normalization `json:"normalization"`
-	Parameters    int64                `json:"parameters"`
+	Classes       []string `json:"classes"`
+	TrainPhotos   int      `json:"train_photos"`
+	ValPhotos     int      `json:"val_photos"`
+	SkippedPhotos int      `json:"skipped_photos"`
+	// FramingRemarks counts the photos framed with a remark, each listed in Files.Framing.
+	FramingRemarks int                  `json:"framing_remarks"`
+	Normalization  vision.Normalization `json:"normalization"`
+	Parameters     int64                `json:"parameters"`
 	// FLOPsPerImage counts one forward pass (a multiply-add is two).
 	FLOPsPerImage int64          `json:"flops_per_image"`
 	Epochs        []EpochMetrics `json:"epochs"`

@@ -141,11 +141,19 @@ func (d Decoder) Load(path string) (image.Image, error) {
 // alone), so memory is bounded by the budget, not by the number of workers. frame must not call
 // LoadFramed. Its error is returned as a *FileError naming path.
 func LoadFramed[T any](d Decoder, path string, frame func(image.Image) (T, error)) (T, error) {
-	var zero T
 	data, err := d.readFile(path)
 	if err != nil {
+		var zero T
 		return zero, fileError(path, err)
 	}
+	return DecodeFramed(d, path, data, frame)
+}
+
+// DecodeFramed is LoadFramed for a photo file already read into memory (by Read, whose bytes
+// key the framing cache): data is decoded under the same allowance of one pixel budget and
+// the full-size photo handed to frame, then dropped. path names the file in errors.
+func DecodeFramed[T any](d Decoder, path string, data []byte, frame func(image.Image) (T, error)) (T, error) {
+	var zero T
 	format, cfg, err := d.config(data, bytes.NewReader(data))
 	if err != nil {
 		return zero, fileError(path, err)
@@ -196,6 +204,21 @@ func (a *pixelAllowance) release(n int64) {
 	a.inUse -= n
 	a.mu.Unlock()
 	a.freed.Broadcast()
+}
+
+// Read reads the image file at path and checks its header as Check does (a format we read,
+// within the pixel budget) without decoding the pixels, for callers that look the file's bytes
+// up before decoding them with Decode (the framing cache is keyed by them). Errors are
+// *FileError naming the path.
+func (d Decoder) Read(path string) ([]byte, error) {
+	data, err := d.readFile(path)
+	if err != nil {
+		return nil, fileError(path, err)
+	}
+	if _, _, err := d.config(data, bytes.NewReader(data)); err != nil {
+		return nil, fileError(path, err)
+	}
+	return data, nil
 }
 
 // Decode decodes an in-memory image file like Load; name only labels the errors.
