@@ -2,7 +2,9 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +17,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
+	"github.com/vgglab/vgg/dataset"
+	"github.com/vgglab/vgg/dataset/framecache"
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/vision"
 	"github.com/vgglab/vgg/vision/align"
 )
@@ -28,14 +33,19 @@ func init() {
 			"sit at fixed places of a 128x128 PNG written under --out with the same folder layout. " +
 			"Photos where no face or no eyes are found are still aligned as well as the face box or " +
 			"the whole photo allows, and counted in the report (printed, and saved as " +
-			"align-report.json in --out). Photos that cannot be read are named, the others still " +
-			"aligned, and the exit status is non-zero.",
-		Flags: []cli.Flag{
+			"align-report.json in --out). Photos that cannot be read (named pipes and other " +
+			"special files included) are named, the others still aligned, and the exit status is " +
+			"non-zero. Photos whose names differ only by extension (x.jpg, x.png) keep their whole " +
+			"name (x.jpg.png, x.png.png). --out may not be --in or inside it, and PNGs there that " +
+			"vgg did not write are left alone unless --force. Aligned faces are kept in the framing " +
+			"cache (--cache, --no-cache), so aligning the same photos again with the same cascades takes no time.",
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "in", Required: true, Usage: "folder of folders of photos"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "folder for the aligned faces"},
 			&cli.StringFlag{Name: "cascade", Usage: "face cascade XML instead of the built-in one"},
 			&cli.StringFlag{Name: "eye-cascade", Usage: "eye cascade XML instead of the built-in one"},
-		},
+			forceFlag(),
+		}, cacheFlags()...),
 		Action: runAlign,
 	})
 }
@@ -54,7 +64,7 @@ type alignReport struct {
 
 func runAlign(c *cli.Context) error {
 	in, out := c.String("in"), c.String("out")
-	jobs, err := alignJobs(in, out)
+	jobs, err := alignJobs(in, out, c.Bool("force"))
 	if err != nil {
 		return fmt.Errorf("align: %w", err)
 	}
@@ -62,7 +72,7 @@ func runAlign(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("align: %w", err)
 	}
-	al := align.New(faces, eyes)
+	al := newCachedAligner(align.New(faces, eyes), frameCache(c, safefile.Input{Path: in, Flag: "--in"}))
 	rep := alignReport{Problems: map[string]string{}}
 	bar := progressbar.NewOptions(len(jobs),
 		progressbar.OptionSetWriter(c.App.ErrWriter),
@@ -125,6 +135,7 @@ func runAlign(c *cli.Context) error {
 	if firstWriteErr != nil {
 		return fmt.Errorf("align: %w", firstWriteErr)
 	}
+	printFramingSummary(c.App.ErrWriter, "align", al.stats)
 	printAlignReport(c.App.Writer, rep)
 	reportPath := filepath.Join(out, "align-report.json")
 	if err := vision.WriteAtomic(reportPath, func(w io.Writer) error {
@@ -156,8 +167,22 @@ func (r alignReport) unreadable() []string {
 
 type alignJob struct{ src, dst string }
 
-// alignJobs lists in/PERSON/PHOTO -> out/PERSON/PHOTO.png and creates the output folders.
-func alignJobs(in, out string) ([]alignJob, error) {
+// alignReportKind recognises an align-report.json that vgg align wrote.
+var alignReportKind = safefile.Kind{Name: "align report", Made: func(path string) bool {
+	data, err := safefile.ReadFile(path)
+	var r struct {
+		Photos   *int              `json:"photos"`
+		Problems map[string]string `json:"problems"`
+	}
+	return err == nil && json.Unmarshal(data, &r) == nil && r.Photos != nil && r.Problems != nil
+}}
+
+// alignJobs lists in/PERSON/PHOTO -> out/PERSON/PHOTO.png, checks that each output may be
+// written (safefile.CheckOutput: not inside --in, not a file vgg did not make unless force)
+// and creates the output folders. Anything in a person's folder that is not a folder is a
+// job: one that is not a regular file (a named pipe) is then reported unreadable, not
+// skipped in silence.
+func alignJobs(in, out string, force bool) ([]alignJob, error) {
 	people, err := os.ReadDir(in)
 	if err != nil {
 		return nil, err
@@ -170,37 +195,71 @@ func alignJobs(in, out string) ([]alignJob, error) {
 		if st, err := os.Stat(filepath.Join(in, p.Name())); err != nil || !st.IsDir() {
 			continue
 		}
-		photos, err := os.ReadDir(filepath.Join(in, p.Name()))
+		entries, err := os.ReadDir(filepath.Join(in, p.Name()))
 		if err != nil {
 			return nil, err
 		}
-		n := 0
-		for _, ph := range photos {
+		var photos []string
+		for _, ph := range entries {
 			if strings.HasPrefix(ph.Name(), ".") {
 				continue
 			}
 			// Stat follows symbolic links, so a folder of links to photos works too.
-			if st, err := os.Stat(filepath.Join(in, p.Name(), ph.Name())); err != nil || !st.Mode().IsRegular() {
+			if st, err := os.Stat(filepath.Join(in, p.Name(), ph.Name())); err == nil && st.IsDir() {
 				continue
 			}
-			base := strings.TrimSuffix(ph.Name(), filepath.Ext(ph.Name()))
-			jobs = append(jobs, alignJob{
-				src: filepath.Join(in, p.Name(), ph.Name()),
-				dst: filepath.Join(out, p.Name(), base+".png"),
-			})
-			n++
+			photos = append(photos, ph.Name())
 		}
-		if n > 0 {
-			if err := os.MkdirAll(filepath.Join(out, p.Name()), 0o755); err != nil {
+		for i, name := range alignedNames(photos) {
+			j := alignJob{src: filepath.Join(in, p.Name(), photos[i]), dst: filepath.Join(out, p.Name(), name)}
+			if err := safefile.CheckOutput(j.dst, pngKind, force, safefile.Input{Path: in, Flag: "--in"}); err != nil {
 				return nil, err
 			}
+			jobs = append(jobs, j)
 		}
 	}
 	if len(jobs) == 0 {
 		return nil, fmt.Errorf("%s holds no photos in per-person folders (want %s/NAME/PHOTO.jpg)", in, in)
 	}
+	if err := safefile.CheckOutput(filepath.Join(out, "align-report.json"), alignReportKind, force,
+		safefile.Input{Path: in, Flag: "--in"}); err != nil {
+		return nil, err
+	}
+	// Folders are made once every output has passed its check, so a refused run makes none.
+	for _, j := range jobs {
+		if err := os.MkdirAll(filepath.Dir(j.dst), 0o755); err != nil {
+			return nil, err
+		}
+	}
 	sort.Slice(jobs, func(i, j int) bool { return jobs[i].src < jobs[j].src })
 	return jobs, nil
+}
+
+// alignedNames names the crop of each photo of one folder: PHOTO.png for photo PHOTO.jpg, or,
+// when two photos share a name but for the extension (x.jpg and x.png, or x.jpg and x.JPG on
+// any file system), the whole name, x.jpg.png; a clash that remains gets a number. Names are
+// compared without case, so no two crops collide on a case-insensitive file system either.
+func alignedNames(photos []string) []string {
+	stem := func(name string) string { return strings.TrimSuffix(name, filepath.Ext(name)) }
+	sharing := map[string]int{}
+	for _, ph := range photos {
+		sharing[strings.ToLower(stem(ph))]++
+	}
+	taken := map[string]bool{}
+	names := make([]string, len(photos))
+	for i, ph := range photos {
+		base := stem(ph)
+		if sharing[strings.ToLower(base)] > 1 {
+			base = ph
+		}
+		name := base + ".png"
+		for n := 2; taken[strings.ToLower(name)]; n++ {
+			name = fmt.Sprintf("%s-%d.png", base, n)
+		}
+		taken[strings.ToLower(name)] = true
+		names[i] = name
+	}
+	return names
 }
 
 // alignProblem describes what was unusual about one photo.
@@ -224,16 +283,52 @@ func (p alignProblem) String() string {
 	return strings.Join(parts, ": ")
 }
 
-// alignOne aligns one photo and writes the most confident face. Only a failure to write is an error;
-// a bad photo is reported as a problem and skipped.
-func alignOne(al *align.Aligner, j alignJob) (alignProblem, error) {
-	img, err := vision.Load(j.src)
-	if err != nil {
-		return alignProblem{kind: "unreadable", detail: err.Error()}, nil
+// cachedAligner aligns photos through the framing cache: an entry holds the aligned face and,
+// as its remark, what was unusual about the photo (an alignProblem in JSON).
+type cachedAligner struct {
+	*align.Aligner
+	cache *framecache.Cache // nil: no cache
+	// settings names the aligner for the cache's keys.
+	settings string
+	mu       sync.Mutex
+	stats    dataset.FramingStats
+}
+
+func newCachedAligner(al *align.Aligner, cache *framecache.Cache) *cachedAligner {
+	a := &cachedAligner{Aligner: al, cache: cache, settings: "vgg align; aligner " + al.Fingerprint()}
+	if cache != nil {
+		a.stats.CacheDir = cache.Dir()
 	}
-	faces, err := al.Align(img)
+	return a
+}
+
+// cachedProblem is an alignProblem as the cache keeps it.
+type cachedProblem struct {
+	Kind, Detail string
+	EyesMissing  bool
+}
+
+// face returns the aligned face of the photo whose file holds data, and what was unusual about
+// it: from the cache when it holds them, else aligned now and stored there.
+func (a *cachedAligner) face(path string, data []byte) (*image.RGBA, alignProblem, error) {
+	var key framecache.Key
+	if a.cache != nil {
+		key = framecache.NewKey(data, a.settings)
+		if face, remark, ok := a.cache.Get(key, align.Size); ok {
+			var cp cachedProblem
+			if json.Unmarshal([]byte(remark), &cp) == nil {
+				a.count(true, nil)
+				return face, alignProblem{kind: cp.Kind, detail: cp.Detail, eyesMissing: cp.EyesMissing}, nil
+			}
+		}
+	}
+	img, err := vision.Decoder{}.Decode(path, data)
 	if err != nil {
-		return alignProblem{kind: "unreadable", detail: err.Error()}, nil
+		return nil, alignProblem{}, err
+	}
+	faces, err := a.Align(img)
+	if err != nil {
+		return nil, alignProblem{}, err
 	}
 	var p alignProblem
 	switch f := faces[0]; {
@@ -245,7 +340,45 @@ func alignOne(al *align.Aligner, j alignJob) (alignProblem, error) {
 	default:
 		p.eyesMissing = f.Fallback
 	}
-	return p, vision.WritePNG(j.dst, faces[0].Aligned)
+	var putErr error
+	if a.cache != nil {
+		remark, _ := json.Marshal(cachedProblem{Kind: p.kind, Detail: p.detail, EyesMissing: p.eyesMissing})
+		if err := a.cache.Put(key, faces[0].Aligned, string(remark)); err != nil && !errors.Is(err, framecache.ErrNotOpaque) {
+			putErr = err
+		}
+	}
+	a.count(false, putErr)
+	return faces[0].Aligned, p, nil
+}
+
+func (a *cachedAligner) count(fromCache bool, putErr error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if fromCache {
+		a.stats.FromCache++
+	} else {
+		a.stats.Framed++
+	}
+	if putErr != nil {
+		a.stats.CacheWriteErrors++
+		if a.stats.CacheWriteError == nil {
+			a.stats.CacheWriteError = putErr
+		}
+	}
+}
+
+// alignOne aligns one photo and writes the most confident face. Only a failure to write is an error;
+// a bad photo is reported as a problem and skipped.
+func alignOne(al *cachedAligner, j alignJob) (alignProblem, error) {
+	data, err := vision.Decoder{}.Read(j.src)
+	if err != nil {
+		return alignProblem{kind: "unreadable", detail: err.Error()}, nil
+	}
+	face, p, err := al.face(j.src, data)
+	if err != nil {
+		return alignProblem{kind: "unreadable", detail: err.Error()}, nil
+	}
+	return p, vision.WritePNG(j.dst, face)
 }
 
 func printAlignReport(w io.Writer, r alignReport) {

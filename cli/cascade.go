@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/vision"
 	"github.com/vgglab/vgg/vision/haar"
 )
@@ -44,6 +45,7 @@ func init() {
 				&cli.StringFlag{Name: "boost", Value: "gentle", Usage: "gentle or discrete AdaBoost"},
 				&cli.BoolFlag{Name: "mirror", Usage: "also learn each example mirrored left-right"},
 				&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed"},
+				forceFlag(),
 			},
 			Action: runCascadeTrain,
 		}},
@@ -73,6 +75,15 @@ func runCascadeTrain(c *cli.Context) error {
 	}
 	if cfg.MinHitRate <= 0 || cfg.MinHitRate > 1 || cfg.MaxFalseAlarm <= 0 || cfg.MaxFalseAlarm >= 1 {
 		return fmt.Errorf("cascade train: --min-hit must be in (0, 1] and --max-false-alarm in (0, 1)")
+	}
+	var inputs []safefile.Input
+	for _, flag := range []string{"pos", "neg", "bg"} {
+		if c.String(flag) != "" {
+			inputs = append(inputs, safefile.Input{Path: c.String(flag), Flag: "--" + flag})
+		}
+	}
+	if err := safefile.CheckOutput(c.String("out"), cascadeKind, c.Bool("force"), inputs...); err != nil {
+		return fmt.Errorf("cascade train: --out: %w", err)
 	}
 	pos, err := loadPatches(c.String("pos"), cfg.Width, cfg.Height)
 	if err != nil {
@@ -156,3 +167,9 @@ func loadPatches(dir string, w, h int) ([]*image.Gray, error) {
 	}
 	return imgs, nil
 }
+
+// cascadeKind recognises a cascade 'vgg cascade train' wrote, by the start haar.Write gives
+// it (OpenCV's own files carry a licence comment there).
+var cascadeKind = safefile.Kind{Name: "cascade XML", Made: func(path string) bool {
+	return strings.HasPrefix(string(safefile.ReadHead(path, 64)), "<?xml version=\"1.0\"?>\n<opencv_storage>\n<cascade>\n")
+}}

@@ -2,10 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/vgglab/vgg/lookalike"
+	"github.com/vgglab/vgg/nn"
+	"github.com/vgglab/vgg/safefile"
+	"github.com/vgglab/vgg/vision"
 )
 
 func init() {
@@ -27,12 +31,21 @@ func init() {
 			&cli.IntFlag{Name: "width", Value: d.Settings.WidthDivisor, Usage: "divide every layer's width by this"},
 			&cli.Uint64Flag{Name: "seed", Value: d.Settings.Seed, Usage: "draws other people and another training run"},
 			deviceFlag(),
+			forceFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if err := checkAtLeast(c, map[string]int{"identities": 2, "photos": 1, "held-out": 1, "epochs": 1, "input": 32, "width": 1}); err != nil {
 				return fmt.Errorf("demo: %w", err)
 			}
 			d.Dir = c.String("out")
+			// The demo empties its photo folders in --out: only a folder of its own, or a new
+			// or empty one, is used: an earlier demo's folder has its contact sheet (with vgg's
+			// PNG mark) or its model.
+			if err := safefile.CheckOutputDir(d.Dir, "demo folder", func(dir string) bool {
+				return vision.MadePNG(filepath.Join(dir, "identities.png")) || nn.IsCheckpoint(filepath.Join(dir, "model.safetensors"))
+			}, c.Bool("force")); err != nil {
+				return fmt.Errorf("demo: --out: %w", err)
+			}
 			d.Identities, d.Photos, d.HeldOut = c.Int("identities"), c.Int("photos"), c.Int("held-out")
 			d.Settings.Epochs, d.Settings.InputSize, d.Settings.WidthDivisor = c.Int("epochs"), c.Int("input"), c.Int("width")
 			d.Settings.Seed = c.Uint64("seed")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/vision"
 	"github.com/vgglab/vgg/vision/align"
 	"github.com/vgglab/vgg/vision/haar"
@@ -30,6 +31,7 @@ func init() {
 			&cli.Float64Flag{Name: "scale", Value: 1.1, Usage: "window growth between scales, from 1.01 to 2"},
 			&cli.IntFlag{Name: "neighbors", Value: 3, Usage: "hits a face needs to be reported"},
 			&cli.IntFlag{Name: "min-size", Value: 20, Usage: "smallest face in pixels"},
+			forceFlag(),
 		},
 		Action: runDetect,
 	})
@@ -62,6 +64,11 @@ func runDetect(c *cli.Context) error {
 	out := c.String("out")
 	if out != "" && len(photos) > 1 {
 		return fmt.Errorf("detect: --out draws one photo; %d were given", len(photos))
+	}
+	if out != "" {
+		if err := safefile.CheckOutput(out, pngKind, c.Bool("force"), safefile.Input{Path: photos[0], Flag: "the photo"}); err != nil {
+			return fmt.Errorf("detect: --out: %w", err)
+		}
 	}
 	faces, eyes, err := loadCascades(c.String("cascade"), c.String("eye-cascade"))
 	if err != nil {
@@ -101,7 +108,7 @@ func runDetect(c *cli.Context) error {
 		return enc.Encode(results)
 	}
 	for _, r := range results {
-		fmt.Fprintf(w, "%s: %d face(s)\n", r.File, len(r.Faces))
+		fmt.Fprintf(w, "%s: %d face(s)\n", safefile.Printable(r.File), len(r.Faces))
 		for _, f := range r.Faces {
 			fmt.Fprintf(w, "  face x=%d y=%d w=%d h=%d confidence=%d", f.Box[0], f.Box[1], f.Box[2], f.Box[3], f.Neighbors)
 			if f.Eyes != nil {

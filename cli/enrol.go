@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"image"
 	"path/filepath"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/lookalike"
 	"github.com/vgglab/vgg/report"
+	"github.com/vgglab/vgg/safefile"
 )
 
 func init() {
@@ -39,10 +39,10 @@ func init() {
 }
 
 func runEnrol(c *cli.Context) error {
-	name := strings.TrimSpace(c.String("name"))
-	if name == "" {
-		return fmt.Errorf("enrol: --name is empty")
+	if err := gallery.CheckName(c.String("name")); err != nil {
+		return fmt.Errorf("enrol: --name: %w", err)
 	}
+	name := gallery.NormalizeName(c.String("name"))
 	if c.NArg() == 0 {
 		return fmt.Errorf("enrol: no photos given: vgg enrol --model MODEL --name NAME PHOTO...")
 	}
@@ -93,12 +93,26 @@ func runEnrol(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("enrol: %w", err)
 	}
-	for i, o := range outs {
-		if err := g.Add(entries[i], o.Embedding); err != nil {
-			return fmt.Errorf("enrol: nothing added: %w", err)
+	// The gallery is read again under its lock and saved before the lock is released, so an
+	// enrolment running at the same time is kept, not overwritten. A photo the person has in
+	// the gallery already (same path, or same picture) is not added twice.
+	added := 0
+	g, err = gallery.Update(out, em.Fingerprint, func() *gallery.Gallery {
+		return gallery.New(em.Fingerprint, gallery.EmbeddingWidth(em.Net))
+	}, func(g *gallery.Gallery) error {
+		added = 0
+		for i, o := range outs {
+			ok, err := g.AddNew(entries[i], o.Embedding)
+			if err != nil {
+				return fmt.Errorf("nothing added: %w", err)
+			}
+			if ok {
+				added++
+			}
 		}
-	}
-	if err := g.Save(out); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("enrol: %w", err)
 	}
 	total := 0
@@ -107,8 +121,12 @@ func runEnrol(c *cli.Context) error {
 			total = ic.Photos
 		}
 	}
-	_, err = fmt.Fprintf(c.App.Writer, "enrolled %d photos of %q (now %d); gallery %s holds %d photos of %d identities\n",
-		len(entries), name, total, out, g.Len(), len(g.Identities()))
+	known := ""
+	if dup := len(entries) - added; dup > 0 {
+		known = fmt.Sprintf("; %d were in the gallery already and are not added twice", dup)
+	}
+	_, err = fmt.Fprintf(c.App.Writer, "enrolled %d photos of %q (now %d%s); gallery %s holds %d photos of %d identities\n",
+		added, name, total, known, safefile.Printable(out), g.Len(), len(g.Identities()))
 	return err
 }
 

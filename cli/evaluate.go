@@ -12,6 +12,7 @@ import (
 	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/lookalike"
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/vision"
 )
 
@@ -26,7 +27,7 @@ func init() {
 			"(with chance for comparison) and how similar a photo is to its own person's enrolled " +
 			"photos against the others'. Use people the model was not trained on: that is the score " +
 			"of enrolment and of 'most similar photo'. The model's own gallery is not changed.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			modelFlag(),
 			&cli.StringFlag{Name: "data", Required: true, Usage: "the folder of people to enrol, DIR/<identity>/<photo>"},
 			&cli.IntFlag{Name: "shots", Value: 5, Usage: "photos enrolled per person; the rest are queries"},
@@ -34,7 +35,7 @@ func init() {
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a sentence"},
 			alignedFlag(),
 			deviceFlag(),
-		},
+		}, cacheFlags()...),
 		Action: func(c *cli.Context) error {
 			if err := checkAtLeast(c, map[string]int{"shots": 1}); err != nil {
 				return fmt.Errorf("evaluate: %w", err)
@@ -73,13 +74,15 @@ func init() {
 			}
 			bar := progressbar.NewOptions(len(photos), progressbar.OptionSetWriter(c.App.ErrWriter),
 				progressbar.OptionSetDescription("embedding"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-			skipped, err := g.AddPhotos(ctx, em.Embedder(), em.Source(), photos, func(done int) { bar.Set(done) })
+			src := em.Source(frameCache(c, safefile.Input{Path: data, Flag: "--data"}))
+			skipped, err := g.AddPhotos(ctx, em.Embedder(), src, photos, func(done int) { bar.Set(done) })
 			bar.Finish()
 			if err != nil {
 				return fmt.Errorf("evaluate: %w", err)
 			}
+			printFramingStats(c.App.ErrWriter, "evaluate", src)
 			for _, err := range append(set.Skipped, skipped...) {
-				fmt.Fprintf(c.App.ErrWriter, "vgg: evaluate: skipped: %v\n", err)
+				fmt.Fprintf(c.App.ErrWriter, "vgg: evaluate: skipped: %s\n", safefile.Printable(err.Error()))
 			}
 			score, err := gallery.EvaluateEnrolment(g, c.Int("shots"), c.Uint64("seed"))
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vgglab/vgg/gallery"
+	"github.com/vgglab/vgg/safefile"
 )
 
 func init() {
@@ -50,11 +51,12 @@ func runGalleryList(c *cli.Context) error {
 	}
 	width := len("identity")
 	for _, ic := range g.Identities() {
-		width = max(width, len([]rune(ic.Identity)))
+		width = max(width, len([]rune(safefile.Printable(ic.Identity))))
 	}
 	fmt.Fprintf(c.App.Writer, "%s%*s  photos\n", "identity", width-len("identity"), "")
 	for _, ic := range g.Identities() {
-		fmt.Fprintf(c.App.Writer, "%s%*s  %6d\n", ic.Identity, width-len([]rune(ic.Identity)), "", ic.Photos)
+		name := safefile.Printable(ic.Identity)
+		fmt.Fprintf(c.App.Writer, "%s%*s  %6d\n", name, width-len([]rune(name)), "", ic.Photos)
 	}
 	_, err = fmt.Fprintf(c.App.Writer, "%d photos of %d identities in %s (model weights sha256 %.12s…)\n",
 		g.Len(), len(g.Identities()), path, g.ModelSHA256)
@@ -69,20 +71,22 @@ func runGalleryRemove(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("gallery remove: %w", err)
 	}
-	g, err := gallery.Load(path, "")
+	// Under the gallery's lock, so that an enrolment running at the same time is not lost.
+	var removed string
+	var n int
+	g, err := gallery.Update(path, "", nil, func(g *gallery.Gallery) error {
+		names := g.Names()
+		i, err := gallery.Lookup(names, c.Args().First())
+		if err != nil {
+			return err
+		}
+		removed, n = names[i], g.Remove(names[i])
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("gallery remove: %w", err)
-	}
-	names := g.Names()
-	i, err := gallery.Lookup(names, c.Args().First())
-	if err != nil {
-		return fmt.Errorf("gallery remove: %w", err)
-	}
-	n := g.Remove(names[i])
-	if err := g.Save(path); err != nil {
 		return fmt.Errorf("gallery remove: %w", err)
 	}
 	_, err = fmt.Fprintf(c.App.Writer, "removed %q (%d photos); %s holds %d photos of %d identities\n",
-		names[i], n, path, g.Len(), len(g.Identities()))
+		removed, n, safefile.Printable(path), g.Len(), len(g.Identities()))
 	return err
 }

@@ -10,9 +10,11 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vgglab/vgg/dataset"
+	"github.com/vgglab/vgg/dataset/framecache"
 	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/lookalike"
 	"github.com/vgglab/vgg/report"
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/vision"
 )
 
@@ -24,17 +26,19 @@ func init() {
 		Description: "index runs every photo of DIR/<identity>/<photo> through the model and stores its " +
 			"embedding (the 2048-wide layer before the classifier, scaled to unit length) with its " +
 			"identity and path in the gallery file beside the model (model.gallery), replacing the one " +
-			"there. 'vgg match' then shows, for each identity, the gallery photo most like the face, and " +
+			"there (a file there that is not a gallery is left alone unless --force; the model and the " +
+			"photos never are). 'vgg match' then shows, for each identity, the gallery photo most like the face, and " +
 			"'vgg match --by embedding' ranks identities by gallery similarity. Photos are framed the " +
 			"same as 'vgg match' frames them: as the model's training did, unless --aligned says the " +
 			"photos are face crops already (or --aligned=false that they are not).",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			modelFlag(),
 			&cli.StringFlag{Name: "data", Required: true, Usage: "the folder of photos, DIR/<identity>/<photo>"},
 			galleryFlag(),
 			alignedFlag(),
 			deviceFlag(),
-		},
+			forceFlag(),
+		}, cacheFlags()...),
 		Action: func(c *cli.Context) error {
 			out, err := galleryPath(c)
 			if err != nil {
@@ -44,7 +48,7 @@ func init() {
 			defer stop()
 			return indexCollection(ctx, c.App.Writer, c.App.ErrWriter, indexJob{
 				model: c.String("model"), gallery: out, data: c.String("data"),
-				device: c.String("device"), aligned: photosAligned(c)})
+				device: c.String("device"), aligned: photosAligned(c), force: c.Bool("force"), cache: frameCache(c, safefile.Input{Path: c.String("data"), Flag: "--data"})})
 		},
 	})
 }
@@ -83,10 +87,13 @@ func photosAligned(c *cli.Context) bool {
 	return lookalike.TrainedOnCrops(c.String("model"))
 }
 
-// indexJob says which model's gallery to build from which photos.
+// indexJob says which model's gallery to build from which photos; force lets it replace a
+// file at the gallery's path that is not a gallery.
 type indexJob struct {
 	model, gallery, data, device string
-	aligned                      bool
+	aligned, force               bool
+	// cache keeps the framed photos (nil: none).
+	cache *framecache.Cache
 }
 
 // indexCollection builds the gallery of a model from the photos of a collection and saves it
@@ -94,6 +101,10 @@ type indexJob struct {
 // end so that a trained model comes with its gallery. Progress and skipped photos go to errOut,
 // the summary to out.
 func indexCollection(ctx context.Context, out, errOut io.Writer, job indexJob) error {
+	if err := safefile.CheckOutput(job.gallery, galleryKind, job.force,
+		safefile.Input{Path: job.data, Flag: "--data"}, safefile.Input{Path: job.model, Flag: "--model"}); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
 	set, err := dataset.Scan(job.data, vision.Decoder{})
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
@@ -118,14 +129,16 @@ func indexCollection(ctx context.Context, out, errOut io.Writer, job indexJob) e
 	g := gallery.New(em.Fingerprint, gallery.EmbeddingWidth(em.Net))
 	bar := progressbar.NewOptions(len(photos), progressbar.OptionSetWriter(errOut),
 		progressbar.OptionSetDescription("indexing"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-	skipped, err := g.AddPhotos(ctx, em.Embedder(), em.Source(), photos, func(done int) { bar.Set(done) })
+	src := em.Source(job.cache)
+	skipped, err := g.AddPhotos(ctx, em.Embedder(), src, photos, func(done int) { bar.Set(done) })
 	bar.Finish()
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
+	printFramingStats(errOut, "index", src)
 	skipped = append(set.Skipped, skipped...)
 	for _, err := range skipped {
-		fmt.Fprintf(errOut, "vgg: index: skipped: %v\n", err)
+		fmt.Fprintf(errOut, "vgg: index: skipped: %s\n", safefile.Printable(err.Error()))
 	}
 	if g.Len() == 0 {
 		return fmt.Errorf("index: no usable photo in %s", job.data)

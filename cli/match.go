@@ -12,6 +12,7 @@ import (
 	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/lookalike"
 	"github.com/vgglab/vgg/report"
+	"github.com/vgglab/vgg/safefile"
 )
 
 func init() {
@@ -37,6 +38,7 @@ func init() {
 			&cli.StringFlag{Name: "faces", Value: string(lookalike.AllFaces), Usage: "which faces of a photo to answer: all (every face found, most confident first) or best (the most confident)"},
 			alignedFlag(),
 			deviceFlag(),
+			forceFlag(),
 		},
 		Action: runMatch,
 	})
@@ -65,20 +67,24 @@ func runMatch(c *cli.Context) error {
 		return fmt.Errorf("match: --cam chooses the heatmap of a report; give --report DIR too")
 	}
 	opts.Heatmaps = reportDir != ""
-	// An unwritable report folder is an error before anything is loaded.
+	photos, problems := expandPhotos(c.Args().Slice())
+	// A report that would replace a file vgg did not make, or land among the photos, and an
+	// unwritable report folder, are errors before anything is loaded.
 	if reportDir != "" {
+		if err := checkMatchReports(reportDir, photos, c.Args().Slice(), c.Bool("force")); err != nil {
+			return fmt.Errorf("match: --report: %w", err)
+		}
 		if err := report.PrepareDir(reportDir); err != nil {
 			return fmt.Errorf("match: report: %w", err)
 		}
 	}
-	photos, problems := expandPhotos(c.Args().Slice())
 	mt, err := openMatcher(c, opts)
 	if err != nil {
 		return fmt.Errorf("match: %w", err)
 	}
 	defer mt.Close()
 	for _, w := range mt.Warnings {
-		fmt.Fprintf(c.App.ErrWriter, "vgg: match: WARNING: %s\n", w)
+		fmt.Fprintf(c.App.ErrWriter, "vgg: match: WARNING: %s\n", safefile.Printable(w))
 	}
 	ctx, stop := interruptible(c.Context)
 	defer stop()
@@ -94,10 +100,7 @@ func runMatch(c *cli.Context) error {
 	for i := range answers {
 		r := mt.Result(&answers[i])
 		if reportDir != "" && answers[i].Err == nil {
-			dir := reportDir
-			if len(photos) > 1 {
-				dir = filepath.Join(dir, reportFolderName(i, photos[i]))
-			}
+			dir := matchReportDir(reportDir, i, photos)
 			if err := writeMatchReport(dir, mt, &answers[i]); err != nil {
 				return fmt.Errorf("match: %w", err)
 			}
@@ -109,7 +112,7 @@ func runMatch(c *cli.Context) error {
 	for _, r := range results {
 		if r.Error != "" {
 			failed++
-			fmt.Fprintf(c.App.ErrWriter, "vgg: match: skipped: %s\n", r.Error)
+			fmt.Fprintf(c.App.ErrWriter, "vgg: match: skipped: %s\n", safefile.Printable(r.Error))
 		}
 	}
 	if c.Bool("json") {
@@ -122,6 +125,31 @@ func runMatch(c *cli.Context) error {
 	}
 	if failed > 0 {
 		return fmt.Errorf("match: %d of %d photos could not be matched", failed, len(results))
+	}
+	return nil
+}
+
+// matchReportDir is the folder of photo i's report: --report itself for one photo, a
+// sub-folder per photo for several.
+func matchReportDir(reportDir string, i int, photos []string) string {
+	if len(photos) == 1 {
+		return reportDir
+	}
+	return filepath.Join(reportDir, reportFolderName(i, photos[i]))
+}
+
+// checkMatchReports applies the output rule to every report file before any photo is
+// matched: a page or montage vgg did not write (a person's own index.html) is left alone
+// unless force, and none may be one of the photos or inside a folder of them.
+func checkMatchReports(reportDir string, photos, args []string, force bool) error {
+	var inputs []safefile.Input
+	for _, a := range args {
+		inputs = append(inputs, safefile.Input{Path: a, Flag: "the argument"})
+	}
+	for i := range photos {
+		if err := checkReportOutputs(matchReportDir(reportDir, i, photos), force, inputs...); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -175,7 +203,7 @@ func writeMatchTable(w io.Writer, results []matchResult) error {
 	for _, r := range results {
 		for _, f := range r.Faces {
 			for _, m := range f.Matches {
-				width = max(width, len([]rune(m.Identity)))
+				width = max(width, len([]rune(safefile.Printable(m.Identity))))
 			}
 		}
 	}
@@ -183,7 +211,7 @@ func writeMatchTable(w io.Writer, results []matchResult) error {
 		if r.Error != "" {
 			continue
 		}
-		heading := r.Photo
+		heading := safefile.Printable(r.Photo)
 		if r.Note != "" {
 			heading += "  (" + r.Note + ")"
 		}
@@ -192,7 +220,7 @@ func writeMatchTable(w io.Writer, results []matchResult) error {
 			heading += "  answer: " + r.Faces[0].ConfidenceWords
 		}
 		if r.Report != "" {
-			heading += "  report: " + r.Report
+			heading += "  report: " + safefile.Printable(r.Report)
 		}
 		if _, err := fmt.Fprintln(w, heading); err != nil {
 			return err
@@ -211,8 +239,8 @@ func writeMatchTable(w io.Writer, results []matchResult) error {
 				}
 			}
 			for i, m := range f.Matches {
-				pad := width - len([]rune(m.Identity))
-				line := fmt.Sprintf("  %2d. %s%*s", i+1, m.Identity, pad, "")
+				name := safefile.Printable(m.Identity)
+				line := fmt.Sprintf("  %2d. %s%*s", i+1, name, width-len([]rune(name)), "")
 				if m.GalleryScore != nil {
 					line += fmt.Sprintf("  score %.3f", *m.GalleryScore)
 				}
@@ -222,7 +250,7 @@ func writeMatchTable(w io.Writer, results []matchResult) error {
 					line += "  enrolled"
 				}
 				if m.Similarity != nil {
-					line += fmt.Sprintf("  like %s (%.3f)", m.ClosestPhoto, *m.Similarity)
+					line += fmt.Sprintf("  like %s (%.3f)", safefile.Printable(m.ClosestPhoto), *m.Similarity)
 				}
 				if _, err := fmt.Fprintln(w, line); err != nil {
 					return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/lookalike"
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/web"
 )
 
@@ -65,7 +66,7 @@ func runServe(c *cli.Context) error {
 	}
 	defer mt.Close()
 	for _, w := range mt.Warnings {
-		fmt.Fprintf(c.App.ErrWriter, "vgg: serve: WARNING: %s\n", w)
+		fmt.Fprintf(c.App.ErrWriter, "vgg: serve: WARNING: %s\n", safefile.Printable(w))
 	}
 	ln, err := net.Listen("tcp", c.String("addr"))
 	if err != nil {

@@ -4,13 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/lookalike"
+	"github.com/vgglab/vgg/nn"
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/train"
+	"github.com/vgglab/vgg/vision"
 )
 
 func init() {
@@ -23,11 +27,12 @@ func init() {
 			"and trains epoch after epoch, printing the training loss and accuracy and the validation " +
 			"top-1 and top-5. It saves the best model to --out and the last epoch beside it (.last), with " +
 			"a JSON report and a PNG of the curves. Ctrl-C saves and stops; --resume continues exactly " +
-			"where the run stopped, with the settings it was started with. Before the first epoch it times a few " +
+			"where the run stopped, with the settings it was started with. Framed photos are kept in a cache (--cache, --no-cache) " +
+			"so that a later run over the same photos, and the gallery indexed at the end, need not frame them again. Before the first epoch it times a few " +
 			"steps and estimates the run's duration. At the end it compares the best validation top-1 with " +
 			"guessing (chance, and always naming the largest identity); a model no better than that is still " +
 			"written, with its gallery, but the command fails (exit status 3) unless --allow-chance.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "data", Usage: "photo folder: DIR/<identity>/<photo>"},
 			&cli.StringFlag{Name: "out", Value: "model.safetensors", Usage: "where the best model goes; the other files go beside it"},
 			&cli.StringFlag{Name: "recipe", Value: "default", Usage: "the settings the other flags change: default (vgg-d-bn, adamw, as below) or seed " +
@@ -51,7 +56,8 @@ func init() {
 			&cli.BoolFlag{Name: "allow-chance", Usage: "exit 0 even when the model has not learned (no better than guessing); the log and the report still say so"},
 			alignedFlag(),
 			deviceFlag(),
-		},
+			forceFlag(),
+		}, cacheFlags()...),
 		Action: runTrain,
 	})
 }
@@ -118,12 +124,28 @@ func runTrain(c *cli.Context) error {
 	if s.Data == "" {
 		return fmt.Errorf("train: --data is required: the folder of photos, DIR/<identity>/<photo>")
 	}
+	// Refused before any work: the run writes seven files named after --out, none of which may
+	// be a photo of the collection, land inside it, or replace a file another program made.
+	if err := checkTrainOutputs(out, s.Data, c.Bool("force")); err != nil {
+		return fmt.Errorf("train: --out: %w", err)
+	}
+	// One run at a time writes a model and the files beside it (MODEL.safetensors.lock, in
+	// the folder the run creates anyway).
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return fmt.Errorf("train: --out: %w", err)
+	}
+	unlockRun, lockErr := safefile.TryLock(out)
+	if lockErr != nil {
+		return fmt.Errorf("train: --out: %w", lockErr)
+	}
+	defer unlockRun()
 	var o train.Options
 	aligned := c.Bool("aligned")
 	if c.Bool("resume") && !c.IsSet("aligned") {
 		aligned = s.Preprocessing == train.CentreSquare // as the run was started
 	}
-	s.Preprocessing, o.Framing = lookalike.Framing(aligned)
+	s.Preprocessing, o.FramingID, o.Framing = lookalike.Framing(aligned)
+	o.FrameCache, o.FramingProgress = frameCache(c, safefile.Input{Path: s.Data, Flag: "--data"}), c.App.ErrWriter
 	o.Out, o.Device, o.Resume, o.Workers = out, c.String("device"), c.Bool("resume"), c.Int("workers")
 	o.AllowChance = c.Bool("allow-chance")
 	o.Log, o.Progress = c.App.Writer, c.App.ErrWriter
@@ -142,11 +164,41 @@ func runTrain(c *cli.Context) error {
 	// 'vgg enrol' can add people straight away. One that has not learned gets it too, so that
 	// it can be inspected whole; 'vgg match' warns about such a model from its report.
 	if err := indexCollection(ctx, c.App.Writer, c.App.ErrWriter, indexJob{
-		model: out, gallery: gallery.PathFor(out), data: s.Data, device: o.Device, aligned: aligned}); err != nil {
+		model: out, gallery: gallery.PathFor(out), data: s.Data, device: o.Device, aligned: aligned, force: c.Bool("force"),
+		cache: o.FrameCache}); err != nil {
 		return err
 	}
 	if notLearned {
 		return fmt.Errorf("%w. The model, its report and its gallery are written for inspection only; --allow-chance keeps such a model and exits 0", err)
+	}
+	return nil
+}
+
+// checkTrainOutputs applies the output rule (safefile.CheckOutput) to every file a run
+// writes: the best and last models, the training state, the report, the curves, the list of
+// photos framed with a remark (which a run without remarks removes) and the gallery. Each may already be there from this run (--resume) or an earlier one, recognised
+// by its content; none may be inside the collection it trains on. Curves drawn before PNGs
+// carried vgg's mark are recognised by the run's model beside them, and so is the list of
+// framing remarks (by the model, state or report).
+func checkTrainOutputs(out, data string, force bool) error {
+	p := train.PathsFor(out)
+	in := safefile.Input{Path: data, Flag: "--data"}
+	runExists := nn.IsCheckpoint(p.Best) || nn.IsCheckpoint(p.Last)
+	curves := safefile.Kind{Name: "training curves PNG", Made: func(path string) bool { return runExists || vision.MadePNG(path) }}
+	// The list of framing remarks is plain text, one "photo: remark" a line, with no mark of
+	// its own: the run beside it (its model, state or report) vouches for it.
+	runVouches := runExists || nn.IsCheckpoint(p.LastState) || trainReport.Made(p.Report)
+	framingList := safefile.Kind{Name: "list of framing remarks", Made: func(string) bool { return runVouches }}
+	for _, f := range []struct {
+		path string
+		kind safefile.Kind
+	}{
+		{p.Best, modelKind}, {p.Last, modelKind}, {p.LastState, modelKind},
+		{p.Report, trainReport}, {p.Plot, curves}, {p.Framing, framingList}, {gallery.PathFor(out), galleryKind},
+	} {
+		if err := safefile.CheckOutput(f.path, f.kind, force, in); err != nil {
+			return err
+		}
 	}
 	return nil
 }

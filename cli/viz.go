@@ -9,6 +9,7 @@ import (
 	"github.com/vgglab/vgg/explain"
 	"github.com/vgglab/vgg/lookalike"
 	"github.com/vgglab/vgg/report"
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/tensor"
 	"github.com/vgglab/vgg/vision"
 )
@@ -31,6 +32,7 @@ func init() {
 					&cli.StringFlag{Name: "out", Value: "filters.png", Usage: "the PNG file to write"},
 					&cli.IntFlag{Name: "cell", Value: 24, Usage: "pixels per filter, 1 to 128"},
 					deviceFlag(),
+					forceFlag(),
 				},
 				Action: runVizFilters,
 			},
@@ -44,6 +46,7 @@ func init() {
 					&cli.IntFlag{Name: "cell", Value: 32, Usage: "smallest size of a feature map in pixels, 1 to 128 (small maps are enlarged)"},
 					alignedFlag(),
 					deviceFlag(),
+					forceFlag(),
 				},
 				Action: runVizActivations,
 			},
@@ -56,6 +59,9 @@ func runVizFilters(c *cli.Context) error {
 		return fmt.Errorf("viz filters: --cell: %w", err)
 	}
 	out := c.String("out")
+	if err := safefile.CheckOutput(out, pngKind, c.Bool("force"), safefile.Input{Path: c.String("model"), Flag: "--model"}); err != nil {
+		return fmt.Errorf("viz filters: --out: %w", err)
+	}
 	if err := report.PrepareDir(filepath.Dir(out)); err != nil {
 		return fmt.Errorf("viz filters: %w", err)
 	}
@@ -83,6 +89,9 @@ func runVizActivations(c *cli.Context) error {
 		return fmt.Errorf("viz activations: --cell: %w", err)
 	}
 	dir := c.String("out")
+	if err := checkActivationOutputs(dir, c.Bool("force"), c.String("model"), c.Args().First()); err != nil {
+		return fmt.Errorf("viz activations: --out: %w", err)
+	}
 	// The folder itself is made only once every picture is drawn (see vision.WritePNGFolder);
 	// where it would go must be writable before any work.
 	if err := report.PrepareDir(filepath.Dir(filepath.Clean(dir))); err != nil {
@@ -123,6 +132,21 @@ func runVizActivations(c *cli.Context) error {
 	}
 	for _, line := range lines {
 		if _, err := fmt.Fprintln(c.App.Writer, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkActivationOutputs applies the output rule to the PNGs 'vgg viz activations' writes.
+func checkActivationOutputs(dir string, force bool, model, photo string) error {
+	inputs := []safefile.Input{{Path: model, Flag: "--model"}, {Path: photo, Flag: "the photo"}}
+	files := []string{"face.png"}
+	for block := 1; block <= 5; block++ {
+		files = append(files, fmt.Sprintf("block%d.png", block))
+	}
+	for _, f := range files {
+		if err := safefile.CheckOutput(filepath.Join(dir, f), pngKind, force, inputs...); err != nil {
 			return err
 		}
 	}

@@ -20,7 +20,7 @@ func benchLoader(b *testing.B, cache bool) {
 		b.Fatal(err)
 	}
 	src := NewSource(SourceOptions{Size: 128, Cache: cache})
-	if err := set.Verify(context.Background(), src, 0); err != nil {
+	if err := set.Verify(context.Background(), src, 0, nil); err != nil {
 		b.Fatal(err)
 	}
 	l, err := NewLoader(set, src, LoaderOptions{BatchSize: 32, Shuffle: true, Augment: DefaultAugment, Norm: vision.Identity})

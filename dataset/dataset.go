@@ -8,7 +8,7 @@
 //
 //	set, err := dataset.Scan(dir, vision.Decoder{})   // set.Skipped lists unusable files
 //	src := dataset.NewSource(dataset.SourceOptions{Size: 128, Cache: true})
-//	err = set.Verify(ctx, src, 0)                     // full decode; fills the cache
+//	err = set.Verify(ctx, src, 0, nil)                // full decode; fills the cache
 //	train, val, err := set.Split(seed, 0.1)
 //	norm, err := dataset.ComputeNorm(ctx, train, src, 0)
 //	loader, err := dataset.NewLoader(train, src, dataset.LoaderOptions{
@@ -23,6 +23,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/vgglab/vgg/vision"
 )
@@ -64,12 +67,27 @@ func Scan(root string, dec vision.Decoder) (*Dataset, error) {
 		return nil, fmt.Errorf("dataset: %w", err)
 	}
 	d := &Dataset{Root: root}
+	// folderOf maps each identity name to its folder: the name is the folder's in Unicode
+	// normal form C (gallery.NormalizeName's form), which macOS may spell decomposed.
+	folderOf := map[string]string{}
 	for _, e := range entries {
 		path := filepath.Join(root, e.Name())
 		switch {
 		case hidden(e.Name()):
 		case isDir(path):
-			d.Classes = append(d.Classes, e.Name())
+			// An identity name is stored as UTF-8 text (in the model, the gallery, the
+			// reports): bytes that are not would turn into U+FFFD, and two folders into one
+			// name. Such a folder is refused, as are two that spell one name two ways.
+			if !utf8.ValidString(e.Name()) {
+				return nil, fmt.Errorf("dataset: identity folder %q is not named in UTF-8 text; rename it", path)
+			}
+			name := norm.NFC.String(e.Name())
+			if other, dup := folderOf[name]; dup {
+				return nil, fmt.Errorf("dataset: identity folders %q and %q spell the same name %q in two Unicode forms; merge them into one",
+					filepath.Join(root, other), path, name)
+			}
+			folderOf[name] = e.Name()
+			d.Classes = append(d.Classes, name)
 		default:
 			d.Skipped = append(d.Skipped, &vision.FileError{Path: path,
 				Err: errors.New("not inside an identity folder (photos go in DIR/<identity>/)")})
@@ -80,7 +98,7 @@ func Scan(root string, dec vision.Decoder) (*Dataset, error) {
 	}
 	slices.Sort(d.Classes)
 	for label, class := range d.Classes {
-		if err := d.scanIdentity(label, filepath.Join(root, class), dec); err != nil {
+		if err := d.scanIdentity(label, filepath.Join(root, folderOf[class]), dec); err != nil {
 			return nil, err
 		}
 	}

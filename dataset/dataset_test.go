@@ -155,7 +155,7 @@ func TestVerifySkipsUndecodable(t *testing.T) {
 		t.Fatalf("scan: %d samples %d skipped, want 6 and 0", len(d.Samples), len(d.Skipped))
 	}
 	src := NewSource(SourceOptions{Size: 8})
-	if err := d.Verify(context.Background(), src, 2); err != nil {
+	if err := d.Verify(context.Background(), src, 2, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(d.Samples) != 5 || len(d.Skipped) != 1 || !strings.Contains(d.Skipped[0].Error(), truncated+": truncated JPEG") {
@@ -172,12 +172,12 @@ func TestVerifySkipsUndecodable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Verify(context.Background(), NewSource(SourceOptions{Size: 8}), 2); err == nil || !strings.Contains(err.Error(), `identity "Bob" has no usable photo`) {
+	if err := d.Verify(context.Background(), NewSource(SourceOptions{Size: 8}), 2, nil); err == nil || !strings.Contains(err.Error(), `identity "Bob" has no usable photo`) {
 		t.Errorf("identity left empty: %v", err)
 	}
 }
 
-func TestSourceCacheAndPreprocess(t *testing.T) {
+func TestSourceCacheAndFrame(t *testing.T) {
 	root := makeSet(t, []string{"Ann", "Bob"}, []int{1, 1})
 	path := filepath.Join(root, "Ann", "000.png")
 
@@ -200,13 +200,13 @@ func TestSourceCacheAndPreprocess(t *testing.T) {
 	// The hook sees the decoded photo; its error names the file.
 	bob := filepath.Join(root, "Bob", "000.png")
 	noFace := errors.New("no face found")
-	failing := NewSource(SourceOptions{Size: 8, Preprocess: func(image.Image) (image.Image, error) { return nil, noFace }})
+	failing := NewSource(SourceOptions{Size: 8, Frame: func(image.Image) (image.Image, string, error) { return nil, "", noFace }})
 	if _, err := failing.Image(bob); !errors.Is(err, noFace) || !strings.HasPrefix(err.Error(), bob+": ") {
 		t.Errorf("preprocess error: %v", err)
 	}
 	// A hook keeping only the left 4 columns: every blue value then comes from x < 4.
-	left := NewSource(SourceOptions{Size: 4, Preprocess: func(img image.Image) (image.Image, error) {
-		return img.(*image.RGBA).SubImage(image.Rect(0, 0, 4, 4)), nil
+	left := NewSource(SourceOptions{Size: 4, Frame: func(img image.Image) (image.Image, string, error) {
+		return img.(*image.RGBA).SubImage(image.Rect(0, 0, 4, 4)), "", nil
 	}})
 	img, err := left.Image(bob)
 	if err != nil {
@@ -251,5 +251,26 @@ func TestComputeNorm(t *testing.T) {
 	}
 	if _, err := ComputeNorm(context.Background(), d.subset(nil), NewSource(SourceOptions{Size: 6}), 1); err == nil {
 		t.Error("statistics of an empty set succeeded")
+	}
+}
+
+// Issue 18 items 6 and 13: an identity folder whose name is not UTF-8 is refused, naming it
+// (its name would be stored as U+FFFD); names are in normal form C, and two folders that spell
+// one name in two forms are refused rather than becoming two identities that print alike.
+func TestScanNames(t *testing.T) {
+	root := makeSet(t, []string{"Ann", "Bad\xff"}, []int{1, 1})
+	if _, err := Scan(root, vision.Decoder{}); err == nil || !strings.Contains(err.Error(), `Bad\xff`) || !strings.Contains(err.Error(), "UTF-8") {
+		t.Errorf("Scan with a folder named in bytes that are not UTF-8: %v", err)
+	}
+	nfc, nfd := "Jos\u00e9", "Jose\u0301"
+	set, err := Scan(makeSet(t, []string{"Ann", nfd}, []int{1, 2}), vision.Decoder{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(set.Classes, []string{"Ann", nfc}) || len(set.Samples) != 3 {
+		t.Errorf("Scan of a decomposed name: %v, classes %q", err, set.Classes)
+	}
+	if _, err := Scan(makeSet(t, []string{"Ann", nfc, nfd}, []int{1, 1, 1}), vision.Decoder{}); err == nil || !strings.Contains(err.Error(), "two Unicode forms") {
+		t.Errorf("Scan of one name in two forms: %v", err)
 	}
 }

@@ -43,7 +43,7 @@ func TestCelebs60(t *testing.T) {
 	}
 	small := &Dataset{Root: root, Classes: classes, Samples: few}
 	src := NewSource(SourceOptions{Size: 128, Cache: true})
-	if err := small.Verify(context.Background(), src, 0); err != nil {
+	if err := small.Verify(context.Background(), src, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	train, val, err := small.Split(1, 0.2)

@@ -214,9 +214,9 @@ func TestNewLoaderChecksOptions(t *testing.T) {
 func TestLoaderLooksAheadBoundedly(t *testing.T) {
 	d, _ := loaderSet(t) // 23 samples
 	var loaded atomic.Int32
-	src := NewSource(SourceOptions{Size: 8, Preprocess: func(img image.Image) (image.Image, error) {
+	src := NewSource(SourceOptions{Size: 8, Frame: func(img image.Image) (image.Image, string, error) {
 		loaded.Add(1)
-		return img, nil
+		return img, "", nil
 	}})
 	const batch, ahead = 2, 3
 	l, _ := NewLoader(d, src, LoaderOptions{BatchSize: batch, Workers: 4, Ahead: ahead, Norm: vision.Identity})

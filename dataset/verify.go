@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync/atomic"
 
 	"github.com/vgglab/vgg/vision"
 )
@@ -12,11 +13,16 @@ import (
 // number of worker goroutines (0: one per CPU). Samples that fail — a truncated JPEG, a face
 // the aligner cannot find — move from Samples to Skipped, so training never stops on a bad
 // file. With src's cache on, this also fills the cache. Verify fails only when an identity
-// is left with no usable photo, naming it, or when ctx is cancelled.
-func (d *Dataset) Verify(ctx context.Context, src *Source, workers int) error {
+// is left with no usable photo, naming it, or when ctx is cancelled. progress, when not nil,
+// is told how many photos are done after each one, from the worker goroutines.
+func (d *Dataset) Verify(ctx context.Context, src *Source, workers int, progress func(done int)) error {
 	errs := make([]error, len(d.Samples))
+	var done atomic.Int64
 	err := forEach(ctx, len(d.Samples), workers, func(_, i int) {
 		_, errs[i] = src.Image(d.Samples[i].Path)
+		if n := done.Add(1); progress != nil {
+			progress(int(n))
+		}
 	})
 	if err != nil {
 		return err

@@ -24,7 +24,9 @@
 // "separation" (see Separation) was added within version 1: readers ignore a field they do not
 // know, and a gallery without it has it measured when it is asked for.
 //
-// It is written atomically (temporary file, then rename), so a crash never leaves half a gallery.
+// It is written atomically (temporary file, then rename), so a crash never leaves half a gallery,
+// and under an OS lock on MODEL.gallery.lock (see Update), so that two processes adding people
+// at once both keep them.
 package gallery
 
 import (
@@ -38,7 +40,9 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/tensor"
 	"github.com/vgglab/vgg/vision"
 )
@@ -141,18 +145,68 @@ func (g *Gallery) SetMean(embeddings [][]float32) error {
 	return nil
 }
 
-// Add appends a photo given its raw embedding, stored as its Direction.
+// Add appends a photo given its raw embedding, stored as its Direction. The identity name is
+// stored in Unicode normal form C (see NormalizeName); a name or path that is not valid UTF-8
+// is refused (see CheckEntry).
 func (g *Gallery) Add(e Entry, embedding []float32) error {
-	if strings.TrimSpace(e.Identity) == "" {
-		return fmt.Errorf("gallery: %s has no identity name", e.Path)
+	_, err := g.add(e, embedding, false)
+	return err
+}
+
+// AddNew is Add for a photo the identity may have already: it adds nothing and returns false
+// when the gallery holds the same photo for the same identity, by path or by content (an
+// embedding whose direction is the same, which a copy of the photo under another name has).
+// Enrolling the same photos twice then leaves one of each.
+func (g *Gallery) AddNew(e Entry, embedding []float32) (added bool, err error) {
+	return g.add(e, embedding, true)
+}
+
+// sameDirection is the cosine above which two directions are taken to be the same photo:
+// one photo through one model gives the same embedding up to float rounding, while two
+// different photos of a person, even near-duplicates, differ far more.
+const sameDirection = 1 - 1e-5
+
+func (g *Gallery) add(e Entry, embedding []float32, skipKnown bool) (bool, error) {
+	if err := CheckEntry(e); err != nil {
+		return false, err
 	}
+	e.Identity = NormalizeName(e.Identity)
 	unit, err := g.Direction(embedding)
 	if err != nil {
-		return fmt.Errorf("gallery: %s: %w", e.Path, err)
+		return false, fmt.Errorf("gallery: %s: %w", e.Path, err)
+	}
+	if skipKnown {
+		for i, known := range g.Entries {
+			if known.Identity == e.Identity && (known.Path == e.Path || cosine(g.Vector(i), unit) >= sameDirection) {
+				return false, nil
+			}
+		}
 	}
 	g.Entries = append(g.Entries, e)
 	g.vectors = append(g.vectors, unit...)
 	g.separation = nil
+	return true, nil
+}
+
+// cosine is the cosine similarity of two unit-length directions: their dot product.
+func cosine(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
+}
+
+// CheckEntry refuses an entry whose identity is blank or whose name or path is not valid
+// UTF-8: the gallery's JSON header would store U+FFFD in place of the bad bytes, so the path
+// would name a file that does not exist and two different names could become one.
+func CheckEntry(e Entry) error {
+	if !utf8.ValidString(e.Path) {
+		return fmt.Errorf("gallery: %q: the file name is not valid UTF-8, which the gallery cannot store; rename it", e.Path)
+	}
+	if err := CheckName(e.Identity); err != nil {
+		return fmt.Errorf("gallery: %s: %w", e.Path, err)
+	}
 	return nil
 }
 
@@ -230,8 +284,41 @@ type header struct {
 	Separation  *Separation `json:"separation,omitempty"`
 }
 
-// Save writes the gallery to path atomically.
+// Save writes the gallery to path atomically, under the gallery's lock (see Update).
 func (g *Gallery) Save(path string) error {
+	unlock, err := safefile.Lock(path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return g.save(path)
+}
+
+// Update changes the gallery file at path without losing another process's change: it takes
+// the gallery's OS lock (safefile.Lock), reads the gallery as it is now, checking that it
+// belongs to the model with fingerprint modelSHA256 (see Load), applies change and saves the
+// result before releasing the lock. When there is no gallery yet and empty is not nil, change
+// starts from empty(). Two 'vgg enrol' runs on one gallery at once thus both keep their
+// people: the second reads what the first saved.
+func Update(path, modelSHA256 string, empty func() *Gallery, change func(*Gallery) error) (*Gallery, error) {
+	unlock, err := safefile.Lock(path)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	var g *Gallery
+	if _, statErr := os.Stat(path); errors.Is(statErr, os.ErrNotExist) && empty != nil {
+		g = empty()
+	} else if g, err = Load(path, modelSHA256); err != nil {
+		return nil, err
+	}
+	if err := change(g); err != nil {
+		return nil, err
+	}
+	return g, g.save(path)
+}
+
+func (g *Gallery) save(path string) error {
 	sep := g.Separation()
 	head, err := json.Marshal(header{Version: Version, ModelSHA256: g.ModelSHA256, Dim: g.Dim, Mean: g.Mean, Entries: g.Entries, Separation: &sep})
 	if err != nil {
@@ -249,6 +336,12 @@ func (g *Gallery) Save(path string) error {
 	})
 }
 
+// IsFile reports whether the file at path is a gallery (it starts with the gallery's magic
+// line), so that 'vgg index' may replace it and nothing else.
+func IsFile(path string) bool {
+	return string(safefile.ReadHead(path, len(magic))) == magic
+}
+
 // ErrWrongModel is returned (wrapped, with the details) by Load when the gallery was computed
 // by another model than the one it is loaded for.
 var ErrWrongModel = errors.New("the gallery belongs to a different model")
@@ -257,7 +350,7 @@ var ErrWrongModel = errors.New("the gallery belongs to a different model")
 // modelSHA256 (an empty fingerprint skips that check). Every problem is an error naming the
 // file: not a gallery, another version, truncated, or another model's.
 func Load(path, modelSHA256 string) (*Gallery, error) {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s: no gallery yet; build one with 'vgg index' or 'vgg enrol'", path)

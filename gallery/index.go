@@ -26,6 +26,16 @@ func (g *Gallery) AddPhotos(ctx context.Context, e *Embedder, src *dataset.Sourc
 	if batch <= 0 {
 		batch = 32
 	}
+	// A name or path the gallery cannot store is skipped before any work is spent on it.
+	var storable []Entry
+	for _, p := range photos {
+		if err := CheckEntry(p); err != nil {
+			skipped = append(skipped, err)
+			continue
+		}
+		storable = append(storable, p)
+	}
+	photos = storable
 	var kept []Entry
 	var raw [][]float32
 	for start := 0; start < len(photos); start += batch {

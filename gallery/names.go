@@ -5,7 +5,27 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
+
+// NormalizeName is the form an identity name is stored and compared in: Unicode normal form C,
+// so that "José" typed as e + combining accent (as macOS file names spell it) and as é are
+// one identity, not two that print alike.
+func NormalizeName(name string) string { return norm.NFC.String(strings.TrimSpace(name)) }
+
+// CheckName refuses an identity name that is blank or not valid UTF-8 (bytes that are not
+// text would be stored as U+FFFD, so two names could collide).
+func CheckName(name string) error {
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("identity name %q is not valid UTF-8; use a name in UTF-8 text", name)
+	}
+	if strings.TrimSpace(name) == "" {
+		return fmt.Errorf("the identity name is empty")
+	}
+	return nil
+}
 
 // Lookup finds name among names: exactly, or else ignoring case and treating spaces and
 // underscores alike when that picks a single one ("barack obama" finds "Barack_Obama"). An
@@ -13,6 +33,9 @@ import (
 // from its fix.
 func Lookup(names []string, name string) (int, error) {
 	if i := slices.Index(names, name); i >= 0 {
+		return i, nil
+	}
+	if i := slices.IndexFunc(names, func(n string) bool { return NormalizeName(n) == NormalizeName(name) }); i >= 0 {
 		return i, nil
 	}
 	found := -1
@@ -35,7 +58,7 @@ func Lookup(names []string, name string) (int, error) {
 }
 
 func looseKey(s string) string {
-	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), "_", " "))
+	return strings.ToLower(strings.ReplaceAll(NormalizeName(s), "_", " "))
 }
 
 // closeNames returns up to n names nearest to query by edit distance on their loose keys, a

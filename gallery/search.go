@@ -101,6 +101,7 @@ func (g *Gallery) Closest(query []float32, identity string) (hit Hit, ok bool, e
 	if err != nil {
 		return Hit{}, false, err
 	}
+	identity = NormalizeName(identity)
 	for i, s := range sims {
 		e := g.Entries[i]
 		if e.Identity == identity && (!ok || s > hit.Similarity) {
@@ -157,7 +158,7 @@ func Answer(out Output, classNames []string, g *Gallery, by Ranking, k int) ([]C
 	}
 	classOf := map[string]int{}
 	for i, n := range classNames {
-		classOf[n] = i
+		classOf[NormalizeName(n)] = i
 	}
 	var cands []Candidate
 	switch by {

@@ -166,13 +166,14 @@ func remark(wholePhoto bool, found int, c Choice) string {
 // Framing is how training frames its photos before they are resized to the network's input:
 // by default the most confident face of each photo, found by the Haar cascade and turned and
 // scaled so that the eyes land where they do in the aligned crops; with aligned, the photo's
-// centre square. name describes the choice for the training settings.
-func Framing(aligned bool) (name string, f train.Framing) {
+// centre square. name describes the choice for the training settings; id names everything
+// that shapes the framed pictures (the aligner's fingerprint), for the framing cache's keys.
+func Framing(aligned bool) (name, id string, f train.Framing) {
 	if aligned {
-		return train.CentreSquare, nil
+		return train.CentreSquare, "", nil
 	}
 	aligner := align.New(haar.FrontalFace(), haar.Eye())
-	return "most confident face, aligned by the eyes", func(img image.Image) (image.Image, string, error) {
+	return "most confident face, aligned by the eyes", "most confident face, aligner " + aligner.Fingerprint(), func(img image.Image) (image.Image, string, error) {
 		faces, err := aligner.Align(img)
 		if err != nil {
 			return nil, "", err

@@ -10,10 +10,10 @@ package lookalike
 import (
 	"errors"
 	"fmt"
-	"image"
 	"os"
 
 	"github.com/vgglab/vgg/dataset"
+	"github.com/vgglab/vgg/dataset/framecache"
 	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/nn"
@@ -31,9 +31,11 @@ type Model struct {
 	Path        string
 	Fingerprint string
 	// Aligned is set when photos are taken as face crops (centre square) rather than aligned
-	// by the face aligner; FramingName and Framing are that choice as training makes it.
+	// by the face aligner; FramingName and Framing are that choice as training makes it, and
+	// FramingID names it for the framing cache's keys (see Framing).
 	Aligned     bool
 	FramingName string
+	FramingID   string
 	Framing     train.Framing
 	b           kernels.Backend
 	finder      *Finder
@@ -56,7 +58,7 @@ func Open(device, path string, aligned bool) (*Model, error) {
 		m.Close()
 		return nil, err
 	}
-	m.FramingName, m.Framing = Framing(aligned)
+	m.FramingName, m.FramingID, m.Framing = Framing(aligned)
 	m.finder = NewFinder(aligned, net.Config.InputSize)
 	return m, nil
 }
@@ -88,16 +90,11 @@ func (m *Model) Norm() vision.Normalization {
 	return vision.Normalization{Mean: m.Info.Mean, Std: m.Info.Std}
 }
 
-// Source loads photos framed and sized for the model, as a gallery is built from them.
-func (m *Model) Source() *dataset.Source {
-	opts := dataset.SourceOptions{Size: m.Net.Config.InputSize}
-	if m.Framing != nil {
-		opts.Preprocess = func(img image.Image) (image.Image, error) {
-			framed, _, err := m.Framing(img)
-			return framed, err
-		}
-	}
-	return dataset.NewSource(opts)
+// Source loads photos framed and sized for the model, as a gallery is built from them,
+// through the framing cache (nil: none).
+func (m *Model) Source(cache *framecache.Cache) *dataset.Source {
+	return dataset.NewSource(dataset.SourceOptions{Size: m.Net.Config.InputSize, Frame: m.Framing, FrameID: m.FramingID,
+		FrameCache: cache})
 }
 
 // LoadGallery reads the gallery at path, which must belong to the model; with orEmpty, a

@@ -118,6 +118,17 @@ func SaveModel(path string, m *Model, info ModelInfo) error {
 	return writeSafetensors(path, srcs, meta)
 }
 
+// IsCheckpoint reports whether the file at path is a model or a training state vgg wrote: a
+// safetensors file whose metadata names one of vgg's formats. The weights are not checked.
+func IsCheckpoint(path string) bool {
+	f, err := openSafetensors(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return f.metadata["format"] == modelFormat || f.metadata["format"] == trainStateFormat
+}
+
 // ReadModelInfo reads a model checkpoint's configuration and info without loading the weights.
 func ReadModelInfo(path string) (Config, ModelInfo, error) {
 	f, err := openSafetensors(path)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/tensor"
 )
 
@@ -157,7 +158,7 @@ type stFile struct {
 // shape and offsets (inside the file, no overlap, no gap, sizes matching shapes). Every error
 // names the file.
 func openSafetensors(path string) (*stFile, error) {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return nil, err
 	}

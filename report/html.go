@@ -83,6 +83,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "answer"}}
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="generator" content="vgg">
 <title>Look-alike: {{.Title}}</title>
 <style>
 {{.Style}}</style>

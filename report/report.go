@@ -4,12 +4,14 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/vision"
 )
 
@@ -78,6 +80,21 @@ const (
 	HTMLFile    = "index.html"
 	MontageFile = "montage.png"
 )
+
+// generatorMark is in the head of every page Write makes; MadePage looks for it.
+const generatorMark = `<meta name="generator" content="vgg">`
+
+// MadePage reports whether the file at path is a report page vgg wrote, so that a report
+// written again into the same folder may replace it (and a person's own index.html is left
+// alone).
+func MadePage(path string) bool {
+	return bytes.Contains(safefile.ReadHead(path, 512), []byte(generatorMark))
+}
+
+// Files lists the files Write makes in dir.
+func Files(dir string) []string {
+	return []string{filepath.Join(dir, HTMLFile), filepath.Join(dir, MontageFile)}
+}
 
 // PrepareDir makes sure files can be written into dir (a report folder, the folder a gallery
 // goes to), creating it if needed, before any slow work starts: a folder that cannot be written

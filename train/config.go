@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/vgglab/vgg/dataset"
+	"github.com/vgglab/vgg/dataset/framecache"
 	"github.com/vgglab/vgg/nn"
 )
 
@@ -211,8 +212,19 @@ type Options struct {
 	// Workers is the number of goroutines that decode and augment photos (0: one per CPU).
 	Workers int
 	// Framing frames each decoded photo before it is resized (a face aligner, say); nil takes
-	// the centre square. Settings.Preprocessing names it. Its notes are not shown in training.
+	// the centre square. Settings.Preprocessing names it. The photos framed with a note are
+	// listed in Paths.Framing, a few on the log.
 	Framing Framing
+	// FramingID names everything that shapes Framing's output, for FrameCache's keys (see
+	// dataset.SourceOptions.FrameID); required when both are set.
+	FramingID string
+	// FrameCache keeps framed photos on disk, so that another run over the same photos (and
+	// the gallery indexed after this one) need not frame them again; nil frames every photo.
+	FrameCache *framecache.Cache
+	// FramingProgress receives a progress bar while the photos are framed, drawn only when
+	// it is a terminal (nil: none): elsewhere the line that follows the framing says all
+	// there is.
+	FramingProgress io.Writer
 	// Log receives what the run does, one line at a time (nil: nowhere).
 	Log io.Writer
 	// Progress receives a progress bar per epoch when it is a terminal (nil, a file or a pipe:
@@ -232,11 +244,14 @@ type Options struct {
 // Paths are the files a run writes, all beside the best model.
 type Paths struct {
 	Best, Last, LastState, Report, Plot string
+	// Framing lists the photos framed with a note ("no face found: ..."), one a line; it is
+	// written only when there are some.
+	Framing string `json:",omitempty"`
 }
 
 // PathsFor derives the run's files from the best model's path: for "run/model.safetensors",
 // "run/model.last.safetensors" (and its ".last.train.safetensors" state),
-// "run/model.report.json" and "run/model.curves.png".
+// "run/model.report.json", "run/model.curves.png" and "run/model.framing.txt".
 func PathsFor(out string) Paths {
 	stem := strings.TrimSuffix(out, ".safetensors")
 	last := stem + ".last.safetensors"
@@ -246,5 +261,6 @@ func PathsFor(out string) Paths {
 		LastState: nn.TrainStatePath(last),
 		Report:    stem + ".report.json",
 		Plot:      stem + ".curves.png",
+		Framing:   stem + ".framing.txt",
 	}
 }

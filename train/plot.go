@@ -1,9 +1,9 @@
 package train
 
 import (
+	"bytes"
 	"fmt"
 	"image/color"
-	"io"
 	"math"
 
 	"gonum.org/v1/plot"
@@ -76,10 +76,11 @@ func writePlot(path string, epochs []EpochMetrics, withVal bool, base baseline, 
 			plots[i][j].Draw(c)
 		}
 	}
-	return vision.WriteAtomic(path, func(w io.Writer) error {
-		_, err := vgimg.PngCanvas{Canvas: canvas}.WriteTo(w)
-		return err
-	})
+	var encoded bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: canvas}).WriteTo(&encoded); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return vision.WritePNGBytes(path, encoded.Bytes())
 }
 
 // panel is one plot of the given curves against the epoch number.

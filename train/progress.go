@@ -34,3 +34,23 @@ func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
+
+// newFramingBar is the progress bar of framing the photos, counting photos and their rate;
+// like newBar, it draws only on a terminal.
+func newFramingBar(w io.Writer, photos int) *progressbar.ProgressBar {
+	if !isTerminal(w) {
+		return progressbar.NewOptions(photos, progressbar.OptionSetVisibility(false))
+	}
+	return progressbar.NewOptions(photos,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("framing"),
+		progressbar.OptionSetWidth(24),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("photos"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		// The line saying how the photos were framed replaces the bar.
+		progressbar.OptionClearOnFinish(),
+	)
+}

@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/vision"
 )
 
@@ -19,12 +19,14 @@ type Report struct {
 	Message string `json:"message,omitempty"`
 	Device  string `json:"device"`
 	// Classes are the identities, in the order of the classifier's outputs.
-	Classes       []string             `json:"classes"`
-	TrainPhotos   int                  `json:"train_photos"`
-	ValPhotos     int                  `json:"val_photos"`
-	SkippedPhotos int                  `json:"skipped_photos"`
-	Normalization vision.Normalization `json:"normalization"`
-	Parameters    int64                `json:"parameters"`
+	Classes       []string `json:"classes"`
+	TrainPhotos   int      `json:"train_photos"`
+	ValPhotos     int      `json:"val_photos"`
+	SkippedPhotos int      `json:"skipped_photos"`
+	// FramingRemarks counts the photos framed with a remark, each listed in Files.Framing.
+	FramingRemarks int                  `json:"framing_remarks"`
+	Normalization  vision.Normalization `json:"normalization"`
+	Parameters     int64                `json:"parameters"`
 	// FLOPsPerImage counts one forward pass (a multiply-add is two).
 	FLOPsPerImage int64          `json:"flops_per_image"`
 	Epochs        []EpochMetrics `json:"epochs"`
@@ -66,7 +68,7 @@ func writeJSON(path string, v any) error {
 
 // ReadReport reads the report a run wrote.
 func ReadReport(path string) (*Report, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/nn"
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/tensor"
 	"github.com/vgglab/vgg/vision"
 )
@@ -175,16 +176,24 @@ func (r *run) setUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var notes noteTally
-	src := dataset.NewSource(dataset.SourceOptions{Size: s.InputSize, Preprocess: r.o.Framing.forDataset(&notes), Cache: true})
+	src := dataset.NewSource(dataset.SourceOptions{Size: s.InputSize, Frame: r.o.Framing, FrameID: r.o.FramingID,
+		FrameCache: r.o.FrameCache, Cache: true})
 	start := time.Now()
-	if err := set.Verify(ctx, src, r.o.Workers); err != nil {
+	bar := newFramingBar(r.o.FramingProgress, len(set.Samples))
+	err = set.Verify(ctx, src, r.o.Workers, func(int) { bar.Add(1) })
+	bar.Finish()
+	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	r.logf("decoded %d photos of %d identities in %.1f s (%s, %dx%d pixels)",
-		len(set.Samples), len(set.Classes), time.Since(start).Seconds(), s.Preprocessing, s.InputSize, s.InputSize)
-	if notes.count > 0 {
-		r.logf("%d photos were framed with a remark, such as %q", notes.count, notes.example)
+	framed := src.Stats()
+	r.logf("%s in %.1f s", framed.Summary(), time.Since(start).Seconds())
+	if problem := framed.CacheProblem(); problem != "" {
+		r.logf("warning: %s", problem)
+	}
+	r.logf("%d photos of %d identities (%s, %dx%d pixels)", len(set.Samples), len(set.Classes), s.Preprocessing, s.InputSize, s.InputSize)
+	remarks, err := r.writeRemarks(src.Remarks())
+	if err != nil {
+		return err
 	}
 	r.logSkipped(set.Skipped)
 	trainSet, valSet, err := set.Split(s.Seed, s.ValFraction)
@@ -235,6 +244,11 @@ func (r *run) setUp(ctx context.Context) error {
 	}
 	r.report.TrainPhotos, r.report.ValPhotos = len(trainSet.Samples), len(valSet.Samples)
 	r.report.SkippedPhotos = len(set.Skipped)
+	r.report.FramingRemarks = remarks
+	r.report.Files.Framing = ""
+	if remarks > 0 {
+		r.report.Files.Framing = r.paths.Framing
+	}
 	r.logf("model: %s, width 1/%d, %d classes, %.2f M parameters, %.3f GFLOP per image, on %s",
 		r.model.Config.Arch, s.WidthDivisor, len(set.Classes), float64(r.model.NumParams())/1e6, float64(r.model.FLOPs())/1e9, r.b.Describe())
 	return nil
@@ -242,6 +256,40 @@ func (r *run) setUp(ctx context.Context) error {
 
 func (r *run) norm() vision.Normalization {
 	return vision.Normalization{Mean: r.info.Mean, Std: r.info.Std}
+}
+
+// writeRemarks lists the photos framed with a remark ("no face found: ...") in Paths.Framing,
+// one "path: remark" a line in path order (control characters in a path escaped, so that each
+// photo keeps to its line), and names a few on the log; it returns how many there are.
+// Without remarks, a list left by an earlier run at the same place is removed.
+func (r *run) writeRemarks(remarks map[string]string) (int, error) {
+	if len(remarks) == 0 {
+		if err := os.Remove(r.paths.Framing); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return 0, fmt.Errorf("train: %w", err)
+		}
+		return 0, nil
+	}
+	paths := slices.Sorted(maps.Keys(remarks))
+	err := vision.WriteAtomic(r.paths.Framing, func(w io.Writer) error {
+		for _, path := range paths {
+			if _, err := fmt.Fprintf(w, "%s: %s\n", safefile.Printable(path), remarks[path]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("train: %w", err)
+	}
+	const shown = 5
+	r.logf("%d photos were framed with a remark (all listed in %s):", len(paths), r.paths.Framing)
+	for _, path := range paths[:min(shown, len(paths))] {
+		r.logf("  %s: %s", safefile.Printable(path), remarks[path])
+	}
+	if len(paths) > shown {
+		r.logf("  ... and %d more", len(paths)-shown)
+	}
+	return len(paths), nil
 }
 
 // logSkipped lists the files the run cannot use, a few by name.
@@ -252,7 +300,7 @@ func (r *run) logSkipped(skipped []error) {
 	const shown = 10
 	r.logf("skipping %d unusable files:", len(skipped))
 	for _, err := range skipped[:min(shown, len(skipped))] {
-		r.logf("  %v", err)
+		r.logf("  %s", safefile.Printable(err.Error()))
 	}
 	if len(skipped) > shown {
 		r.logf("  ... and %d more", len(skipped)-shown)

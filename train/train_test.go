@@ -5,15 +5,18 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/vgglab/vgg/dataset"
+	"github.com/vgglab/vgg/dataset/framecache"
 	_ "github.com/vgglab/vgg/kernels/cpu"
 	"github.com/vgglab/vgg/vision/synth"
 )
@@ -84,8 +87,13 @@ func TestRunWritesModelReportAndPlot(t *testing.T) {
 		t.Errorf("report counts %d train, %d val, %d classes; want 27, 9, 3", report.TrainPhotos, report.ValPhotos, len(report.Classes))
 	}
 	paths := PathsFor(out)
-	if !strings.Contains(log.String(), "36 photos were framed with a remark, such as \"looked at\"") {
-		t.Errorf("log does not count the framing's remarks:\n%s", log.String())
+	if !strings.Contains(log.String(), "36 photos were framed with a remark (all listed in "+paths.Framing+")") ||
+		!strings.Contains(log.String(), ": looked at\n  ... and 31 more") {
+		t.Errorf("log does not count and name the framing's remarks:\n%s", log.String())
+	}
+	if lines := strings.Split(strings.TrimSpace(string(readFile(t, paths.Framing))), "\n"); len(lines) != 36 ||
+		!strings.HasSuffix(lines[0], ".jpg: looked at") || report.FramingRemarks != 36 || report.Files.Framing != paths.Framing {
+		t.Errorf("%s lists %d photos (first %q), the report %d in %q; want all 36", paths.Framing, len(lines), lines[0], report.FramingRemarks, report.Files.Framing)
 	}
 	saved, err := ReadReport(paths.Report)
 	if err != nil {
@@ -437,5 +445,51 @@ func TestBarOnlyOnATerminal(t *testing.T) {
 	}
 	if isTerminal(f) || isTerminal(nil) {
 		t.Error("a file or nil taken for a terminal")
+	}
+}
+
+// A second run over the same photos reads every framed picture and its remark from the framing
+// cache instead of framing it again, and says so.
+func TestRunFramesOnceWithTheCache(t *testing.T) {
+	data := synthData(t, 3, 6)
+	cache, err := framecache.Open(filepath.Join(t.TempDir(), "frames"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var framings atomic.Int32
+	remarkOnSome := func(img image.Image) (image.Image, string, error) {
+		framings.Add(1)
+		if img.(*image.RGBA).Pix[0]%2 == 0 {
+			return img, "even corner", nil
+		}
+		return img, "", nil
+	}
+	s := tinySettings(data)
+	s.Epochs = 1
+	var lists []string
+	for run, want := range []string{
+		"framed 18 photos: 0 from the cache (" + cache.Dir() + "), 18 framed now in %f s",
+		"framed 18 photos: 18 from the cache (" + cache.Dir() + "), 0 framed now in %f s",
+	} {
+		out := filepath.Join(t.TempDir(), "model.safetensors")
+		var log bytes.Buffer
+		o := Options{Out: out, Device: "cpu", Log: &log, Framing: remarkOnSome, FramingID: "test framing", FrameCache: cache,
+			AllowChance: true, NoEstimate: true}
+		if _, err := Run(context.Background(), s, o); err != nil {
+			t.Fatalf("run %d: %v\n%s", run+1, err, log.String())
+		}
+		var seconds float64
+		line := log.String()[strings.Index(log.String(), "framed "):]
+		if _, err := fmt.Sscanf(line, want, &seconds); err != nil {
+			t.Errorf("run %d's log lacks %q (%v):\n%s", run+1, want, err, log.String())
+		}
+		lists = append(lists, string(readFile(t, PathsFor(out).Framing)))
+	}
+	if n := framings.Load(); n != 18 {
+		t.Errorf("the photos were framed %d times over two runs, want 18 (once each)", n)
+	}
+	// The same photos with their remarks, though the second run framed none.
+	if lists[0] == "" || lists[0] != lists[1] {
+		t.Errorf("remarks of the framing run and of the cached one:\n%s\n%s", lists[0], lists[1])
 	}
 }

@@ -24,6 +24,8 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/vgglab/vgg/safefile"
+
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
@@ -139,11 +141,19 @@ func (d Decoder) Load(path string) (image.Image, error) {
 // alone), so memory is bounded by the budget, not by the number of workers. frame must not call
 // LoadFramed. Its error is returned as a *FileError naming path.
 func LoadFramed[T any](d Decoder, path string, frame func(image.Image) (T, error)) (T, error) {
-	var zero T
 	data, err := d.readFile(path)
 	if err != nil {
+		var zero T
 		return zero, fileError(path, err)
 	}
+	return DecodeFramed(d, path, data, frame)
+}
+
+// DecodeFramed is LoadFramed for a photo file already read into memory (by Read, whose bytes
+// key the framing cache): data is decoded under the same allowance of one pixel budget and
+// the full-size photo handed to frame, then dropped. path names the file in errors.
+func DecodeFramed[T any](d Decoder, path string, data []byte, frame func(image.Image) (T, error)) (T, error) {
+	var zero T
 	format, cfg, err := d.config(data, bytes.NewReader(data))
 	if err != nil {
 		return zero, fileError(path, err)
@@ -196,6 +206,21 @@ func (a *pixelAllowance) release(n int64) {
 	a.freed.Broadcast()
 }
 
+// Read reads the image file at path and checks its header as Check does (a format we read,
+// within the pixel budget) without decoding the pixels, for callers that look the file's bytes
+// up before decoding them with Decode (the framing cache is keyed by them). Errors are
+// *FileError naming the path.
+func (d Decoder) Read(path string) ([]byte, error) {
+	data, err := d.readFile(path)
+	if err != nil {
+		return nil, fileError(path, err)
+	}
+	if _, _, err := d.config(data, bytes.NewReader(data)); err != nil {
+		return nil, fileError(path, err)
+	}
+	return data, nil
+}
+
 // Decode decodes an in-memory image file like Load; name only labels the errors.
 func (d Decoder) Decode(name string, data []byte) (image.Image, error) {
 	img, err := d.decode(data)
@@ -211,7 +236,7 @@ func (d Decoder) Decode(name string, data []byte) (image.Image, error) {
 // for an index stored at the end), so a dataset scan can vet thousands of files quickly; a
 // file that passes may still be truncated or corrupt further in.
 func (d Decoder) Check(path string) (format string, width, height int, err error) {
-	f, err := os.Open(path)
+	f, err := openImage(path)
 	if err != nil {
 		return "", 0, 0, fileError(path, err)
 	}
@@ -219,9 +244,6 @@ func (d Decoder) Check(path string) (format string, width, height int, err error
 	info, err := f.Stat()
 	if err != nil {
 		return "", 0, 0, fileError(path, err)
-	}
-	if info.IsDir() {
-		return "", 0, 0, fileError(path, newProblem(ErrNotImage, "is a folder, not an image"))
 	}
 	head := make([]byte, 512) // enough to sniff the format or recognise text
 	n, err := io.ReadFull(f, head)
@@ -238,7 +260,7 @@ func (d Decoder) Check(path string) (format string, width, height int, err error
 // readFile reads a whole file, refusing files so large that no image within the budget
 // could need them (a guard against reading a huge non-image into memory).
 func (d Decoder) readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openImage(path)
 	if err != nil {
 		return nil, err
 	}
@@ -247,9 +269,6 @@ func (d Decoder) readFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if info.IsDir() {
-		return nil, newProblem(ErrNotImage, "is a folder, not an image")
-	}
 	// Uncompressed 16-bit RGBA (8 bytes a pixel) plus headers is the most any of our
 	// formats can spend on an image within the budget.
 	if limit := int64(d.maxPixels())*8 + 1<<20; info.Size() > limit {
@@ -257,6 +276,20 @@ func (d Decoder) readFile(path string) ([]byte, error) {
 			info.Size()>>20, megapixels(int64(d.maxPixels())))
 	}
 	return io.ReadAll(f)
+}
+
+// openImage opens a regular file. A folder, a named pipe, a device is not an image (ErrNotImage)
+// and is refused before it is opened: opening a named pipe would wait for a writer forever.
+func openImage(path string) (*os.File, error) {
+	f, err := safefile.Open(path)
+	if errors.Is(err, safefile.ErrNotRegular) {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, newProblem(ErrNotImage, "%v; not an image", err)
+	}
+	return f, err
 }
 
 // config sniffs the format from head, the first bytes of the file, and reads the

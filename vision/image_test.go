@@ -360,3 +360,24 @@ func TestCheckMatchesLoad(t *testing.T) {
 		t.Errorf("Load of a JPEG cut in its pixel data: %v", err)
 	}
 }
+
+// Read returns a file's bytes only after the header checks Load makes (format, budget), so a
+// caller that looks the bytes up in a cache refuses the same files Load refuses.
+func TestReadChecksTheHeader(t *testing.T) {
+	dir := t.TempDir()
+	pic := filepath.Join(dir, "pic.png")
+	data := encode(t, func(b *bytes.Buffer) error { return png.Encode(b, noise(40, 30)) })
+	os.WriteFile(pic, data, 0o644)
+	got, err := Decoder{}.Read(pic)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("Read(pic.png) = %d bytes, %v; want the file's %d bytes", len(got), err, len(data))
+	}
+	if _, err := (Decoder{MaxPixels: 100}).Read(pic); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "pic.png") {
+		t.Errorf("Read over the budget: %v, want ErrTooLarge naming the file", err)
+	}
+	text := filepath.Join(dir, "note.jpg")
+	os.WriteFile(text, []byte("not a picture"), 0o644)
+	if _, err := (Decoder{}).Read(text); !errors.Is(err, ErrNotImage) {
+		t.Errorf("Read of a text file: %v, want ErrNotImage", err)
+	}
+}

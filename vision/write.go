@@ -1,20 +1,72 @@
 package vision
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/jpeg"
 	"image/png"
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/vgglab/vgg/safefile"
 )
 
 // WritePNG writes img to path as PNG, atomically: readers see the old file or the whole new
-// one, never half an image, even if the program dies mid-write.
+// one, never half an image, even if the program dies mid-write. The file carries vgg's mark
+// (see MadePNG), so a later run knows it may replace it.
 func WritePNG(path string, img image.Image) error {
-	return WriteAtomic(path, func(w io.Writer) error { return png.Encode(w, img) })
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return WritePNGBytes(path, buf.Bytes())
+}
+
+// WritePNGBytes writes an encoded PNG to path atomically, with vgg's mark added.
+func WritePNGBytes(path string, encoded []byte) error {
+	marked, err := markPNG(encoded)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(marked)
+		return err
+	})
+}
+
+// pngMark is the tEXt chunk vgg puts right after a PNG's IHDR chunk: "Software" = "vgg".
+// Viewers ignore it; MadePNG finds it in the first bytes of the file.
+var pngMark = func() []byte {
+	text := []byte("Software\x00vgg")
+	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(text)))
+	chunk = append(chunk, "tEXt"...)
+	chunk = append(chunk, text...)
+	return binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(chunk[4:]))
+}()
+
+// pngMarkAt is where the mark goes: after the 8-byte signature and the 25-byte IHDR chunk,
+// which every PNG starts with.
+const pngMarkAt = 8 + 25
+
+func markPNG(encoded []byte) ([]byte, error) {
+	if len(encoded) < pngMarkAt || string(encoded[12:16]) != "IHDR" {
+		return nil, fmt.Errorf("not a PNG")
+	}
+	out := make([]byte, 0, len(encoded)+len(pngMark))
+	out = append(out, encoded[:pngMarkAt]...)
+	out = append(out, pngMark...)
+	return append(out, encoded[pngMarkAt:]...), nil
+}
+
+// MadePNG reports whether the file at path is a PNG that vgg wrote (it carries the mark).
+func MadePNG(path string) bool {
+	head := safefile.ReadHead(path, pngMarkAt+len(pngMark))
+	return len(head) == pngMarkAt+len(pngMark) && string(head[1:4]) == "PNG" && bytes.Equal(head[pngMarkAt:], pngMark)
 }
 
 // WriteJPEG writes img to path as JPEG at quality 1..100, atomically like WritePNG.

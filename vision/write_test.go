@@ -2,6 +2,8 @@ package vision
 
 import (
 	"errors"
+	"image"
+	"image/png"
 	"io"
 	"os"
 	"path/filepath"
@@ -49,5 +51,27 @@ func TestWriteAtomicLeavesOldFileOnFailure(t *testing.T) {
 	}
 	if err := WritePNG(filepath.Join(dir, "no", "such", "dir.png"), quadrants(2, 2)); err == nil {
 		t.Error("writing into a missing folder succeeded")
+	}
+}
+
+// WritePNG marks its files, so that a later run may replace them and nothing else: the mark
+// is there, the picture decodes as before, and a PNG from elsewhere is not taken for ours.
+func TestPNGMark(t *testing.T) {
+	dir := t.TempDir()
+	img := image.NewRGBA(image.Rect(0, 0, 3, 2))
+	img.Pix[0], img.Pix[3] = 200, 255
+	ours, theirs := filepath.Join(dir, "ours.png"), filepath.Join(dir, "theirs.png")
+	if err := WritePNG(ours, img); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Create(theirs)
+	png.Encode(f, img)
+	f.Close()
+	if !MadePNG(ours) || MadePNG(theirs) || MadePNG(filepath.Join(dir, "none.png")) {
+		t.Errorf("MadePNG: ours %v, theirs %v", MadePNG(ours), MadePNG(theirs))
+	}
+	back, err := Load(ours)
+	if err != nil || back.Bounds() != img.Bounds() || ToRGBA(back).Pix[0] != 200 {
+		t.Errorf("the marked PNG decodes as %v (%v)", back, err)
 	}
 }

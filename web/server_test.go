@@ -91,7 +91,7 @@ func testMatcher(t *testing.T) *lookalike.Matcher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.AddPhotos(context.Background(), m.Embedder(), m.Source(), entries, nil); err != nil {
+	if _, err := g.AddPhotos(context.Background(), m.Embedder(), m.Source(nil), entries, nil); err != nil {
 		t.Fatal(err)
 	}
 	mt, err := lookalike.NewMatcher(m, g, lookalike.Options{Top: 3, Heatmaps: true})

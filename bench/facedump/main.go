@@ -60,7 +60,7 @@ func dump(data, out string, input int, valFraction float64, seed uint64) error {
 		return err
 	}
 	src := dataset.NewSource(dataset.SourceOptions{Size: input, Cache: true})
-	if err := set.Verify(ctx, src, 0); err != nil {
+	if err := set.Verify(ctx, src, 0, nil); err != nil {
 		return err
 	}
 	trainSet, valSet, err := set.Split(seed, valFraction)

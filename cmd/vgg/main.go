@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/vgglab/vgg/cli"
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/train"
 )
 
@@ -16,7 +17,8 @@ const notLearned = 3
 
 func main() {
 	if err := cli.Run(cli.App(), os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "vgg:", err)
+		// A file or identity name in the message cannot drive the terminal.
+		fmt.Fprintln(os.Stderr, "vgg:", safefile.PrintableLines(err.Error()))
 		if errors.Is(err, train.ErrNotLearned) {
 			os.Exit(notLearned)
 		}

@@ -6,6 +6,8 @@
 package align
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"image"
 	"math"
@@ -24,6 +26,11 @@ const Size = 128
 // coordinates, so the template's pixel indices gain half a pixel before scaling: a 112x112
 // ArcFace crop simply resized to 128x128 has its eyes exactly here.
 var EyeTargets = [2]Point{{(38.29 + 0.5) * 128 / 112, (51.70 + 0.5) * 128 / 112}, {(73.53 + 0.5) * 128 / 112, (51.50 + 0.5) * 128 / 112}}
+
+// Version is the version of the framing this package does, together with vision/haar's
+// detector: raise it with every change of either that can change a face's box, its eyes or its
+// aligned pixels, so that framed photos cached under the old version are framed again.
+const Version = 1
 
 // Face is one aligned face.
 type Face struct {
@@ -73,6 +80,18 @@ func New(faces, eyes *haar.Cascade) *Aligner {
 		CropEyes:     [2]Point{{0.346, 0.466}, {0.661, 0.464}},
 		DetectPixels: DefaultDetectPixels,
 	}
+}
+
+// Fingerprint names everything that shapes the aligner's output, as a SHA-256 in hex: the
+// framing Version, both cascades' fingerprints, the search settings and the eye geometry. Two
+// aligners with the same fingerprint frame every photo alike; it keys cached framed photos.
+func (a *Aligner) Fingerprint() string {
+	params := a.FaceParams
+	params.Workers = 0 // how many goroutines scan changes no result
+	h := sha256.New()
+	fmt.Fprintf(h, "align %d; size %d; targets %v; faces %s; eyes %s; params %+v; box eyes %v; crop eyes %v",
+		Version, Size, EyeTargets, a.faces.Fingerprint(), a.eyes.Fingerprint(), params, a.BoxEyes, a.CropEyes)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Align finds every face in img, most confident first, and aligns each (see Detect). When no face is

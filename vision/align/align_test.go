@@ -302,3 +302,34 @@ func iou(a, b image.Rectangle) float64 {
 	area := func(r image.Rectangle) float64 { return float64(r.Dx() * r.Dy()) }
 	return area(in) / (area(a) + area(b) - area(in))
 }
+
+// The fingerprint keys cached framed photos: it must change with every setting that can change
+// a crop, and only with those.
+func TestFingerprintNamesEverySetting(t *testing.T) {
+	base := New(haar.FrontalFace(), haar.Eye()).Fingerprint()
+	if again := New(haar.FrontalFace(), haar.Eye()).Fingerprint(); again != base {
+		t.Fatal("two default aligners have different fingerprints")
+	}
+	workers := New(haar.FrontalFace(), haar.Eye())
+	workers.FaceParams.Workers = 1
+	if workers.Fingerprint() != base {
+		t.Error("the number of scanning goroutines changed the fingerprint")
+	}
+	trimmed := *haar.Eye()
+	trimmed.Stages = trimmed.Stages[:len(trimmed.Stages)-1]
+	changes := map[string]*Aligner{"eye cascade": New(haar.FrontalFace(), &trimmed)}
+	minSize := New(haar.FrontalFace(), haar.Eye())
+	minSize.FaceParams.MinSize = 30
+	changes["face MinSize"] = minSize
+	boxEyes := New(haar.FrontalFace(), haar.Eye())
+	boxEyes.BoxEyes[0].X += 0.001
+	changes["BoxEyes"] = boxEyes
+	cropEyes := New(haar.FrontalFace(), haar.Eye())
+	cropEyes.CropEyes[1].Y -= 0.001
+	changes["CropEyes"] = cropEyes
+	for name, a := range changes {
+		if a.Fingerprint() == base {
+			t.Errorf("a change of %s kept the fingerprint", name)
+		}
+	}
+}

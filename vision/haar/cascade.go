@@ -1,6 +1,9 @@
 package haar
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 )
 
@@ -130,4 +133,18 @@ func rectInside(r Rect, tilted bool, w, h int) bool {
 	}
 	// Corners of the tilted rectangle in integral-table coordinates (see CV_TILTED_OFFSETS).
 	return r.X-r.H >= 0 && r.X+r.W <= w && r.Y >= 0 && r.Y+r.W+r.H <= h
+}
+
+// Fingerprint is a SHA-256 of the cascade's content (window, stages, features), in hex: two
+// cascades that can find different boxes have different fingerprints, so it can stand for the
+// cascade in a cache key.
+func (c *Cascade) Fingerprint() string {
+	// encoding/json writes the exported fields in declaration order and each float32 in its
+	// shortest exact form, so the same cascade always gives the same bytes.
+	data, err := json.Marshal(c)
+	if err != nil {
+		panic(fmt.Sprintf("haar: fingerprint: %v", err)) // plain data: cannot happen
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }

@@ -5,14 +5,15 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
+
+	"github.com/vgglab/vgg/safefile"
 )
 
 // LoadFile reads an OpenCV Haar cascade XML file (see Read).
 func LoadFile(path string) (*Cascade, error) {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return nil, err
 	}
