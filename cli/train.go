@@ -38,7 +38,8 @@ func init() {
 			&cli.StringFlag{Name: "recipe", Value: "default", Usage: "the settings the other flags change: default (vgg-d-bn, adamw, as below) or seed " +
 				"(the blog post's: vgg-d, sgd at lr 0.01 with weight decay 5e-4, which stays at chance on small sets)"},
 			&cli.StringFlag{Name: "arch", Value: d.Arch, Usage: "the network: vgg-d-bn (a batch norm after every convolution, torchvision's vgg16_bn layout) or vgg-d (the seed's, without)"},
-			&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "passes over the training photos"},
+			&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "passes over the training photos (given, exactly that many)"},
+			&cli.IntFlag{Name: "min-steps", Value: d.MinSteps, Usage: "the least number of training steps: a small set trains more epochs to make them (0: none)"},
 			&cli.IntFlag{Name: "batch", Value: d.BatchSize, Usage: "photos per training step"},
 			&cli.StringFlag{Name: "optimizer", Value: d.Optimizer, Usage: "sgd (with momentum), adam or adamw"},
 			&cli.Float64Flag{Name: "lr", Value: d.LR, Usage: "learning rate (the peak of onecycle)"},
@@ -98,7 +99,8 @@ func runTrain(c *cli.Context) error {
 	}
 	set("data", func() { s.Data = c.String("data") })
 	set("arch", func() { s.Arch = c.String("arch") })
-	set("epochs", func() { s.Epochs = c.Int("epochs") })
+	set("epochs", func() { s.Epochs, s.MinSteps = c.Int("epochs"), 0 }) // epochs asked for are trained
+	set("min-steps", func() { s.MinSteps = c.Int("min-steps") })
 	set("batch", func() { s.BatchSize = c.Int("batch") })
 	set("optimizer", func() { s.Optimizer = c.String("optimizer") })
 	set("lr", func() { s.LR = c.Float64("lr") })

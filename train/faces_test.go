@@ -51,7 +51,7 @@ func TestTrainsOnRealFaces(t *testing.T) {
 	s := DefaultSettings()
 	s.Data = linkIdentities(t, facesIdentities)
 	s.InputSize, s.WidthDivisor = 64, 8
-	s.Epochs = 12
+	s.Epochs, s.MinSteps = 12, 0
 	s.ValFraction = 0.2
 	var log bytes.Buffer
 	report, err := Run(context.Background(), s, Options{Out: filepath.Join(t.TempDir(), "faces.safetensors"), Device: "cpu", Log: &log})
@@ -97,7 +97,7 @@ func TestGuardRefusesShuffledRealFaces(t *testing.T) {
 	s := DefaultSettings()
 	s.Data = data
 	s.InputSize, s.WidthDivisor = 64, 8
-	s.Epochs = 10
+	s.Epochs, s.MinSteps = 10, 0
 	s.ValFraction = 0.25
 	var log bytes.Buffer
 	report, err := Run(context.Background(), s, Options{Out: filepath.Join(t.TempDir(), "shuffled.safetensors"), Device: "cpu", Log: &log, NoEstimate: true})

@@ -229,6 +229,11 @@ func (r *run) setUp(ctx context.Context) error {
 		}
 	}
 	r.batches = r.trainLoader.NumBatches()
+	if epochs := s.epochsFor(r.batches); epochs != s.Epochs {
+		r.logf("a small set: %d epochs would be %d steps; training %d epochs (%d steps), the recipe's least (--min-steps)",
+			s.Epochs, s.Epochs*r.batches, epochs, epochs*r.batches)
+		s.Epochs, r.s.Epochs = epochs, epochs
+	}
 	if r.trainer, err = nn.NewTrainer(r.model, s.optimizer(), s.schedule(r.batches)); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}

@@ -38,7 +38,7 @@ func tinySettings(data string) Settings {
 	s.Data = data
 	s.InputSize = 32
 	s.WidthDivisor = 16
-	s.Epochs = 3
+	s.Epochs, s.MinSteps = 3, 0
 	s.BatchSize = 8
 	s.LR = 0.02
 	s.ValFraction = 0.25
@@ -491,5 +491,38 @@ func TestRunFramesOnceWithTheCache(t *testing.T) {
 	// The same photos with their remarks, though the second run framed none.
 	if lists[0] == "" || lists[0] != lists[1] {
 		t.Errorf("remarks of the framing run and of the cached one:\n%s\n%s", lists[0], lists[1])
+	}
+}
+
+func TestEpochsForMinSteps(t *testing.T) {
+	for _, c := range []struct{ epochs, minSteps, batches, want int }{
+		{30, 1500, 7, 215},  // 6 people x 20 photos: 210 steps are raised to 1,505
+		{30, 1500, 230, 30}, // 60 people: 6,900 steps already
+		{30, 0, 7, 30},      // no least
+		{30, 1500, 50, 30},  // exactly 1,500
+		{3, 10, 0, 3},       // no batches: nothing to scale
+	} {
+		s := Settings{Epochs: c.epochs, MinSteps: c.minSteps}
+		if got := s.epochsFor(c.batches); got != c.want {
+			t.Errorf("epochs %d, least %d steps, %d batches an epoch: %d epochs, want %d", c.epochs, c.minSteps, c.batches, got, c.want)
+		}
+	}
+}
+
+// A set too small for the recipe's least number of steps trains more epochs, says so, and
+// records them, so that a resumed run continues the same schedule.
+func TestRunTrainsTheLeastSteps(t *testing.T) {
+	s := tinySettings(synthData(t, 3, 12))
+	s.Epochs, s.MinSteps = 1, 5
+	var log bytes.Buffer
+	report, err := Run(context.Background(), s, Options{Out: filepath.Join(t.TempDir(), "m.safetensors"), Device: "cpu", Log: &log, NoEstimate: true, AllowChance: true})
+	if err != nil && !errors.Is(err, ErrNotLearned) {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "a small set: 1 epochs would be") {
+		t.Errorf("the log does not say the epochs were raised:\n%s", log.String())
+	}
+	if report.Settings.Epochs < 2 || len(report.Epochs) != report.Settings.Epochs {
+		t.Errorf("trained %d epochs, settings say %d; want the raised number (at least 2)", len(report.Epochs), report.Settings.Epochs)
 	}
 }
