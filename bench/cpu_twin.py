@@ -116,13 +116,11 @@ def op_rows(benchtime, quick):
     return rows
 
 
-def model_rows(benchtime, quick):
-    torch.manual_seed(1)
-    model = vgg_d(CLASSES)
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-4)
+def network_rows(name, model, opt, batch, size, benchtime, quick):
+    """<name>TrainStep (one step of opt, dropout on) and <name>Forward (eval, no_grad) at batch."""
     loss_fn = nn.CrossEntropyLoss()
-    x = torch.randn(BATCH, 3, 128, 128)
-    y = torch.randint(0, CLASSES, (BATCH,))
+    x = torch.randn(batch, 3, size, size)
+    y = torch.randint(0, CLASSES, (batch,))
     model.train()
 
     def step():
@@ -130,12 +128,19 @@ def model_rows(benchtime, quick):
         loss_fn(model(x), y).backward()
         opt.step()
     sec = median_s(step, benchtime, quick)
-    rows = [dict(name=f"VGGDTrainStep/cpu/batch={BATCH}", path="", value=BATCH / sec, unit="img/s")]
+    rows = [dict(name=f"{name}TrainStep/cpu/batch={batch}", path="", value=batch / sec, unit="img/s")]
     model.eval()
     with torch.no_grad():
         sec = median_s(lambda: model(x), benchtime, quick)
-    rows.append(dict(name=f"VGGDForward/cpu/batch={BATCH}", path="", value=BATCH / sec, unit="img/s"))
+    rows.append(dict(name=f"{name}Forward/cpu/batch={batch}", path="", value=batch / sec, unit="img/s"))
     return rows
+
+
+def model_rows(benchtime, quick):
+    torch.manual_seed(1)
+    model = vgg_d(CLASSES)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-4)
+    return network_rows("VGGD", model, opt, BATCH, 128, benchtime, quick)
 
 
 def vgg_d_bn(classes, input_size, width_divisor):
@@ -157,27 +162,11 @@ def vgg_d_bn(classes, input_size, width_divisor):
 
 def small_rows(benchtime, quick):
     torch.manual_seed(1)
-    batch = 16
     model = vgg_d_bn(CLASSES, 64, 8)
     decay = [p for p in model.parameters() if p.dim() > 1]
     no_decay = [p for p in model.parameters() if p.dim() <= 1]
     opt = torch.optim.AdamW([dict(params=decay, weight_decay=0.05), dict(params=no_decay, weight_decay=0.0)], lr=1e-3)
-    loss_fn = nn.CrossEntropyLoss()
-    x = torch.randn(batch, 3, 64, 64)
-    y = torch.randint(0, CLASSES, (batch,))
-    model.train()
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss_fn(model(x), y).backward()
-        opt.step()
-    sec = median_s(step, benchtime, quick)
-    rows = [dict(name=f"SmallTrainStep/cpu/batch={batch}", path="", value=batch / sec, unit="img/s")]
-    model.eval()
-    with torch.no_grad():
-        sec = median_s(lambda: model(x), benchtime, quick)
-    rows.append(dict(name=f"SmallForward/cpu/batch={batch}", path="", value=batch / sec, unit="img/s"))
-    return rows
+    return network_rows("Small", model, opt, 16, 64, benchtime, quick)
 
 
 def main():
