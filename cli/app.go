@@ -5,11 +5,13 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"sort"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/vision"
 )
 
@@ -45,35 +47,49 @@ func App() *cli.App {
 	}
 }
 
-// profile is the open --cpuprofile file, if any.
-var profile *os.File
+// profile is the --cpuprofile being written, if any: to a temporary file beside its path,
+// renamed to it once the command ends, so that no half-written profile is left.
+var profile struct {
+	file *os.File
+	path string
+}
 
-// startProfile starts writing a CPU profile to path ("" for none).
+// startProfile starts writing a CPU profile for path ("" for none). Like every output, it may
+// not replace a file: there is no --force for a global flag, so an existing one is refused.
 func startProfile(path string) error {
 	if path == "" {
 		return nil
 	}
-	f, err := os.Create(path)
+	if err := safefile.CheckOutput(path, safefile.Kind{Name: "CPU profile"}, false); err != nil {
+		return fmt.Errorf("--cpuprofile: %w; remove it or name another file", err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".vgg-profile-*")
 	if err != nil {
 		return fmt.Errorf("--cpuprofile: %w", err)
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		f.Close()
+		os.Remove(f.Name())
 		return fmt.Errorf("--cpuprofile %s: %w", path, err)
 	}
-	profile = f
+	profile.file, profile.path = f, path
 	return nil
 }
 
-// stopProfile finishes the CPU profile started by startProfile.
+// stopProfile finishes the CPU profile started by startProfile and puts it in place.
 func stopProfile() error {
-	if profile == nil {
+	if profile.file == nil {
 		return nil
 	}
 	pprof.StopCPUProfile()
-	err := profile.Close()
-	profile = nil
+	f, path := profile.file, profile.path
+	profile.file = nil
+	err := f.Close()
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
 	if err != nil {
+		os.Remove(f.Name())
 		return fmt.Errorf("--cpuprofile: %w", err)
 	}
 	return nil

@@ -124,3 +124,22 @@ func TestMatchWarnsAboutADamagedReport(t *testing.T) {
 		t.Errorf("stderr does not warn about the damaged report %s:\n%s", report, stderr)
 	}
 }
+
+// --cpuprofile writes a profile once the command ends, and never over an existing file.
+func TestCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cpu.prof")
+	if _, _, err := run(t, "--cpuprofile", path, "summary", "--width", "16", "--input", "32"); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := os.Stat(path); err != nil || info.Size() == 0 {
+		t.Fatalf("no profile written at %s: %v", path, err)
+	}
+	if _, _, err := run(t, "--cpuprofile", path, "summary"); err == nil || !strings.Contains(err.Error(), "cpu.prof") {
+		t.Errorf("an existing profile was not refused: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("the folder holds %d files, want the profile alone", len(entries))
+	}
+}
