@@ -26,17 +26,30 @@ func opBatch(backend string) int {
 	return 64
 }
 
-// vggConvs are the distinct convolutions of VGG-16 configuration D on 128x128 inputs: input
-// channels, filters and spatial size (the repeated 3x3 layers of a block share a shape).
-var vggConvs = []struct {
+// convShape is a 3x3, pad 1 convolution: input channels, filters and spatial size.
+type convShape struct {
 	name    string
 	c, k, s int
-}{
+}
+
+// vggConvs are the distinct convolutions of VGG-16 configuration D on 128x128 inputs: input
+// channels, filters and spatial size (the repeated 3x3 layers of a block share a shape).
+var vggConvs = []convShape{
 	{"conv1_1", 3, 64, 128}, {"conv1_2", 64, 64, 128},
 	{"conv2_1", 64, 128, 64}, {"conv2_2", 128, 128, 64},
 	{"conv3_1", 128, 256, 32}, {"conv3_2", 256, 256, 32},
 	{"conv4_1", 256, 512, 16}, {"conv4_2", 512, 512, 16},
 	{"conv5_x", 512, 512, 8},
+}
+
+// smallConvs are the distinct convolutions of the README's small network (an eighth of the
+// width, 64x64 inputs), which BenchmarkSmallConvs times at the default batch of 16.
+var smallConvs = []convShape{
+	{"conv1_1", 3, 8, 64}, {"conv1_2", 8, 8, 64},
+	{"conv2_1", 8, 16, 32}, {"conv2_2", 16, 16, 32},
+	{"conv3_1", 16, 32, 16}, {"conv3_2", 32, 32, 16},
+	{"conv4_1", 32, 64, 8}, {"conv4_2", 64, 64, 8},
+	{"conv5_x", 64, 64, 4},
 }
 
 // vggLinears are the classifier's layers (60 identities in the seed's data set).
@@ -127,7 +140,7 @@ func BenchmarkOps(b *testing.B) {
 			defer backend.Close()
 			bb := &benchBackend{Backend: backend}
 			benchCopy(b, bb)
-			benchConvs(b, bb, opBatch(name))
+			benchConvs(b, bb, opBatch(name), vggConvs)
 			benchLinears(b, bb, opBatch(name))
 			benchElementwise(b, bb)
 			benchLoss(b, bb, opBatch(name))
@@ -146,9 +159,24 @@ func benchCopy(b *testing.B, bb *benchBackend) {
 	})
 }
 
-func benchConvs(b *testing.B, bb *benchBackend, n int) {
+// BenchmarkSmallConvs times the small network's convolutions, forward and backward, at batch
+// 16 on every backend: BenchmarkSmallConvs/<backend>/<layer>/<direction>.
+func BenchmarkSmallConvs(b *testing.B) {
+	for _, name := range kernels.Names() {
+		b.Run(name, func(b *testing.B) {
+			backend, err := kernels.Open(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer backend.Close()
+			benchConvs(b, &benchBackend{Backend: backend}, 16, smallConvs)
+		})
+	}
+}
+
+func benchConvs(b *testing.B, bb *benchBackend, n int, convs []convShape) {
 	p := kernels.Conv3x3
-	for _, c := range vggConvs {
+	for _, c := range convs {
 		flops := 2 * float64(n) * float64(c.k) * float64(c.c*9) * float64(c.s*c.s)
 		b.Run(c.name, func(b *testing.B) {
 			defer bb.releaseAll()
