@@ -32,7 +32,7 @@ func Dots(workers, m, n, k int, a []float32, lda int, b []float32, ldb int, beta
 
 // HasDotKernel reports whether Dots runs an assembly kernel here; without one it is a
 // scalar loop, slower than Sgemm.
-func HasDotKernel() bool { return dotKernel != nil }
+func HasDotKernel() bool { return hasDotKernel }
 
 // dotRows x dotCols is the tile of C one dot-product kernel call computes.
 const dotRows, dotCols = 4, 3
@@ -43,7 +43,7 @@ const dotRows, dotCols = 4, 3
 func dotTile(i, j, rows, cols, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	var sums [dotRows * dotCols]float32
 	done := 0 // the first done values of k are summed by the kernel
-	if rows == dotRows && cols == dotCols && k >= 8 && dotKernel != nil {
+	if rows == dotRows && cols == dotCols && k >= 8 && hasDotKernel {
 		done = k &^ 7
 		_, _ = a[(i+rows-1)*lda+done-1], b[(j+cols-1)*ldb+done-1]
 		dotKernel(done, &a[i*lda], lda, &b[j*ldb], ldb, &sums[0])

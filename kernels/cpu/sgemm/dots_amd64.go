@@ -9,10 +9,11 @@ import "github.com/vgglab/vgg/kernels/cpu/simd"
 //go:noescape
 func dot4x3AVX2(k int, a *float32, lda int, b *float32, ldb int, sums *float32)
 
-// dotKernel is Dots' tile kernel, nil where only the scalar loop runs.
-var dotKernel = func() func(k int, a *float32, lda int, b *float32, ldb int, sums *float32) {
-	if simd.Allowed(simd.AVX2) {
-		return dot4x3AVX2
-	}
-	return nil
-}()
+// hasDotKernel says whether Dots' tile kernel runs here.
+var hasDotKernel = simd.Allowed(simd.AVX2)
+
+// dotKernel is Dots' tile kernel. It is called directly, not through a function value, so
+// that the compiler sees sums does not escape and keeps it on the stack.
+func dotKernel(k int, a *float32, lda int, b *float32, ldb int, sums *float32) {
+	dot4x3AVX2(k, a, lda, b, ldb, sums)
+}

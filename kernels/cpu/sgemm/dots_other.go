@@ -2,5 +2,9 @@
 
 package sgemm
 
-// dotKernel: no assembly on this architecture; Dots runs its scalar loop.
-var dotKernel func(k int, a *float32, lda int, b *float32, ldb int, sums *float32)
+// hasDotKernel: no assembly on this architecture; Dots runs its scalar loop.
+var hasDotKernel = false
+
+func dotKernel(k int, a *float32, lda int, b *float32, ldb int, sums *float32) {
+	panic("sgemm: no dot kernel on this architecture")
+}
