@@ -5,7 +5,8 @@ package cpu
 // A channel c owns the N planes x[n, c, :, :] (n = N·H·W values in all); its statistics, its
 // normalisation and its gradient touch nothing else, so the channels are split over the
 // workers and each worker runs its channels start to finish. Sums are accumulated in float64
-// in a fixed order (image by image, pixel by pixel), so results do not depend on scheduling,
+// in a fixed order (image by image, each plane in vec's eight lanes), so results do not
+// depend on scheduling or on the SIMD level (kernels/cpu/vec's loops),
 // and the variance is the two-pass Σ(x − mean)²: it does not lose the variance of a channel
 // whose mean is large, as E[x²] − E[x]² in float32 would.
 //
@@ -17,6 +18,7 @@ import (
 	"math"
 
 	"github.com/vgglab/vgg/kernels"
+	"github.com/vgglab/vgg/kernels/cpu/vec"
 	"github.com/vgglab/vgg/tensor"
 )
 
@@ -46,19 +48,10 @@ func (be *Backend) BatchNormTrain(y, saveMean, saveInvStd, runMean, runVar, x, g
 	parallelFor(channels, be.workersFor(len(xd)), func(_, lo, hi int) {
 		for c := lo; c < hi; c++ {
 			var sum float64
-			channelPlanes(n, c, channels, hw, func(lo, hi int) {
-				for _, v := range xd[lo:hi] {
-					sum += float64(v)
-				}
-			})
+			channelPlanes(n, c, channels, hw, func(lo, hi int) { sum += vec.Sum(xd[lo:hi]) })
 			mean := sum / count
 			var sq float64
-			channelPlanes(n, c, channels, hw, func(lo, hi int) {
-				for _, v := range xd[lo:hi] {
-					d := float64(v) - mean
-					sq += d * d
-				}
-			})
+			channelPlanes(n, c, channels, hw, func(lo, hi int) { sq += vec.SumSqDev(xd[lo:hi], mean) })
 			variance := sq / count
 			invstd := 1 / math.Sqrt(variance+float64(eps))
 			normalise(yd, xd, n, c, channels, hw, mean, invstd, float64(g[c]), float64(bt[c]))
@@ -96,11 +89,7 @@ func (be *Backend) BatchNormEval(y, x, gamma, beta, runMean, runVar *tensor.Tens
 // in float64 from its own x, so y may alias x, and a large mean costs no precision.
 func normalise(yd, xd []float32, n, c, channels, hw int, mean, invstd, gamma, beta float64) {
 	scale := gamma * invstd
-	channelPlanes(n, c, channels, hw, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			yd[i] = float32((float64(xd[i])-mean)*scale + beta)
-		}
-	})
+	channelPlanes(n, c, channels, hw, func(lo, hi int) { vec.Normalise(yd[lo:hi], xd[lo:hi], mean, scale, beta) })
 }
 
 // BatchNormBackward: dgamma, dbeta and dx of the training-mode normalisation.
@@ -120,24 +109,19 @@ func (be *Backend) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, 
 	parallelFor(channels, be.workersFor(len(xd)), func(_, lo, hi int) {
 		for c := lo; c < hi; c++ {
 			mean, invstd := float64(sm[c]), float64(si[c])
-			var sumDy, sumDyXhat float64
+			var sumDy, sumDyDev float64
 			channelPlanes(n, c, channels, hw, func(lo, hi int) {
-				for i := lo; i < hi; i++ {
-					g := float64(dyd[i])
-					sumDy += g
-					sumDyXhat += g * (float64(xd[i]) - mean) * invstd
-				}
+				dy, dyDev := vec.SumDyDev(dyd[lo:hi], xd[lo:hi], mean)
+				sumDy, sumDyDev = sumDy+dy, sumDyDev+dyDev
 			})
+			sumDyXhat := sumDyDev * invstd
 			dg[c], db[c] = float32(sumDyXhat), float32(sumDy)
 			// dx = gamma·invstd·(dy − mean(dy) − xhat·mean(dy·xhat)); each element reads only
 			// its own dy, so dx may alias dy.
 			scale := float64(g[c]) * invstd
 			meanDy, meanDyXhat := sumDy/count, sumDyXhat/count
 			channelPlanes(n, c, channels, hw, func(lo, hi int) {
-				for i := lo; i < hi; i++ {
-					xhat := (float64(xd[i]) - mean) * invstd
-					dxd[i] = float32(scale * (float64(dyd[i]) - meanDy - xhat*meanDyXhat))
-				}
+				vec.NormaliseGrad(dxd[lo:hi], dyd[lo:hi], xd[lo:hi], mean, invstd, scale, meanDy, meanDyXhat)
 			})
 		}
 	})

@@ -10,3 +10,21 @@ func addAVX2(dst, src *float32, n int) { panic("vec: no AVX2 on this architectur
 func reluAVX2(dst, src *float32, n int) { panic("vec: no AVX2 on this architecture") }
 
 func reluMaskAVX2(dx, dy, y *float32, n int) { panic("vec: no AVX2 on this architecture") }
+
+func sumAVX2(x *float32, n int) float64 { panic("vec: no AVX2 on this architecture") }
+
+func sumSqDevAVX2(x *float32, n int, mean float64) float64 {
+	panic("vec: no AVX2 on this architecture")
+}
+
+func sumDyDevAVX2(dy, x *float32, n int, mean float64) (float64, float64) {
+	panic("vec: no AVX2 on this architecture")
+}
+
+func normaliseAVX2(y, x *float32, n int, mean, scale, shift float64) {
+	panic("vec: no AVX2 on this architecture")
+}
+
+func normaliseGradAVX2(dx, dy, x *float32, n int, c *[5]float64) {
+	panic("vec: no AVX2 on this architecture")
+}
