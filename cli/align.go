@@ -19,6 +19,7 @@ import (
 
 	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/dataset/framecache"
+	"github.com/vgglab/vgg/lookalike"
 	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/vision"
 	"github.com/vgglab/vgg/vision/align"
@@ -72,7 +73,7 @@ func runAlign(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("align: %w", err)
 	}
-	al := newCachedAligner(align.New(faces, eyes), frameCache(c, safefile.Input{Path: in, Flag: "--in"}))
+	al := newCachedAligner(lookalike.NewFaceFraming(faces, eyes), frameCache(c, safefile.Input{Path: in, Flag: "--in"}))
 	rep := alignReport{Problems: map[string]string{}}
 	bar := progressbar.NewOptions(len(jobs),
 		progressbar.OptionSetWriter(c.App.ErrWriter),
@@ -177,41 +178,25 @@ var alignReportKind = safefile.Kind{Name: "align report", Made: func(path string
 	return err == nil && json.Unmarshal(data, &r) == nil && r.Photos != nil && r.Problems != nil
 }}
 
-// alignJobs lists in/PERSON/PHOTO -> out/PERSON/PHOTO.png, checks that each output may be
+// alignJobs lists in/PERSON/PHOTO -> out/PERSON/PHOTO.png (the folders as dataset.Scan reads
+// them: dataset.ListIdentities), checks that each output may be
 // written (safefile.CheckOutput: not inside --in, not a file vgg did not make unless force)
 // and creates the output folders. Anything in a person's folder that is not a folder is a
-// job: one that is not a regular file (a named pipe) is then reported unreadable, not
+// job (an empty person's folder is none): one that is not a regular file (a named pipe) is then reported unreadable, not
 // skipped in silence.
 func alignJobs(in, out string, force bool) ([]alignJob, error) {
-	people, err := os.ReadDir(in)
+	folders, _, err := dataset.ListIdentities(in)
 	if err != nil {
 		return nil, err
 	}
 	var jobs []alignJob
-	for _, p := range people {
-		if strings.HasPrefix(p.Name(), ".") {
-			continue
+	for _, folder := range folders {
+		names := make([]string, len(folder.Files))
+		for i, path := range folder.Files {
+			names[i] = filepath.Base(path)
 		}
-		if st, err := os.Stat(filepath.Join(in, p.Name())); err != nil || !st.IsDir() {
-			continue
-		}
-		entries, err := os.ReadDir(filepath.Join(in, p.Name()))
-		if err != nil {
-			return nil, err
-		}
-		var photos []string
-		for _, ph := range entries {
-			if strings.HasPrefix(ph.Name(), ".") {
-				continue
-			}
-			// Stat follows symbolic links, so a folder of links to photos works too.
-			if st, err := os.Stat(filepath.Join(in, p.Name(), ph.Name())); err == nil && st.IsDir() {
-				continue
-			}
-			photos = append(photos, ph.Name())
-		}
-		for i, name := range alignedNames(photos) {
-			j := alignJob{src: filepath.Join(in, p.Name(), photos[i]), dst: filepath.Join(out, p.Name(), name)}
+		for i, name := range alignedNames(names) {
+			j := alignJob{src: folder.Files[i], dst: filepath.Join(out, filepath.Base(folder.Dir), name)}
 			if err := safefile.CheckOutput(j.dst, pngKind, force, safefile.Input{Path: in, Flag: "--in"}); err != nil {
 				return nil, err
 			}
@@ -286,16 +271,16 @@ func (p alignProblem) String() string {
 // cachedAligner aligns photos through the framing cache: an entry holds the aligned face and,
 // as its remark, what was unusual about the photo (an alignProblem in JSON).
 type cachedAligner struct {
-	*align.Aligner
-	cache *framecache.Cache // nil: no cache
+	framing *lookalike.FaceFraming
+	cache   *framecache.Cache // nil: no cache
 	// settings names the aligner for the cache's keys.
 	settings string
 	mu       sync.Mutex
 	stats    dataset.FramingStats
 }
 
-func newCachedAligner(al *align.Aligner, cache *framecache.Cache) *cachedAligner {
-	a := &cachedAligner{Aligner: al, cache: cache, settings: "vgg align; aligner " + al.Fingerprint()}
+func newCachedAligner(framing *lookalike.FaceFraming, cache *framecache.Cache) *cachedAligner {
+	a := &cachedAligner{framing: framing, cache: cache, settings: "vgg align; aligner " + framing.Fingerprint()}
 	if cache != nil {
 		a.stats.CacheDir = cache.Dir()
 	}
@@ -326,29 +311,27 @@ func (a *cachedAligner) face(path string, data []byte) (*image.RGBA, alignProble
 	if err != nil {
 		return nil, alignProblem{}, err
 	}
-	faces, err := a.Align(img)
+	face, err := a.framing.Frame(img)
 	if err != nil {
 		return nil, alignProblem{}, err
 	}
 	var p alignProblem
-	switch f := faces[0]; {
-	case f.WholeImage:
+	switch {
+	case face.WholePhoto:
 		p.kind = "no face"
-	case len(faces) > 1:
-		p.kind, p.detail = "several", fmt.Sprintf("%d faces, kept the most confident", len(faces))
-		p.eyesMissing = f.Fallback
-	default:
-		p.eyesMissing = f.Fallback
+	case face.Found > 1:
+		p.kind, p.detail = "several", fmt.Sprintf("%d faces, kept the most confident", face.Found)
 	}
+	p.eyesMissing = face.EyesMissing
 	var putErr error
 	if a.cache != nil {
 		remark, _ := json.Marshal(cachedProblem{Kind: p.kind, Detail: p.detail, EyesMissing: p.eyesMissing})
-		if err := a.cache.Put(key, faces[0].Aligned, string(remark)); err != nil && !errors.Is(err, framecache.ErrNotOpaque) {
+		if err := a.cache.Put(key, face.Aligned, string(remark)); err != nil && !errors.Is(err, framecache.ErrNotOpaque) {
 			putErr = err
 		}
 	}
 	a.count(false, putErr)
-	return faces[0].Aligned, p, nil
+	return face.Aligned, p, nil
 }
 
 func (a *cachedAligner) count(fromCache bool, putErr error) {

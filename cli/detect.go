@@ -3,9 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/draw"
 
 	"github.com/urfave/cli/v2"
 
@@ -96,7 +93,7 @@ func runDetect(c *cli.Context) error {
 		}
 		results = append(results, res)
 		if out != "" {
-			if err := vision.WritePNG(out, annotate(img, found)); err != nil {
+			if err := vision.WritePNG(out, align.Annotate(img, found)); err != nil {
 				return fmt.Errorf("detect: %w", err)
 			}
 		}
@@ -136,36 +133,4 @@ func loadCascades(facePath, eyePath string) (faces, eyes *haar.Cascade, err erro
 		}
 	}
 	return faces, eyes, nil
-}
-
-// annotate draws face boxes (green) and eye crosses (red) on a copy of img.
-func annotate(img image.Image, faces []align.Face) *image.RGBA {
-	out := copyRGBA(vision.ToRGBA(img)) // ToRGBA may return img itself
-	green, red := color.RGBA{0, 220, 0, 255}, color.RGBA{230, 0, 0, 255}
-	for _, f := range faces {
-		thick := max(1, f.Box.Dx()/60)
-		b := f.Box
-		for _, edge := range []image.Rectangle{
-			image.Rect(b.Min.X, b.Min.Y, b.Max.X, b.Min.Y+thick), image.Rect(b.Min.X, b.Max.Y-thick, b.Max.X, b.Max.Y),
-			image.Rect(b.Min.X, b.Min.Y, b.Min.X+thick, b.Max.Y), image.Rect(b.Max.X-thick, b.Min.Y, b.Max.X, b.Max.Y),
-		} {
-			draw.Draw(out, edge, image.NewUniform(green), image.Point{}, draw.Src)
-		}
-		if f.Fallback {
-			continue
-		}
-		arm := max(2, b.Dx()/20)
-		for _, e := range f.Eyes {
-			x, y := int(e.X), int(e.Y)
-			draw.Draw(out, image.Rect(x-arm, y-thick/2, x+arm+1, y-thick/2+thick), image.NewUniform(red), image.Point{}, draw.Src)
-			draw.Draw(out, image.Rect(x-thick/2, y-arm, x-thick/2+thick, y+arm+1), image.NewUniform(red), image.Point{}, draw.Src)
-		}
-	}
-	return out
-}
-
-func copyRGBA(src *image.RGBA) *image.RGBA {
-	out := image.NewRGBA(src.Rect)
-	copy(out.Pix, src.Pix)
-	return out
 }

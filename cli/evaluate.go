@@ -3,10 +3,8 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
 	"github.com/vgglab/vgg/dataset"
@@ -58,33 +56,21 @@ func init() {
 					trained = append(trained, name)
 				}
 			}
-			var photos []gallery.Entry
-			for _, s := range set.Samples {
-				path, err := filepath.Abs(s.Path)
-				if err != nil {
-					return fmt.Errorf("evaluate: %w", err)
-				}
-				photos = append(photos, gallery.Entry{Identity: set.Classes[s.Label], Path: path})
-			}
-			g := gallery.New(em.Fingerprint, gallery.EmbeddingWidth(em.Net))
-			// The model's own gallery centres every embedding it compares, enrolled people's
-			// included; without one, these photos' mean stands in.
-			if own, err := gallery.Load(gallery.PathFor(c.String("model")), em.Fingerprint); err == nil {
-				g.Mean = own.Mean
-			}
-			bar := progressbar.NewOptions(len(photos), progressbar.OptionSetWriter(c.App.ErrWriter),
-				progressbar.OptionSetDescription("embedding"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-			src := em.Source(frameCache(c, safefile.Input{Path: data, Flag: "--data"}))
-			skipped, err := g.AddPhotos(ctx, em.Embedder(), src, photos, func(done int) { bar.Set(done) })
+			bar := photoBar(c.App.ErrWriter, len(set.Samples), "embedding")
+			g, err := em.GalleryOf(ctx, set, lookalike.CollectionOptions{
+				Cache:     frameCache(c, safefile.Input{Path: data, Flag: "--data"}),
+				OwnCentre: true,
+				Progress:  func(done int) { bar.Set(done) },
+			})
 			bar.Finish()
 			if err != nil {
 				return fmt.Errorf("evaluate: %w", err)
 			}
-			printFramingStats(c.App.ErrWriter, "evaluate", src)
-			for _, err := range append(set.Skipped, skipped...) {
+			printFramingSummary(c.App.ErrWriter, "evaluate", g.Framing)
+			for _, err := range g.Skipped {
 				fmt.Fprintf(c.App.ErrWriter, "vgg: evaluate: skipped: %s\n", safefile.Printable(err.Error()))
 			}
-			score, err := gallery.EvaluateEnrolment(g, c.Int("shots"), c.Uint64("seed"))
+			score, err := gallery.EvaluateEnrolment(g.Gallery, c.Int("shots"), c.Uint64("seed"))
 			if err != nil {
 				return fmt.Errorf("evaluate: %s: %w", data, err)
 			}

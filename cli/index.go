@@ -118,26 +118,14 @@ func indexCollection(ctx context.Context, out, errOut io.Writer, job indexJob) e
 	}
 	defer em.Close()
 
-	var photos []gallery.Entry
-	for _, s := range set.Samples {
-		path, err := filepath.Abs(s.Path)
-		if err != nil {
-			return fmt.Errorf("index: %w", err)
-		}
-		photos = append(photos, gallery.Entry{Identity: set.Classes[s.Label], Path: path})
-	}
-	g := gallery.New(em.Fingerprint, gallery.EmbeddingWidth(em.Net))
-	bar := progressbar.NewOptions(len(photos), progressbar.OptionSetWriter(errOut),
-		progressbar.OptionSetDescription("indexing"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-	src := em.Source(job.cache)
-	skipped, err := g.AddPhotos(ctx, em.Embedder(), src, photos, func(done int) { bar.Set(done) })
+	bar := photoBar(errOut, len(set.Samples), "indexing")
+	g, err := em.GalleryOf(ctx, set, lookalike.CollectionOptions{Cache: job.cache, Progress: func(done int) { bar.Set(done) }})
 	bar.Finish()
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
-	printFramingStats(errOut, "index", src)
-	skipped = append(set.Skipped, skipped...)
-	for _, err := range skipped {
+	printFramingSummary(errOut, "index", g.Framing)
+	for _, err := range g.Skipped {
 		fmt.Fprintf(errOut, "vgg: index: skipped: %s\n", safefile.Printable(err.Error()))
 	}
 	if g.Len() == 0 {
@@ -146,11 +134,17 @@ func indexCollection(ctx context.Context, out, errOut io.Writer, job indexJob) e
 	if err := g.Save(job.gallery); err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
-	return printGallerySummary(out, job.gallery, g, len(skipped), em.FramingName)
+	return printGallerySummary(out, job.gallery, g.Gallery, len(g.Skipped), em.FramingName)
 }
 
 func printGallerySummary(w io.Writer, path string, g *gallery.Gallery, skipped int, framingName string) error {
 	_, err := fmt.Fprintf(w, "gallery %s: %d photos of %d identities, %d-wide embeddings (photos framed by %s; %d skipped)\n",
 		path, g.Len(), len(g.Identities()), g.Dim, framingName, skipped)
 	return err
+}
+
+// photoBar counts photos done on w, described as description.
+func photoBar(w io.Writer, photos int, description string) *progressbar.ProgressBar {
+	return progressbar.NewOptions(photos, progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(description), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
 }

@@ -62,43 +62,21 @@ var ErrTooFewIdentities = errors.New("needs at least two identities to learn to 
 // identities. Photos that pass the header check can still be truncated further in; Verify
 // decodes them fully.
 func Scan(root string, dec vision.Decoder) (*Dataset, error) {
-	entries, err := os.ReadDir(root)
+	folders, stray, err := ListIdentities(root)
 	if err != nil {
-		return nil, fmt.Errorf("dataset: %w", err)
+		return nil, err
 	}
 	d := &Dataset{Root: root}
-	// folderOf maps each identity name to its folder: the name is the folder's in Unicode
-	// normal form C (gallery.NormalizeName's form), which macOS may spell decomposed.
-	folderOf := map[string]string{}
-	for _, e := range entries {
-		path := filepath.Join(root, e.Name())
-		switch {
-		case hidden(e.Name()):
-		case isDir(path):
-			// An identity name is stored as UTF-8 text (in the model, the gallery, the
-			// reports): bytes that are not would turn into U+FFFD, and two folders into one
-			// name. Such a folder is refused, as are two that spell one name two ways.
-			if !utf8.ValidString(e.Name()) {
-				return nil, fmt.Errorf("dataset: identity folder %q is not named in UTF-8 text; rename it", path)
-			}
-			name := norm.NFC.String(e.Name())
-			if other, dup := folderOf[name]; dup {
-				return nil, fmt.Errorf("dataset: identity folders %q and %q spell the same name %q in two Unicode forms; merge them into one",
-					filepath.Join(root, other), path, name)
-			}
-			folderOf[name] = e.Name()
-			d.Classes = append(d.Classes, name)
-		default:
-			d.Skipped = append(d.Skipped, &vision.FileError{Path: path,
-				Err: errors.New("not inside an identity folder (photos go in DIR/<identity>/)")})
-		}
+	for _, path := range stray {
+		d.Skipped = append(d.Skipped, &vision.FileError{Path: path,
+			Err: errors.New("not inside an identity folder (photos go in DIR/<identity>/)")})
 	}
-	if len(d.Classes) == 0 {
+	if len(folders) == 0 {
 		return nil, fmt.Errorf("dataset: %s has no identity folders: expected %s/<identity>/<photo>", root, root)
 	}
-	slices.Sort(d.Classes)
-	for label, class := range d.Classes {
-		if err := d.scanIdentity(label, filepath.Join(root, folderOf[class]), dec); err != nil {
+	for label, folder := range folders {
+		d.Classes = append(d.Classes, folder.Name)
+		if err := d.scanIdentity(label, folder, dec); err != nil {
 			return nil, err
 		}
 	}
@@ -108,19 +86,87 @@ func Scan(root string, dec vision.Decoder) (*Dataset, error) {
 	return d, nil
 }
 
-func (d *Dataset) scanIdentity(label int, dir string, dec vision.Decoder) error {
-	entries, err := os.ReadDir(dir)
+// IdentityFolder is one identity's folder of a collection, as ListIdentities finds it.
+type IdentityFolder struct {
+	// Name is the identity's name: the folder's name in Unicode normal form C
+	// (gallery.NormalizeName's form), which macOS may spell decomposed.
+	Name string
+	// Dir is the folder's path, spelled as on disk.
+	Dir string
+	// Files are the paths of the entries that are not folders (photos, or files that are not:
+	// ListIdentities reads no file), sorted by name; hidden entries are left out.
+	Files []string
+	// Nested are the folders inside it, whose photos are not used.
+	Nested []string
+}
+
+// ListIdentities walks a collection laid out as root/<identity>/<photo>: the folder rules that
+// Scan and 'vgg align' share. It returns the identity folders sorted by Name, and the paths
+// of stray files beside them (stray). Hidden entries (".DS_Store") are ignored, and symbolic
+// links followed, so a linked identity folder counts as a folder. It fails, naming the folder,
+// when root or an identity folder cannot be read, when a folder's name is not UTF-8 text
+// (bytes that are not would turn into U+FFFD, and two folders into one name), and when two
+// folders spell one name in two Unicode forms.
+func ListIdentities(root string) (folders []IdentityFolder, stray []string, err error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dataset: %w", err)
+	}
+	folderOf := map[string]string{} // identity name -> its folder's path
+	for _, e := range entries {
+		path := filepath.Join(root, e.Name())
+		switch {
+		case hidden(e.Name()):
+		case isDir(path):
+			if !utf8.ValidString(e.Name()) {
+				return nil, nil, fmt.Errorf("dataset: identity folder %q is not named in UTF-8 text; rename it", path)
+			}
+			name := norm.NFC.String(e.Name())
+			if other, dup := folderOf[name]; dup {
+				return nil, nil, fmt.Errorf("dataset: identity folders %q and %q spell the same name %q in two Unicode forms; merge them into one",
+					other, path, name)
+			}
+			folderOf[name] = path
+			folders = append(folders, IdentityFolder{Name: name, Dir: path})
+		default:
+			stray = append(stray, path)
+		}
+	}
+	slices.SortFunc(folders, func(a, b IdentityFolder) int { return strings.Compare(a.Name, b.Name) })
+	for i := range folders {
+		if err := folders[i].list(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return folders, stray, nil
+}
+
+// list fills Files and Nested.
+func (f *IdentityFolder) list() error {
+	entries, err := os.ReadDir(f.Dir)
 	if err != nil {
 		return fmt.Errorf("dataset: %w", err)
 	}
-	files, usable := 0, 0
-	for _, e := range entries { // ReadDir sorts by name, so Samples come out sorted
-		path := filepath.Join(dir, e.Name())
-		if hidden(e.Name()) {
-			continue
+	for _, e := range entries { // ReadDir sorts by name
+		path := filepath.Join(f.Dir, e.Name())
+		switch {
+		case hidden(e.Name()):
+		case isDir(path):
+			f.Nested = append(f.Nested, path)
+		default:
+			f.Files = append(f.Files, path)
 		}
-		files++
-		if isDir(path) {
+	}
+	return nil
+}
+
+func (d *Dataset) scanIdentity(label int, folder IdentityFolder, dec vision.Decoder) error {
+	// Entries in name order, as they are on disk, so Skipped reads in that order too.
+	entries := slices.Concat(folder.Files, folder.Nested)
+	slices.Sort(entries)
+	usable := 0
+	for _, path := range entries {
+		if slices.Contains(folder.Nested, path) {
 			d.Skipped = append(d.Skipped, &vision.FileError{Path: path,
 				Err: errors.New("a folder inside an identity folder; its photos are not used")})
 			continue
@@ -132,11 +178,12 @@ func (d *Dataset) scanIdentity(label int, dir string, dec vision.Decoder) error 
 		d.Samples = append(d.Samples, Sample{Path: path, Label: label})
 		usable++
 	}
+	files := len(entries)
 	if files == 0 {
-		return fmt.Errorf("dataset: identity folder %s is empty: each identity needs photos", dir)
+		return fmt.Errorf("dataset: identity folder %s is empty: each identity needs photos", folder.Dir)
 	}
 	if usable == 0 {
-		return fmt.Errorf("dataset: identity folder %s has no usable photo (%d files skipped)", dir, files)
+		return fmt.Errorf("dataset: identity folder %s has no usable photo (%d files skipped)", folder.Dir, files)
 	}
 	return nil
 }

@@ -274,3 +274,38 @@ func TestScanNames(t *testing.T) {
 		t.Errorf("Scan of one name in two forms: %v", err)
 	}
 }
+
+// ListIdentities is the walk Scan and 'vgg align' share: identity folders sorted by their
+// NFC name (the path spelled as on disk), each with its files and nested folders; stray files
+// beside them; hidden entries nowhere; an empty folder listed with no files.
+func TestListIdentities(t *testing.T) {
+	root := t.TempDir()
+	decomposed := "jose\u0301" // "josé" as macOS may spell it
+	for _, path := range []string{"b/2.jpg", "b/1.jpg", "b/.DS_Store", "b/inner/3.jpg", decomposed + "/1.jpg", "stray.jpg", ".hidden/1.jpg"} {
+		writeFile(t, filepath.Join(root, path), []byte("x"))
+	}
+	os.Mkdir(filepath.Join(root, "a"), 0o755)
+	folders, stray, err := ListIdentities(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range folders {
+		got = append(got, fmt.Sprintf("%s %s %v %v", f.Name, f.Dir, f.Files, f.Nested))
+	}
+	b, j := filepath.Join(root, "b"), filepath.Join(root, decomposed)
+	want := []string{
+		fmt.Sprintf("a %s [] []", filepath.Join(root, "a")),
+		fmt.Sprintf("b %s [%s %s] [%s]", b, filepath.Join(b, "1.jpg"), filepath.Join(b, "2.jpg"), filepath.Join(b, "inner")),
+		fmt.Sprintf("josé %s [%s] []", j, filepath.Join(j, "1.jpg")),
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("folders\n%q\nwant\n%q", got, want)
+	}
+	if !slices.Equal(stray, []string{filepath.Join(root, "stray.jpg")}) {
+		t.Errorf("stray %v", stray)
+	}
+	if _, _, err := ListIdentities(filepath.Join(root, "missing")); err == nil {
+		t.Error("a missing folder: no error")
+	}
+}

@@ -23,7 +23,7 @@ type Finder struct {
 func NewFinder(aligned bool, size int) *Finder {
 	f := &Finder{size: size}
 	if !aligned {
-		f.aligner = align.New(haar.FrontalFace(), haar.Eye())
+		f.aligner = NewFaceFraming(nil, nil).aligner
 	}
 	return f
 }
@@ -163,21 +163,71 @@ func remark(wholePhoto bool, found int, c Choice) string {
 	return ""
 }
 
+// FaceFraming frames a photo by its most confident face, found by a Haar cascade and turned
+// and scaled so that the eyes land where they do in the aligned crops: the framing of
+// training, indexing and 'vgg align'.
+type FaceFraming struct {
+	aligner *align.Aligner
+}
+
+// NewFaceFraming frames faces found with the given cascades; nil takes the built-in one.
+func NewFaceFraming(faces, eyes *haar.Cascade) *FaceFraming {
+	if faces == nil {
+		faces = haar.FrontalFace()
+	}
+	if eyes == nil {
+		eyes = haar.Eye()
+	}
+	return &FaceFraming{aligner: align.New(faces, eyes)}
+}
+
+// Fingerprint names everything that shapes the framed faces (cascades, version, settings),
+// for the framing cache's keys.
+func (f *FaceFraming) Fingerprint() string { return f.aligner.Fingerprint() }
+
+// FramedFace is the most confident face of a photo, aligned, and how it was found.
+type FramedFace struct {
+	// Aligned is the face, align.Size pixels square.
+	Aligned *image.RGBA
+	// Found is how many faces the detector found (0: none).
+	Found int
+	// WholePhoto is set when no face was found and the whole photo was taken as a face crop;
+	// EyesMissing when a face was found but not both its eyes, so it is aligned from its box.
+	WholePhoto, EyesMissing bool
+}
+
+// Remark says what is worth knowing about how the face was taken (see Photo.Remark).
+func (f FramedFace) Remark() string { return remark(f.WholePhoto, f.Found, BestFace) }
+
+// Frame finds, ranks and aligns the faces of img and keeps the most confident.
+func (f *FaceFraming) Frame(img image.Image) (FramedFace, error) {
+	faces, err := f.aligner.Align(img)
+	if err != nil {
+		return FramedFace{}, err
+	}
+	best := faces[0]
+	ff := FramedFace{Aligned: best.Aligned, WholePhoto: best.WholeImage}
+	if !best.WholeImage {
+		ff.Found, ff.EyesMissing = len(faces), best.Fallback
+	}
+	return ff, nil
+}
+
 // Framing is how training frames its photos before they are resized to the network's input:
-// by default the most confident face of each photo, found by the Haar cascade and turned and
-// scaled so that the eyes land where they do in the aligned crops; with aligned, the photo's
-// centre square. name describes the choice for the training settings; id names everything
-// that shapes the framed pictures (the aligner's fingerprint), for the framing cache's keys.
+// by default the most confident face of each photo (FaceFraming with the built-in cascades);
+// with aligned, the photo's centre square. name describes the choice for the training
+// settings; id names everything that shapes the framed pictures (the aligner's fingerprint),
+// for the framing cache's keys.
 func Framing(aligned bool) (name, id string, f train.Framing) {
 	if aligned {
 		return train.CentreSquare, "", nil
 	}
-	aligner := align.New(haar.FrontalFace(), haar.Eye())
-	return "most confident face, aligned by the eyes", "most confident face, aligner " + aligner.Fingerprint(), func(img image.Image) (image.Image, string, error) {
-		faces, err := aligner.Align(img)
+	framing := NewFaceFraming(nil, nil)
+	return "most confident face, aligned by the eyes", "most confident face, aligner " + framing.Fingerprint(), func(img image.Image) (image.Image, string, error) {
+		face, err := framing.Frame(img)
 		if err != nil {
 			return nil, "", err
 		}
-		return faces[0].Aligned, remark(faces[0].WholeImage, len(faces), BestFace), nil
+		return face.Aligned, face.Remark(), nil
 	}
 }

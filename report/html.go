@@ -252,15 +252,7 @@ func annotatedPhoto(r *Report, maxSide int) *image.RGBA {
 		box := image.Rect(
 			int(float64(f.Box.Min.X-b.Min.X)*scale), int(float64(f.Box.Min.Y-b.Min.Y)*scale),
 			int(float64(f.Box.Max.X-b.Min.X)*scale), int(float64(f.Box.Max.Y-b.Min.Y)*scale))
-		const thick = 3
-		for _, edge := range []image.Rectangle{
-			{box.Min, image.Pt(box.Max.X, box.Min.Y+thick)},
-			{image.Pt(box.Min.X, box.Max.Y-thick), box.Max},
-			{box.Min, image.Pt(box.Min.X+thick, box.Max.Y)},
-			{image.Pt(box.Max.X-thick, box.Min.Y), box.Max},
-		} {
-			draw.Draw(out, edge.Intersect(out.Bounds()), image.NewUniform(faceBoxColour), image.Point{}, draw.Src)
-		}
+		vision.Outline(out, box, 3, faceBoxColour)
 		if len(r.Faces) > 1 {
 			numberBox(out, box, f.Number)
 		}

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strings"
 
 	"github.com/vgglab/vgg/nn"
+	"github.com/vgglab/vgg/tensor"
 )
 
 // The learning guard. A network that learnt nothing still finishes its epochs, saves a "best"
@@ -235,4 +237,66 @@ func (r *run) judgeRun() error {
 		return nil
 	}
 	return fmt.Errorf("train: %w: %s (report: %s)", ErrNotLearned, v.Reason, r.paths.Report)
+}
+
+// readStats adds the steps since the last read to the epoch's tally and stops a diverging run.
+func (r *run) readStats() error {
+	st, err := r.trainer.ReadTrainStats()
+	if err != nil {
+		return err
+	}
+	if err := r.checkLoss(st); err != nil {
+		r.report.Status, r.report.Message = "diverged", err.Error()
+		r.writeReport()
+		return err
+	}
+	r.epochTally.add(st)
+	return nil
+}
+
+// checkLoss reports a NaN, infinite or exploding loss. A fresh network's loss is about
+// ln(classes); one twenty times that plus ten is far beyond anything a run that is still
+// learning produces, and the NaNs follow within steps.
+func (r *run) checkLoss(st nn.Stats) error {
+	t := r.trainer
+	limit := 20*math.Log(float64(r.model.Config.Classes)) + 10
+	if err := st.Check(); err != nil || st.Loss > limit {
+		what := fmt.Sprintf("mean loss %.4g over the last %d photos", st.Loss, st.Count)
+		if st.Loss > limit {
+			what += fmt.Sprintf(" (over the limit %.1f)", limit)
+		}
+		return fmt.Errorf("%w at epoch %d, step %d: %s. %s. Lower the learning rate (now %g)",
+			ErrDiverged, t.Epoch+1, t.Steps, what, r.lastGood(), r.s.LR)
+	}
+	return nil
+}
+
+// lastGood says what a diverged run leaves: the last checkpoint when one was saved, or that
+// there is none (a run that diverges in its first epoch has saved nothing to go back to).
+func (r *run) lastGood() string {
+	if _, err := os.Stat(r.paths.LastState); err == nil {
+		return fmt.Sprintf("Nothing was saved from this point: %s is the last good checkpoint", r.paths.Last)
+	}
+	return "No checkpoint was saved before it diverged: there is nothing to go back to, start afresh"
+}
+
+// checkWeights refuses to save weights that hold a NaN or an infinity: the update after the
+// last finite loss may have produced them.
+func (r *run) checkWeights() error {
+	for _, p := range r.model.Params() {
+		host := tensor.Zeros(p.Shape...)
+		if err := r.b.Download(host, p.Value); err != nil {
+			return err
+		}
+		for _, v := range host.Float32s() {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				err := fmt.Errorf("%w at epoch %d, step %d: %s holds %v. %s. Lower the learning rate (now %g)",
+					ErrDiverged, r.trainer.Epoch+1, r.trainer.Steps, p.Name, v, r.lastGood(), r.s.LR)
+				r.report.Status, r.report.Message = "diverged", err.Error()
+				r.writeReport()
+				return err
+			}
+		}
+	}
+	return nil
 }

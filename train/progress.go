@@ -1,6 +1,7 @@
 package train
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -54,3 +55,34 @@ func newFramingBar(w io.Writer, photos int) *progressbar.ProgressBar {
 		progressbar.OptionClearOnFinish(),
 	)
 }
+
+// progressBars draws the run's progress bars: one while the photos are framed (on framing)
+// and one per epoch (on epochs), each only on a terminal.
+type progressBars struct {
+	ignored
+	framing, epochs io.Writer
+	framingBar      *progressbar.ProgressBar
+	epochBar        *progressbar.ProgressBar
+	// epoch and of are the epoch shown (from 1) and how many there are.
+	epoch, of int
+}
+
+func (p *progressBars) framingBegan(photos int) { p.framingBar = newFramingBar(p.framing, photos) }
+func (p *progressBars) photoFramed()            { p.framingBar.Add(1) }
+func (p *progressBars) framingEnded()           { p.framingBar.Finish() }
+
+func (p *progressBars) epochBegan(epoch, epochs, step, batches int) {
+	p.epoch, p.of = epoch+1, epochs
+	p.epochBar = newBar(p.epochs, batches, fmt.Sprintf("epoch %d/%d", p.epoch, p.of))
+	p.epochBar.Set(step)
+}
+
+func (p *progressBars) trained(step int, progress *epochProgress) {
+	if progress != nil {
+		p.epochBar.Describe(fmt.Sprintf("epoch %d/%d  loss %.3f  acc %5.1f%%  %4.0f img/s", p.epoch, p.of,
+			progress.Loss, 100*progress.Accuracy, progress.ImagesPerSecond))
+	}
+	p.epochBar.Set(step)
+}
+
+func (p *progressBars) epochTrained() { p.epochBar.Finish() }
