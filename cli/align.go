@@ -12,15 +12,14 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
 	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/dataset/framecache"
 	"github.com/vgglab/vgg/lookalike"
 	"github.com/vgglab/vgg/safefile"
+	"github.com/vgglab/vgg/train"
 	"github.com/vgglab/vgg/vision"
 	"github.com/vgglab/vgg/vision/align"
 )
@@ -75,15 +74,7 @@ func runAlign(c *cli.Context) error {
 	}
 	al := newCachedAligner(lookalike.NewFaceFraming(faces, eyes), frameCache(c, safefile.Input{Path: in, Flag: "--in"}))
 	rep := alignReport{Problems: map[string]string{}}
-	bar := progressbar.NewOptions(len(jobs),
-		progressbar.OptionSetWriter(c.App.ErrWriter),
-		progressbar.OptionSetDescription("aligning"),
-		progressbar.OptionSetWidth(24),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)
+	bar := train.NewPhotoBar(c.App.ErrWriter, len(jobs), "aligning")
 	var mu sync.Mutex
 	var firstWriteErr error
 	work := make(chan alignJob)

@@ -11,6 +11,7 @@ import (
 	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/lookalike"
 	"github.com/vgglab/vgg/safefile"
+	"github.com/vgglab/vgg/train"
 	"github.com/vgglab/vgg/vision"
 )
 
@@ -56,7 +57,7 @@ func init() {
 					trained = append(trained, name)
 				}
 			}
-			bar := photoBar(c.App.ErrWriter, len(set.Samples), "embedding")
+			bar := train.NewPhotoBar(c.App.ErrWriter, len(set.Samples), "embedding")
 			g, err := em.GalleryOf(ctx, set, lookalike.CollectionOptions{
 				Cache:     frameCache(c, safefile.Input{Path: data, Flag: "--data"}),
 				OwnCentre: true,

@@ -6,7 +6,6 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
 	"github.com/vgglab/vgg/dataset"
@@ -15,6 +14,7 @@ import (
 	"github.com/vgglab/vgg/lookalike"
 	"github.com/vgglab/vgg/report"
 	"github.com/vgglab/vgg/safefile"
+	"github.com/vgglab/vgg/train"
 	"github.com/vgglab/vgg/vision"
 )
 
@@ -118,7 +118,7 @@ func indexCollection(ctx context.Context, out, errOut io.Writer, job indexJob) e
 	}
 	defer em.Close()
 
-	bar := photoBar(errOut, len(set.Samples), "indexing")
+	bar := train.NewPhotoBar(errOut, len(set.Samples), "indexing")
 	g, err := em.GalleryOf(ctx, set, lookalike.CollectionOptions{Cache: job.cache, Progress: func(done int) { bar.Set(done) }})
 	bar.Finish()
 	if err != nil {
@@ -141,10 +141,4 @@ func printGallerySummary(w io.Writer, path string, g *gallery.Gallery, skipped i
 	_, err := fmt.Fprintf(w, "gallery %s: %d photos of %d identities, %d-wide embeddings (photos framed by %s; %d skipped)\n",
 		path, g.Len(), len(g.Identities()), g.Dim, framingName, skipped)
 	return err
-}
-
-// photoBar counts photos done on w, described as description.
-func photoBar(w io.Writer, photos int, description string) *progressbar.ProgressBar {
-	return progressbar.NewOptions(photos, progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription(description), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
 }

@@ -36,22 +36,28 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// newFramingBar is the progress bar of framing the photos, counting photos and their rate;
-// like newBar, it draws only on a terminal.
+// newFramingBar is the progress bar of framing the photos; see NewPhotoBar.
 func newFramingBar(w io.Writer, photos int) *progressbar.ProgressBar {
+	return NewPhotoBar(w, photos, "framing")
+}
+
+// NewPhotoBar is a progress bar counting photos and their rate under description (framing,
+// indexing, embedding); like the epochs' bars, it draws only on a terminal, and nothing in a
+// file or a pipe, where the line that follows it says what was done.
+func NewPhotoBar(w io.Writer, photos int, description string) *progressbar.ProgressBar {
 	if !isTerminal(w) {
 		return progressbar.NewOptions(photos, progressbar.OptionSetVisibility(false))
 	}
 	return progressbar.NewOptions(photos,
 		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("framing"),
+		progressbar.OptionSetDescription(description),
 		progressbar.OptionSetWidth(24),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("photos"),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionThrottle(100*time.Millisecond),
-		// The line saying how the photos were framed replaces the bar.
+		// The line saying what was done replaces the bar.
 		progressbar.OptionClearOnFinish(),
 	)
 }

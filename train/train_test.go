@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/schollz/progressbar/v3"
 	"hash/crc32"
 	"image"
 	"os"
@@ -435,13 +436,14 @@ func TestBarOnlyOnATerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	bar := newBar(f, 10, "epoch 1/1")
-	for i := range 11 {
-		bar.Set(i)
+	for _, bar := range []*progressbar.ProgressBar{newBar(f, 10, "epoch 1/1"), NewPhotoBar(f, 10, "indexing")} {
+		for i := range 11 {
+			bar.Set(i)
+		}
+		bar.Finish()
 	}
-	bar.Finish()
 	if info, err := f.Stat(); err != nil || info.Size() != 0 {
-		t.Errorf("the bar wrote %d bytes into a file: %v", info.Size(), err)
+		t.Errorf("the bars wrote %d bytes into a file: %v", info.Size(), err)
 	}
 	if isTerminal(f) || isTerminal(nil) {
 		t.Error("a file or nil taken for a terminal")
