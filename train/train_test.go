@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/schollz/progressbar/v3"
 	"hash/crc32"
 	"image"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/schollz/progressbar/v3"
 
 	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/dataset/framecache"
