@@ -36,10 +36,11 @@ import (
 //
 // Images are grouped so that each product has at least minGroupColumns columns: for the deep
 // layers (P*Q = 4 to 256) one image alone would make a thin product that SGEMM runs slowly.
-// When there are at least as many groups as workers, each worker takes whole groups and runs
-// their products and col2im alone (the batch split across cores, no hand-off inside a
-// layer); with fewer groups they go one at a time and SGEMM splits each product over the
-// cores. Either way every output element is summed in the same order (SGEMM sums over k the
+// The forward and backward-data ops make smaller groups where that gives each worker one
+// (see groupSize). When there are at least as many groups as workers, each worker takes
+// whole groups and runs their products and col2im alone (the batch split across cores, no
+// hand-off inside a layer); with fewer groups they go one at a time and SGEMM splits each
+// product over the cores. Either way every output element is summed in the same order (SGEMM sums over k the
 // same whichever goroutine computes a tile, and the weight gradient adds the groups' partial
 // products in group order), so results do not depend on the number of workers.
 
@@ -59,6 +60,7 @@ type convGeometry struct {
 	k, r, s    int // filters
 	p, q       int // output
 	params     kernels.ConvParams
+	size       int // images per group (see groupSize)
 }
 
 // colRows is C*R*S, the column matrix's height and the filters' row length.
@@ -67,18 +69,32 @@ func (g convGeometry) colRows() int { return g.c * g.r * g.s }
 // pixels is P*Q, the columns one image contributes.
 func (g convGeometry) pixels() int { return g.p * g.q }
 
-// groupSize is how many images go into one column matrix.
-func (g convGeometry) groupSize() int {
-	return min(g.n, ceilDiv(minGroupColumns, g.pixels()))
+// groupSize is how many images go into one column matrix: enough for minGroupColumns
+// columns. The weight gradient sums its groups' partial products in turn, so its grouping
+// must not depend on the number of workers; the forward and backward-data products compute
+// each output element the same way however the images are grouped, so they take smaller
+// groups when that gives every worker one (the last layers have few pixels an image).
+func (g convGeometry) groupSize(workers int) int {
+	size := min(g.n, ceilDiv(minGroupColumns, g.pixels()))
+	if workers > 1 {
+		size = min(size, ceilDiv(g.n, workers))
+	}
+	return size
 }
 
-// groups is how many groups of groupSize images the batch makes.
-func (g convGeometry) groups() int { return ceilDiv(g.n, g.groupSize()) }
+// withGroups returns g splitting its batch into groups of size images.
+func (g convGeometry) withGroups(size int) convGeometry {
+	g.size = size
+	return g
+}
+
+// groups is how many groups the batch makes.
+func (g convGeometry) groups() int { return ceilDiv(g.n, g.size) }
 
 // group returns group u's first image and its number of images.
 func (g convGeometry) group(u int) (first, images int) {
-	first = u * g.groupSize()
-	return first, min(g.groupSize(), g.n-first)
+	first = u * g.size
+	return first, min(g.size, g.n-first)
 }
 
 // convScratch is one worker's memory for a group: the column matrix and a [K, columns]
@@ -124,6 +140,7 @@ func (be *Backend) Conv2D(y, x, w, b *tensor.Tensor, p kernels.ConvParams) error
 		return err
 	}
 	g := geometry(kg, p)
+	g = g.withGroups(g.groupSize(be.workers))
 	yd, err := hostF32(op, "y", y)
 	if err != nil {
 		return err
@@ -178,6 +195,7 @@ func (be *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvPa
 		return err
 	}
 	g := geometry(kg, p)
+	g = g.withGroups(g.groupSize(be.workers))
 	dxd, err := hostF32(op, "dx", dx)
 	if err != nil {
 		return err
@@ -212,6 +230,7 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 		return err
 	}
 	g := geometry(kg, p)
+	g = g.withGroups(g.groupSize(1)) // the same groups for any number of workers
 	dwd, err := hostF32(op, "dw", dw)
 	if err != nil {
 		return err
@@ -275,9 +294,7 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 			for k := lo; k < hi; k++ {
 				var sum float64
 				for n := 0; n < g.n; n++ {
-					for _, v := range dyd[(n*g.k+k)*pq : (n*g.k+k+1)*pq] {
-						sum += float64(v)
-					}
+					sum += vec.Sum(dyd[(n*g.k+k)*pq : (n*g.k+k+1)*pq])
 				}
 				dbd[k] = float32(sum)
 			}
