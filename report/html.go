@@ -260,16 +260,23 @@ func annotatedPhoto(r *Report, maxSide int) *image.RGBA {
 	return out
 }
 
-// numberBox writes a face's number in a green tag at the top left corner of its box.
+// numberBox writes a face's number in a green tag on the top left corner of its box, outside
+// it (above, or below where the box touches the top), so that the tag hides none of a small
+// face.
 func numberBox(out *image.RGBA, box image.Rectangle, n int) {
 	face, err := labelFace()
 	if err != nil {
 		return // the boxes alone still show the faces
 	}
+	const tagHeight = 16
 	label := fmt.Sprint(n)
 	width := font.MeasureString(face, label).Ceil() + 6
-	tag := image.Rect(box.Min.X, box.Min.Y, box.Min.X+width, box.Min.Y+16).Intersect(out.Bounds())
+	top := box.Min.Y - tagHeight
+	if top < out.Bounds().Min.Y {
+		top = box.Max.Y
+	}
+	tag := image.Rect(box.Min.X, top, box.Min.X+width, top+tagHeight).Intersect(out.Bounds())
 	draw.Draw(out, tag, image.NewUniform(faceBoxColour), image.Point{}, draw.Src)
-	d := &font.Drawer{Dst: out, Src: image.Black, Face: face, Dot: fixed.P(box.Min.X+3, box.Min.Y+13)}
+	d := &font.Drawer{Dst: out, Src: image.Black, Face: face, Dot: fixed.P(box.Min.X+3, top+13)}
 	d.DrawString(label)
 }
