@@ -24,6 +24,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/vision"
@@ -53,12 +55,42 @@ type Cache struct {
 	dir string
 }
 
-// Open returns the cache in dir, creating the folder if needed.
+// Open returns the cache in dir, creating the folder if needed, and sweeps away what writers
+// killed mid-write left behind (see sweep).
 func Open(dir string) (*Cache, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("framing cache: %w", err)
 	}
-	return &Cache{dir: dir}, nil
+	c := &Cache{dir: dir}
+	c.sweep(time.Now().Add(-staleAfter))
+	return c, nil
+}
+
+// staleAfter is how old a temporary entry file must be before sweep removes it: far longer
+// than any write takes, so that a writer at work in another process never loses its file.
+const staleAfter = time.Hour
+
+// sweep removes the temporary files of entries (".NAME.frame.tmp-*", see Put) last changed
+// before cutoff: a process killed between writing one and renaming it leaves it behind, and
+// nothing ever reads it. Entries themselves are never touched; errors are ignored, as a file
+// left over costs only its bytes.
+func (c *Cache) sweep(cutoff time.Time) {
+	folders, _ := os.ReadDir(c.dir)
+	for _, folder := range folders {
+		if !folder.IsDir() {
+			continue
+		}
+		sub := filepath.Join(c.dir, folder.Name())
+		files, _ := os.ReadDir(sub)
+		for _, f := range files {
+			if !strings.HasPrefix(f.Name(), ".") || !strings.Contains(f.Name(), ".frame.tmp-") {
+				continue
+			}
+			if info, err := f.Info(); err == nil && info.Mode().IsRegular() && info.ModTime().Before(cutoff) {
+				os.Remove(filepath.Join(sub, f.Name()))
+			}
+		}
+	}
 }
 
 // Dir is the cache's folder.

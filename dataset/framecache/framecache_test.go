@@ -276,3 +276,42 @@ func TestDefaultDirFollowsTheEnvironment(t *testing.T) {
 		t.Errorf("DefaultDir = %q, %v; want under %s", dir, err, base)
 	}
 }
+
+// A temporary entry file left by a writer killed mid-write is removed when the cache is next
+// opened, once it is old enough that no writer can still be at work on it; entries and fresh
+// temporary files stay.
+func TestOpenSweepsStaleTemporaryFiles(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := NewKey([]byte("photo"), "settings")
+	if err := c.Put(k, picture(1, 8), ""); err != nil {
+		t.Fatal(err)
+	}
+	folder := filepath.Dir(c.path(k))
+	stale := filepath.Join(folder, "."+k.String()[2:]+".frame.tmp-123")
+	fresh := filepath.Join(folder, "."+k.String()[2:]+".frame.tmp-456")
+	for _, p := range []string{stale, fresh} {
+		if err := os.WriteFile(p, []byte("half an entry"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * staleAfter)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the stale temporary file is still there: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a fresh temporary file was removed: %v", err)
+	}
+	if _, _, ok := c.Get(k, 8); !ok {
+		t.Error("the entry was lost")
+	}
+}
