@@ -17,6 +17,9 @@ type Embedder struct {
 	Norm vision.Normalization
 	// BatchSize is how many pictures go through the network at once; 0 means 32.
 	BatchSize int
+	// Temperature divides the logits before the softmax (the model's nn.ModelInfo.Temperature,
+	// 0 for none).
+	Temperature float64
 }
 
 // Output is what the network says about one picture.
@@ -87,15 +90,16 @@ func (e *Embedder) forward(x, host *tensor.Tensor) ([]Output, error) {
 	n, classes, dim := x.Dim(0), logits.Dim(1), emb.Dim(1)
 	out := make([]Output, n)
 	for i := range out {
-		out[i] = OutputOf(hostLogits.Float32s()[i*classes:(i+1)*classes], hostEmb.Float32s()[i*dim:(i+1)*dim])
+		out[i] = OutputOf(hostLogits.Float32s()[i*classes:(i+1)*classes], hostEmb.Float32s()[i*dim:(i+1)*dim], e.Temperature)
 	}
 	return out, nil
 }
 
 // OutputOf is what the network says of one face, from the logits and the embedding of its
-// forward pass (the Embedder's, or Grad-CAM's when a heatmap is drawn too).
-func OutputOf(logits, embedding []float32) Output {
-	probs := nn.Softmax(logits)
+// forward pass (the Embedder's, or Grad-CAM's when a heatmap is drawn too), its probabilities
+// taken at the model's temperature (0: none).
+func OutputOf(logits, embedding []float32, temperature float64) Output {
+	probs := nn.SoftmaxAt(logits, temperature)
 	out := Output{Embedding: embedding, Probabilities: make([]float32, len(probs))}
 	for i, p := range probs {
 		out.Probabilities[i] = float32(p)

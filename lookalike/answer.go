@@ -194,7 +194,7 @@ func (mt *Matcher) answer(ctx context.Context, group []*Answer) error {
 			if err != nil {
 				return err
 			}
-			heatmaps[i], outs[i] = cam, gallery.OutputOf(cam.Logits, cam.Embedding)
+			heatmaps[i], outs[i] = cam, gallery.OutputOf(cam.Logits, cam.Embedding, mt.Info.Temperature)
 		}
 	} else {
 		var pictures []*image.RGBA

@@ -89,6 +89,10 @@ type ModelInfo struct {
 	// Mean and Std are the per-channel (RGB) normalisation the images were given before the
 	// network saw them: x = (pixel/255 - Mean) / Std.
 	Mean, Std [3]float32
+	// Temperature divides the logits before the softmax so that the probabilities are
+	// calibrated (FitTemperature, fitted on the validation split); 0 means none was fitted,
+	// which is the same as 1.
+	Temperature float64
 }
 
 // SaveModel writes the model's weights and info to path atomically.
@@ -110,6 +114,9 @@ func SaveModel(path string, m *Model, info ModelInfo) error {
 		"width_divisor":  strconv.Itoa(m.Config.WidthDivisor),
 		"mean":           floatList(info.Mean[:]),
 		"std":            floatList(info.Std[:]),
+	}
+	if info.Temperature > 0 {
+		meta["temperature"] = strconv.FormatFloat(info.Temperature, 'g', -1, 64)
 	}
 	srcs := backendSources(m.Ctx.Backend, m.floatState())
 	for _, c := range m.counters() {
@@ -224,6 +231,13 @@ func parseModelMetadata(path string, meta map[string]string) (Config, ModelInfo,
 		if err := parseFloatList(meta[v.key], v.dst); err != nil {
 			return Config{}, ModelInfo{}, bad("%s: %v", v.key, err)
 		}
+	}
+	if t, ok := meta["temperature"]; ok { // files from before calibration have none
+		v, err := strconv.ParseFloat(t, 64)
+		if err != nil || !(v > 0) || math.IsInf(v, 0) {
+			return Config{}, ModelInfo{}, bad("temperature %q is not a positive number", t)
+		}
+		info.Temperature = v
 	}
 	// Files from before batch norm have neither arch nor linear_init: "" means the defaults.
 	cfg, err := Config{Arch: meta["arch"], Classes: len(info.ClassNames), InputSize: size, WidthDivisor: width,

@@ -11,6 +11,9 @@ type scores struct {
 	lossSum    float64
 	top1, top5 int
 	count      int
+	// logits and labels keep every example, for fitting the temperature.
+	logits [][]float32
+	labels []int
 }
 
 // add scores one example: the cross-entropy -log p(label) and whether the label is among the
@@ -30,6 +33,8 @@ func (s *scores) add(logits []float32, label int) {
 		}
 	}
 	s.count++
+	s.logits = append(s.logits, append([]float32(nil), logits...))
+	s.labels = append(s.labels, label)
 }
 
 func (s scores) loss() float64 { return s.lossSum / float64(max(s.count, 1)) }

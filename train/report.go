@@ -51,6 +51,9 @@ type EpochMetrics struct {
 	ValTop5       float64 `json:"val_top5"`
 	// LR is the learning rate of the epoch's last step.
 	LR float64 `json:"lr"`
+	// Temperature is the one fitted on the validation split (nn.FitTemperature) and saved
+	// with the epoch's weights; 0 without a validation split.
+	Temperature float64 `json:"temperature,omitempty"`
 	// Seconds is the epoch's wall time, training and validation; ImagesPerSecond counts the
 	// training steps only.
 	Seconds         float64 `json:"seconds"`

@@ -235,6 +235,10 @@ func (r *run) epoch(ctx context.Context) error {
 			return err
 		}
 		m.ValLoss, m.ValTop1, m.ValTop5 = val.loss(), val.top1Rate(), val.top5Rate()
+		// Saved with this epoch's weights, so that the model's probabilities mean what they
+		// say on photos it never saw (see nn.FitTemperature).
+		m.Temperature = nn.FitTemperature(val.logits, val.labels)
+		r.info.Temperature = m.Temperature
 	}
 	m.Seconds = r.epochSeconds + time.Since(started).Seconds()
 	r.report.Seconds += time.Since(started).Seconds()
