@@ -38,6 +38,7 @@ func init() {
 			&cli.StringFlag{Name: "recipe", Value: "default", Usage: "the settings the other flags change: default (vgg-d-bn, adamw, as below) or seed " +
 				"(the blog post's: vgg-d, sgd at lr 0.01 with weight decay 5e-4, which stays at chance on small sets)"},
 			&cli.StringFlag{Name: "arch", Value: d.Arch, Usage: "the network: vgg-d-bn (a batch norm after every convolution, torchvision's vgg16_bn layout) or vgg-d (the seed's, without)"},
+			&cli.StringFlag{Name: "init", Usage: "start from the weights of this `MODEL` (one trained on other people, of the same --arch, --width and --input) instead of random ones; a new classifier is made for these identities"},
 			&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "passes over the training photos (given, exactly that many)"},
 			&cli.IntFlag{Name: "min-steps", Value: d.MinSteps, Usage: "the least number of training steps: a small set trains more epochs to make them (0: none)"},
 			&cli.IntFlag{Name: "batch", Value: d.BatchSize, Usage: "photos per training step"},
@@ -99,6 +100,7 @@ func runTrain(c *cli.Context) error {
 	}
 	set("data", func() { s.Data = c.String("data") })
 	set("arch", func() { s.Arch = c.String("arch") })
+	set("init", func() { s.Init = c.String("init") })
 	set("epochs", func() { s.Epochs, s.MinSteps = c.Int("epochs"), 0 }) // epochs asked for are trained
 	set("min-steps", func() { s.MinSteps = c.Int("min-steps") })
 	set("batch", func() { s.BatchSize = c.Int("batch") })
@@ -128,7 +130,11 @@ func runTrain(c *cli.Context) error {
 	}
 	// Refused before any work: the run writes seven files named after --out, none of which may
 	// be a photo of the collection, land inside it, or replace a file another program made.
-	if err := checkTrainOutputs(out, s.Data, c.Bool("force")); err != nil {
+	var initInput []safefile.Input
+	if s.Init != "" {
+		initInput = append(initInput, safefile.Input{Path: s.Init, Flag: "--init"})
+	}
+	if err := checkTrainOutputs(out, s.Data, c.Bool("force"), initInput...); err != nil {
 		return fmt.Errorf("train: --out: %w", err)
 	}
 	// One run at a time writes a model and the files beside it (MODEL.safetensors.lock, in
@@ -182,9 +188,9 @@ func runTrain(c *cli.Context) error {
 // by its content; none may be inside the collection it trains on. Curves drawn before PNGs
 // carried vgg's mark are recognised by the run's model beside them, and so is the list of
 // framing remarks (by the model, state or report).
-func checkTrainOutputs(out, data string, force bool) error {
+func checkTrainOutputs(out, data string, force bool, more ...safefile.Input) error {
 	p := train.PathsFor(out)
-	in := safefile.Input{Path: data, Flag: "--data"}
+	inputs := append([]safefile.Input{{Path: data, Flag: "--data"}}, more...)
 	runExists := nn.IsCheckpoint(p.Best) || nn.IsCheckpoint(p.Last)
 	curves := safefile.Kind{Name: "training curves PNG", Made: func(path string) bool { return runExists || vision.MadePNG(path) }}
 	// The list of framing remarks is plain text, one "photo: remark" a line, with no mark of
@@ -198,7 +204,7 @@ func checkTrainOutputs(out, data string, force bool) error {
 		{p.Best, modelKind}, {p.Last, modelKind}, {p.LastState, modelKind},
 		{p.Report, trainReport}, {p.Plot, curves}, {p.Framing, framingList}, {gallery.PathFor(out), galleryKind},
 	} {
-		if err := safefile.CheckOutput(f.path, f.kind, force, in); err != nil {
+		if err := safefile.CheckOutput(f.path, f.kind, force, inputs...); err != nil {
 			return err
 		}
 	}

@@ -26,6 +26,10 @@ import (
 type Settings struct {
 	// Data is the photo folder, DIR/<identity>/<photo>.
 	Data string `json:"data"`
+	// Init is a model file whose weights start the network instead of random ones
+	// (fine-tuning): every tensor but a classifier for another number of identities is taken
+	// from it, and its input normalisation too. "" starts from scratch.
+	Init string `json:"init,omitempty"`
 	// Epochs is the number of passes over the training split.
 	Epochs int `json:"epochs"`
 	// MinSteps is the least number of training steps: on a set so small that Epochs passes

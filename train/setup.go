@@ -175,6 +175,29 @@ func (r *run) fresh(ctx context.Context, classes []string, trainSet *dataset.Dat
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
+	if r.s.Init != "" {
+		return r.initFrom(r.s.Init)
+	}
+	return nil
+}
+
+// initFrom starts the new model from the weights of the model at path (see Settings.Init),
+// with the input normalisation its features were learned under.
+func (r *run) initFrom(path string) error {
+	start, info, err := nn.LoadModel(r.b, path)
+	if err != nil {
+		return fmt.Errorf("train: --init: %w", err)
+	}
+	defer start.Release()
+	fresh, err := r.model.InitFrom(start)
+	if err != nil {
+		return fmt.Errorf("train: --init %s: %w", path, err)
+	}
+	r.info.Mean, r.info.Std = info.Mean, info.Std
+	r.logf("started from %s (%d identities): every weight taken but %s", path, len(info.ClassNames), strings.Join(fresh, ", "))
+	if len(fresh) == 0 {
+		r.logf("  (the same identities: the classifier carries over too)")
+	}
 	return nil
 }
 

@@ -529,3 +529,27 @@ func TestRunTrainsTheLeastSteps(t *testing.T) {
 		t.Errorf("trained %d epochs, settings say %d; want the raised number (at least 2)", len(report.Epochs), report.Settings.Epochs)
 	}
 }
+
+// --init starts a run on other identities from an earlier model: the run says what it took,
+// and a model of another width is refused before any training.
+func TestRunStartsFromAnEarlierModel(t *testing.T) {
+	first := tinySettings(synthData(t, 3, 12))
+	firstOut := filepath.Join(t.TempDir(), "first.safetensors")
+	if _, err := Run(context.Background(), first, Options{Out: firstOut, Device: "cpu", NoEstimate: true, AllowChance: true}); err != nil {
+		t.Fatal(err)
+	}
+	s := tinySettings(synthData(t, 2, 12))
+	s.Init = firstOut
+	var log bytes.Buffer
+	if _, err := Run(context.Background(), s, Options{Out: filepath.Join(t.TempDir(), "m.safetensors"), Device: "cpu", Log: &log, NoEstimate: true, AllowChance: true}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "started from "+firstOut+" (3 identities): every weight taken but fc.6.weight, fc.6.bias") {
+		t.Errorf("the log does not say where the run started:\n%s", log.String())
+	}
+	s.WidthDivisor = 8
+	_, err := Run(context.Background(), s, Options{Out: filepath.Join(t.TempDir(), "w.safetensors"), Device: "cpu", NoEstimate: true, AllowChance: true})
+	if err == nil || !strings.Contains(err.Error(), "--init") {
+		t.Errorf("a start of another width: %v, want a refusal naming --init", err)
+	}
+}
