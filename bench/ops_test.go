@@ -131,6 +131,18 @@ func measure(b *testing.B, bb *benchBackend, flops, bytes float64, op func() err
 // BenchmarkOps times every op at the network's shapes on every backend of the build:
 // BenchmarkOps/<backend>/<op>.
 func BenchmarkOps(b *testing.B) {
+	onEveryBackend(b, func(b *testing.B, bb *benchBackend, name string) {
+		benchCopy(b, bb)
+		benchConvs(b, bb, opBatch(name), vggConvs)
+		benchLinears(b, bb, opBatch(name))
+		benchElementwise(b, bb)
+		benchLoss(b, bb, opBatch(name))
+		benchOptimizers(b, bb)
+	})
+}
+
+// onEveryBackend runs bench as a sub-benchmark named after each backend of the build, open.
+func onEveryBackend(b *testing.B, bench func(b *testing.B, bb *benchBackend, name string)) {
 	for _, name := range kernels.Names() {
 		b.Run(name, func(b *testing.B) {
 			backend, err := kernels.Open(name)
@@ -138,13 +150,7 @@ func BenchmarkOps(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer backend.Close()
-			bb := &benchBackend{Backend: backend}
-			benchCopy(b, bb)
-			benchConvs(b, bb, opBatch(name), vggConvs)
-			benchLinears(b, bb, opBatch(name))
-			benchElementwise(b, bb)
-			benchLoss(b, bb, opBatch(name))
-			benchOptimizers(b, bb)
+			bench(b, &benchBackend{Backend: backend}, name)
 		})
 	}
 }
@@ -162,16 +168,7 @@ func benchCopy(b *testing.B, bb *benchBackend) {
 // BenchmarkSmallConvs times the small network's convolutions, forward and backward, at batch
 // 16 on every backend: BenchmarkSmallConvs/<backend>/<layer>/<direction>.
 func BenchmarkSmallConvs(b *testing.B) {
-	for _, name := range kernels.Names() {
-		b.Run(name, func(b *testing.B) {
-			backend, err := kernels.Open(name)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer backend.Close()
-			benchConvs(b, &benchBackend{Backend: backend}, 16, smallConvs)
-		})
-	}
+	onEveryBackend(b, func(b *testing.B, bb *benchBackend, _ string) { benchConvs(b, bb, 16, smallConvs) })
 }
 
 func benchConvs(b *testing.B, bb *benchBackend, n int, convs []convShape) {
