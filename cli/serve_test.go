@@ -157,15 +157,24 @@ func TestServeInChromium(t *testing.T) {
 			t.Fatalf("sending %s: %v; the page shows:\n%.1000s", filepath.Base(photo), err, body)
 		}
 	}
+	// text reads an element's text, asking again while the page is still being replaced (a
+	// node found in one document is gone from the next: "No node with given id found").
 	text := func(sel string) string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(browserCtx, 10*time.Second)
 		defer cancel()
-		s, err := chromedp.Run(ctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("reading %s: %v", sel, err)
+		for {
+			try, cancelTry := context.WithTimeout(ctx, 2*time.Second)
+			s, err := chromedp.Run(try, chromedp.Text(sel))
+			cancelTry()
+			if err == nil {
+				return s
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("reading %s: %v", sel, err)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		return s
 	}
 	good := func() {
 		t.Helper()
