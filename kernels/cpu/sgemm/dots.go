@@ -1,6 +1,10 @@
 package sgemm
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/vgglab/vgg/kernels/cpu/simd"
+)
 
 // Dots computes C = beta·C + A·Bᵀ for row-major A (m x k) and B (n x k) as m·n dot products
 // of rows, C[i][j] = Σ_p A[i][p]·B[j][p], on up to workers goroutines (each C element is
@@ -29,6 +33,10 @@ func Dots(workers, m, n, k int, a []float32, lda int, b []float32, ldb int, beta
 		}
 	})
 }
+
+// hasDotKernel says whether Dots' tile kernel runs here (simd allows AVX2 only on amd64,
+// where the kernel exists); tests flip it to run the scalar loop too.
+var hasDotKernel = simd.Allowed(simd.AVX2)
 
 // HasDotKernel reports whether Dots runs an assembly kernel here; without one it is a
 // scalar loop, slower than Sgemm.

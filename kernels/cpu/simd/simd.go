@@ -47,12 +47,9 @@ func parseCap(s string) (Level, error) {
 	return Go, fmt.Errorf("%s=%q: want one of %s", EnvVar, s, strings.Join(levelNames, ", "))
 }
 
-// Has reports whether this processor runs level l, whatever the cap.
-func Has(l Level) bool { return l <= hardware }
-
 // Allowed reports whether kernels of level l may run: the processor has it and VGG_SIMD does
 // not cap it away.
-func Allowed(l Level) bool { return Has(l) && l <= ceiling }
+func Allowed(l Level) bool { return l <= hardware && l <= ceiling }
 
 // Best is the widest level allowed.
 func Best() Level { return min(hardware, ceiling) }

@@ -30,13 +30,6 @@ func addGo(dst, src []float32) {
 	}
 }
 
-// useAVX2 says whether the assembly loops run; tests flip it to run both.
-var useAVX2 = hasAVX2 && simd.Allowed(simd.AVX2)
-
-// Variants names the versions this machine runs, for tests and descriptions.
-func Variants() []string {
-	if hasAVX2 && simd.Allowed(simd.AVX2) {
-		return []string{"avx2", "go"}
-	}
-	return []string{"go"}
-}
+// useAVX2 says whether the assembly loops run (simd allows AVX2 only on amd64, where they
+// exist); tests flip it to run both versions.
+var useAVX2 = simd.Allowed(simd.AVX2)

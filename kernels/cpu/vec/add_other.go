@@ -2,9 +2,6 @@
 
 package vec
 
-// hasAVX2: no assembly on this architecture.
-const hasAVX2 = false
-
 func addAVX2(dst, src *float32, n int) { panic("vec: no AVX2 on this architecture") }
 
 func reluAVX2(dst, src *float32, n int) { panic("vec: no AVX2 on this architecture") }
