@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 
 	"github.com/vgglab/vgg/kernels"
+	"github.com/vgglab/vgg/kernels/cpu/direct"
 	"github.com/vgglab/vgg/kernels/cpu/sgemm"
 	"github.com/vgglab/vgg/kernels/cpu/simd"
 	"github.com/vgglab/vgg/tensor"
@@ -57,6 +58,9 @@ type Backend struct {
 	// scratch holds each worker's convolution workspaces, grown on demand and kept across
 	// calls so that steady-state training allocates nothing per step.
 	scratch []*convScratch
+	// direct, where set, runs the 3x3 stride-1 convolutions (see conv3x3.go) in directScratch.
+	direct        *direct.Variant
+	directScratch directScratch
 }
 
 // New returns the "cpu" backend: this module's SGEMM with the fastest micro-kernel the CPU
@@ -74,6 +78,7 @@ func newWithVariant(v *sgemm.Variant) *Backend {
 	if v.Name != "go" && sgemm.HasDotKernel() {
 		b.dots = sgemm.Dots
 	}
+	b.direct = direct.ByName(v.Name)
 	return b
 }
 
@@ -191,6 +196,7 @@ func (b *Backend) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.scratch = nil
+	b.directScratch = directScratch{}
 	return nil
 }
 

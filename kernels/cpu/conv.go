@@ -159,6 +159,10 @@ func (be *Backend) Conv2D(y, x, w, b *tensor.Tensor, p kernels.ConvParams) error
 	}
 	be.mu.Lock()
 	defer be.mu.Unlock()
+	if be.usesDirect(g) {
+		be.directForward(yd, xd, wd, bd, g)
+		return nil
+	}
 	crs, pq := g.colRows(), g.pixels()
 	be.forEachGroup(g, func(s *convScratch, u, workers int) {
 		first, images := g.group(u)
@@ -210,6 +214,10 @@ func (be *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvPa
 	}
 	be.mu.Lock()
 	defer be.mu.Unlock()
+	if be.usesDirect(g) {
+		be.directBackwardData(dxd, dyd, wd, g)
+		return nil
+	}
 	crs, pq := g.colRows(), g.pixels()
 	be.forEachGroup(g, func(s *convScratch, u, workers int) {
 		first, images := g.group(u)
@@ -222,7 +230,7 @@ func (be *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvPa
 }
 
 // Conv2DBackwardFilter: dw = Σ_groups dy_group · col_groupᵀ, the groups' partial products
-// added in batch order, and db = Σ_n Σ_pq dy.
+// added in batch order (or the direct kernels' sums), and db = Σ_n Σ_pq dy.
 func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2DBackwardFilter"
 	kg, err := kernels.CheckConv2DBackwardFilter(dw, db, x, dy, p)
@@ -251,6 +259,30 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 	}
 	be.mu.Lock()
 	defer be.mu.Unlock()
+	if be.usesDirect(g) {
+		be.directBackwardFilter(dwd, xd, dyd, g)
+	} else {
+		be.loweredBackwardFilter(dwd, xd, dyd, g)
+	}
+	if dbd != nil {
+		// Bias gradients sum N*P*Q terms each; accumulate in float64 for accuracy. Each
+		// filter's sum is one worker's, in batch order.
+		pq := g.pixels()
+		parallelFor(g.k, be.workers, func(_, lo, hi int) {
+			for k := lo; k < hi; k++ {
+				var sum float64
+				for n := 0; n < g.n; n++ {
+					sum += vec.Sum(dyd[(n*g.k+k)*pq : (n*g.k+k+1)*pq])
+				}
+				dbd[k] = float32(sum)
+			}
+		})
+	}
+	return nil
+}
+
+// loweredBackwardFilter: dw = Σ_groups dy_group · col_groupᵀ.
+func (be *Backend) loweredBackwardFilter(dwd, xd, dyd []float32, g convGeometry) {
 	crs, pq := g.colRows(), g.pixels()
 	// Group u's partial product may be added to dw only after group u-1's: added tracks how
 	// many have been, and a worker whose partial is ready waits for its turn.
@@ -287,20 +319,6 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 		ready.Broadcast()
 		turn.Unlock()
 	})
-	if dbd != nil {
-		// Bias gradients sum N*P*Q terms each; accumulate in float64 for accuracy. Each
-		// filter's sum is one worker's, in batch order.
-		parallelFor(g.k, be.workers, func(_, lo, hi int) {
-			for k := lo; k < hi; k++ {
-				var sum float64
-				for n := 0; n < g.n; n++ {
-					sum += vec.Sum(dyd[(n*g.k+k)*pq : (n*g.k+k+1)*pq])
-				}
-				dbd[k] = float32(sum)
-			}
-		})
-	}
-	return nil
 }
 
 // addInto sets dst += src, split over workers.

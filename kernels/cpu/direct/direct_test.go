@@ -1,0 +1,179 @@
+package direct
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/vgglab/vgg/kernels/cpu/simd"
+)
+
+func TestMain(m *testing.M) {
+	if s := simd.Unavailable(); s != "" {
+		println("direct: variants not run here:", s)
+	}
+	m.Run()
+}
+
+func randomSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+func poisoned(n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(math.NaN())
+	}
+	return s
+}
+
+// tolerance is the error bound for a float32 sum of terms products whose magnitudes add up to
+// mag: each rounding is at most half an ulp of a partial sum bounded by mag.
+func tolerance(terms int, mag float64) float64 { return float64(terms+2) * mag * 0x1p-24 }
+
+// TestForwardTile checks every variant's forward tile against a float64 sum on random
+// inputs, with odd strides and channel counts, the output poisoned around the tile.
+func TestForwardTile(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	for _, v := range Variants() {
+		for _, c := range []struct{ channels, rowStride int }{{1, 5}, {3, 9}, {7, 17}, {16, 65}} {
+			planeLen := v.Cols + 2*c.rowStride + 2 + 3
+			outLd := v.Cols + 5
+			in := randomSlice(rng, c.channels*planeLen)
+			w := randomSlice(rng, c.channels*9*v.Rows)
+			out := poisoned(v.Rows*outLd + 3)
+			v.Forward(out, outLd, in, planeLen, c.rowStride, c.channels, w)
+			for m := 0; m < v.Rows; m++ {
+				for j := 0; j < outLd; j++ {
+					got := out[m*outLd+j]
+					if j >= v.Cols {
+						if !math.IsNaN(float64(got)) {
+							t.Fatalf("%s: wrote outside the tile at row %d column %d", v.Name, m, j)
+						}
+						continue
+					}
+					var want, mag float64
+					for ch := 0; ch < c.channels; ch++ {
+						for tap := 0; tap < 9; tap++ {
+							p := float64(w[(ch*9+tap)*v.Rows+m]) * float64(in[ch*planeLen+j+tap/3*c.rowStride+tap%3])
+							want += p
+							mag += math.Abs(p)
+						}
+					}
+					if math.Abs(float64(got)-want) > tolerance(9*c.channels, mag) {
+						t.Fatalf("%s %+v: out[%d][%d] = %g, want %g", v.Name, c, m, j, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestFilterTile checks every variant's weight-gradient tile, which adds to its partial sums.
+func TestFilterTile(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	for _, v := range Variants() {
+		for _, steps := range []int{1, 3, 37} {
+			n := steps * v.Lanes
+			dyLd := n + 7
+			dy := randomSlice(rng, v.FilterRows*dyLd)
+			x := randomSlice(rng, n+2)
+			acc := randomSlice(rng, v.FilterRows*3*v.Lanes)
+			before := append([]float32(nil), acc...)
+			v.Filter(acc, dy, dyLd, x, n)
+			for m := 0; m < v.FilterRows; m++ {
+				for kx := 0; kx < 3; kx++ {
+					for l := 0; l < v.Lanes; l++ {
+						i := (m*3+kx)*v.Lanes + l
+						want, mag := float64(before[i]), math.Abs(float64(before[i]))
+						for s := 0; s < steps; s++ {
+							p := float64(dy[m*dyLd+s*v.Lanes+l]) * float64(x[s*v.Lanes+l+kx])
+							want += p
+							mag += math.Abs(p)
+						}
+						if math.Abs(float64(acc[i])-want) > tolerance(steps, mag) {
+							t.Fatalf("%s: %d steps: acc[%d][%d][%d] = %g, want %g", v.Name, steps, m, kx, l, acc[i], want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPackUnpack checks that a batch survives Pack and Unpack and that Pack leaves zeros
+// wherever no pixel lies, which the kernels rely on for the padding.
+func TestPackUnpack(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	l := Layout{N: 3, H: 5, W: 7}
+	p := NewPlane(l, 24)
+	const channels = 4
+	src := randomSlice(rng, l.N*channels*l.H*l.W)
+	dst := poisoned(2 * p.Len)
+	p.Pack(dst, src, channels, 1, 3)
+	pixels := 0
+	for c := 1; c < 3; c++ {
+		plane := dst[(c-1)*p.Len:][:p.Len]
+		for i, v := range plane {
+			j := i - p.Base()
+			n, rest := j/l.ImageStride(), j%l.ImageStride()
+			y, x := rest/l.RowStride(), rest%l.RowStride()
+			inside := j >= 0 && n < l.N && y < l.H && x < l.W
+			switch {
+			case inside && v != src[((n*channels+c)*l.H+y)*l.W+x]:
+				t.Fatalf("plane %d position %d: %g, want pixel (%d,%d,%d)", c, i, v, n, y, x)
+			case inside:
+				pixels++
+			case v != 0:
+				t.Fatalf("plane %d position %d: %g, want 0 (padding)", c, i, v)
+			}
+		}
+	}
+	if pixels != 2*l.N*l.H*l.W {
+		t.Fatalf("%d pixels packed, want %d", pixels, 2*l.N*l.H*l.W)
+	}
+	back := poisoned(len(src))
+	bias := []float32{0, 1, 2, 3}
+	p.Unpack(back, dst[p.Base():], p.Len, channels, 1, 3, bias)
+	for i, v := range back {
+		c := i / (l.H * l.W) % channels
+		if c < 1 || c >= 3 {
+			if !math.IsNaN(float64(v)) {
+				t.Fatalf("Unpack wrote channel %d", c)
+			}
+			continue
+		}
+		if v != src[i]+bias[c] {
+			t.Fatalf("Unpack: element %d = %g, want %g", i, v, src[i]+bias[c])
+		}
+	}
+}
+
+// TestSumLanes checks every variant's sums across lanes, the output poisoned past its end.
+func TestSumLanes(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	for _, v := range Variants() {
+		for _, groups := range []int{1, 5, 24} {
+			src := randomSlice(rng, groups*v.Lanes)
+			dst := poisoned(groups + 1)
+			v.SumLanes(dst[:groups], src)
+			for i := 0; i < groups; i++ {
+				var want, mag float64
+				for _, p := range src[i*v.Lanes:][:v.Lanes] {
+					want += float64(p)
+					mag += math.Abs(float64(p))
+				}
+				if math.Abs(float64(dst[i])-want) > tolerance(v.Lanes, mag) {
+					t.Fatalf("%s: group %d sums to %g, want %g", v.Name, i, dst[i], want)
+				}
+			}
+			if !math.IsNaN(float64(dst[groups])) {
+				t.Fatalf("%s: wrote past the last group", v.Name)
+			}
+		}
+	}
+}
