@@ -259,7 +259,7 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 	}
 	be.mu.Lock()
 	defer be.mu.Unlock()
-	if be.usesDirect(g) {
+	if be.usesDirectFilter(g) {
 		be.directBackwardFilter(dwd, xd, dyd, g)
 	} else {
 		be.loweredBackwardFilter(dwd, xd, dyd, g)

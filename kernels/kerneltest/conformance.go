@@ -308,7 +308,9 @@ func must(t T, op string, err error) {
 // batch 1 and 2, stride 2, 1x1, 5x5/pad 2, no padding, a non-square window with unequal
 // strides and pads, batch 3 on a larger plane (a backend that groups images per product
 // ends with a partial group), and one with 67 channels and filters on 19x23, big and ragged
-// enough to cross the tile edges of a GPU kernel.
+// enough to cross the tile edges of a GPU kernel; and one whose 20 filters make two whole
+// blocks and a partial one of the CPU's direct kernels, with more weight-gradient units
+// (filter block, channel, filter row) than one worker sums at once.
 var ConformanceConvShapes = []ConvShape{
 	{N: 1, C: 3, H: 9, W: 11, K: 5, Params: kernels.Conv3x3},
 	{N: 2, C: 5, H: 13, W: 13, K: 7, Params: kernels.Conv3x3},
@@ -319,6 +321,7 @@ var ConformanceConvShapes = []ConvShape{
 	{N: 2, C: 3, H: 9, W: 12, K: 5, Params: kernels.ConvParams{KernelH: 3, KernelW: 2, StrideH: 2, StrideW: 1, PadH: 1, PadW: 0}},
 	{N: 3, C: 2, H: 23, W: 25, K: 3, Params: kernels.Conv3x3},
 	{N: 2, C: 67, H: 19, W: 23, K: 67, Params: kernels.Conv3x3},
+	{N: 3, C: 9, H: 10, W: 6, K: 20, Params: kernels.Conv3x3},
 }
 
 func convName(s ConvShape) string {
