@@ -4,12 +4,13 @@ import (
 	"fmt"
 
 	"github.com/vgglab/vgg/kernels"
+	"github.com/vgglab/vgg/kernels/cpu/vec"
 	"github.com/vgglab/vgg/tensor"
 )
 
 // MaxPool2x2: the max of each 2x2 window, and where it came from (offset h*W+w in the
 // input plane). Windows are scanned in row-major order with a strict >, so ties go to the
-// first. Planes (n, c) are split over workers.
+// first (vec.MaxPoolRows, a row of windows at a time). Planes (n, c) are split over workers.
 func (be *Backend) MaxPool2x2(y, argmax, x *tensor.Tensor) error {
 	const op = "MaxPool2x2"
 	g, err := kernels.CheckMaxPool2x2(y, argmax, x)
@@ -37,22 +38,7 @@ func (be *Backend) MaxPool2x2(y, argmax, x *tensor.Tensor) error {
 			out := yd[pl*ph*pw : (pl+1)*ph*pw]
 			arg := ad[pl*ph*pw : (pl+1)*ph*pw]
 			for i := 0; i < ph; i++ {
-				top := in[2*i*w : (2*i+1)*w]
-				bottom := in[(2*i+1)*w : (2*i+2)*w]
-				for j := 0; j < pw; j++ {
-					best, at := top[2*j], 2*i*w+2*j
-					if v := top[2*j+1]; v > best {
-						best, at = v, 2*i*w+2*j+1
-					}
-					if v := bottom[2*j]; v > best {
-						best, at = v, (2*i+1)*w+2*j
-					}
-					if v := bottom[2*j+1]; v > best {
-						best, at = v, (2*i+1)*w+2*j+1
-					}
-					out[i*pw+j] = best
-					arg[i*pw+j] = int32(at)
-				}
+				vec.MaxPoolRows(out[i*pw:(i+1)*pw], arg[i*pw:(i+1)*pw], in[2*i*w:], in[(2*i+1)*w:], 2*i*w, w)
 			}
 		}
 	})

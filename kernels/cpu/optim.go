@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/vgglab/vgg/kernels"
+	"github.com/vgglab/vgg/kernels/cpu/vec"
 	"github.com/vgglab/vgg/tensor"
 )
 
@@ -65,21 +66,10 @@ func (be *Backend) Adam(param, grad, m, v *tensor.Tensor, cfg kernels.AdamConfig
 	// needs the precision.
 	corr1 := float32(1 - math.Pow(float64(cfg.Beta1), float64(step)))
 	corr2 := float32(1 - math.Pow(float64(cfg.Beta2), float64(step)))
+	step32 := vec.AdamStep{LR: cfg.LR, WeightDecay: cfg.WeightDecay, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps,
+		Corr1: corr1, Corr2: corr2, Decoupled: cfg.Decoupled}
 	parallelFor(len(pd), be.workersFor(len(pd)), func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			g := gd[i]
-			if cfg.Decoupled {
-				pd[i] -= cfg.LR * cfg.WeightDecay * pd[i]
-			} else {
-				g += cfg.WeightDecay * pd[i]
-			}
-			mi := cfg.Beta1*md[i] + (1-cfg.Beta1)*g
-			vi := cfg.Beta2*vd[i] + (1-cfg.Beta2)*g*g
-			md[i], vd[i] = mi, vi
-			mHat := mi / corr1
-			vHat := vi / corr2
-			pd[i] -= cfg.LR * mHat / (float32(math.Sqrt(float64(vHat))) + cfg.Eps)
-		}
+		vec.Adam(pd[lo:hi], gd[lo:hi], md[lo:hi], vd[lo:hi], step32)
 	})
 	return nil
 }

@@ -34,3 +34,14 @@ func normaliseAVX2(y, x *float32, n int, mean, scale, shift float64)
 //
 //go:noescape
 func normaliseGradAVX2(dx, dy, x *float32, n int, c *[5]float64)
+
+// maxPoolRowsAVX2 is MaxPoolRows for n, a positive multiple of 8, windows (maxpool_amd64.s).
+//
+//go:noescape
+func maxPoolRowsAVX2(out *float32, arg *int32, top, bottom *float32, n int, at, width int32)
+
+// adamAVX2 is Adam for n, a positive multiple of 8, elements (adam_amd64.s); c holds lr·wd,
+// wd, β1, 1-β1, β2, 1-β2, corr1, corr2 and lr.
+//
+//go:noescape
+func adamAVX2(p, grad, m, v *float32, n int, c *[9]float32, eps float32, decoupled bool)
