@@ -11,7 +11,7 @@
 //
 // The kernels compute every position of the run, padding included (those results are
 // dropped when the planes are copied back), which costs (H+1)(W+1)/(HW) times the useful
-// multiply-adds: 3% more on 64x64 images, 21% on 8x8, 56% on 4x4. In exchange nothing is
+// multiply-adds: 3% more on 64x64 images, 27% on 8x8, 56% on 4x4. In exchange nothing is
 // gathered: the im2col lowering copied every input pixel nine times into a column matrix and
 // added nine values back per input gradient (col2im), which on VGG's small layers cost as
 // much as the products.
