@@ -28,6 +28,7 @@ const filterBatch = 64
 // directScratch is the direct convolutions' memory, kept across calls.
 type directScratch struct {
 	in, out, filters []float32   // planes read, rows written, packed filters
+	bias             []float32   // the biases, zeros for missing filters or none
 	grad             []float32   // the weight gradient's second planes (dy)
 	sums, totals     [][]float32 // each worker's partial sums and their totals
 }
@@ -65,6 +66,8 @@ func (be *Backend) directCorrelate(out, in []float32, n, inputs, outputs, h, w i
 	})
 	blocks := ceilDiv(outputs, v.Rows)
 	s.out = grow(s.out, blocks*v.Rows*plane.Cols)
+	s.bias = grow(s.bias, blocks*v.Rows)
+	clear(s.bias[copy(s.bias, bias):])
 	origin := plane.Base() - plane.RowStride() - 1 // tap (0,0) of position Base
 	tiles := plane.Cols / v.Cols
 	parallelFor(tiles, be.workers, func(_, lo, hi int) {
@@ -72,12 +75,12 @@ func (be *Backend) directCorrelate(out, in []float32, n, inputs, outputs, h, w i
 			j := t * v.Cols
 			for b := 0; b < blocks; b++ {
 				v.Forward(s.out[b*v.Rows*plane.Cols+j:], plane.Cols, s.in[origin+j:], plane.Len, plane.RowStride(),
-					inputs, s.filters[b*inputs*9*v.Rows:])
+					inputs, s.filters[b*inputs*9*v.Rows:], s.bias[b*v.Rows:])
 			}
 		}
 	})
 	parallelFor(outputs, be.workers, func(_, lo, hi int) {
-		plane.Unpack(out, s.out[lo*plane.Cols:], plane.Cols, outputs, lo, hi, bias)
+		plane.Unpack(out, s.out[lo*plane.Cols:], plane.Cols, outputs, lo, hi)
 	})
 }
 

@@ -45,15 +45,21 @@
 	VFMADD231PS  Z26, Z30, Z23;      \
 	ADDQ         $32, DI
 
-// STORE512 writes filter m's three vectors (Z a, b, c) at BX and moves BX to the next row.
+// STORE512 adds filter m's bias (at AX) to its three vectors (Z a, b, c), writes them at BX,
+// and moves AX and BX to the next filter.
 #define STORE512(a, b, c) \
+	VBROADCASTSS (AX), Z24; \
+	VADDPS  Z24, a, a;  \
+	VADDPS  Z24, b, b;  \
+	VADDPS  Z24, c, c;  \
+	ADDQ    $4, AX;     \
 	VMOVUPS a, (BX);    \
 	VMOVUPS b, 64(BX);  \
 	VMOVUPS c, 128(BX); \
 	ADDQ    R9, BX
 
-// func forward8x48AVX512(out *float32, outLd int, in *float32, planeLen, rowStride, channels int, w *float32)
-TEXT ·forward8x48AVX512(SB), NOSPLIT, $0-56
+// func forward8x48AVX512(out *float32, outLd int, in *float32, planeLen, rowStride, channels int, w, bias *float32)
+TEXT ·forward8x48AVX512(SB), NOSPLIT, $0-64
 	MOVQ out+0(FP), BX
 	MOVQ outLd+8(FP), R9
 	MOVQ in+16(FP), SI
@@ -61,6 +67,7 @@ TEXT ·forward8x48AVX512(SB), NOSPLIT, $0-56
 	MOVQ rowStride+32(FP), DX
 	MOVQ channels+40(FP), CX
 	MOVQ w+48(FP), DI
+	MOVQ bias+56(FP), AX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -136,13 +143,18 @@ channel512:
 	ADDQ         $16, DI
 
 #define STORE2(a, b, c) \
+	VBROADCASTSS (AX), Y12; \
+	VADDPS  Y12, a, a; \
+	VADDPS  Y12, b, b; \
+	VADDPS  Y12, c, c; \
+	ADDQ    $4, AX;    \
 	VMOVUPS a, (BX);   \
 	VMOVUPS b, 32(BX); \
 	VMOVUPS c, 64(BX); \
 	ADDQ    R9, BX
 
-// func forward4x24AVX2(out *float32, outLd int, in *float32, planeLen, rowStride, channels int, w *float32)
-TEXT ·forward4x24AVX2(SB), NOSPLIT, $0-56
+// func forward4x24AVX2(out *float32, outLd int, in *float32, planeLen, rowStride, channels int, w, bias *float32)
+TEXT ·forward4x24AVX2(SB), NOSPLIT, $0-64
 	MOVQ out+0(FP), BX
 	MOVQ outLd+8(FP), R9
 	MOVQ in+16(FP), SI
@@ -150,6 +162,7 @@ TEXT ·forward4x24AVX2(SB), NOSPLIT, $0-56
 	MOVQ rowStride+32(FP), DX
 	MOVQ channels+40(FP), CX
 	MOVQ w+48(FP), DI
+	MOVQ bias+56(FP), AX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2

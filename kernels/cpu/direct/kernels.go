@@ -12,25 +12,26 @@ type Variant struct {
 	// partial sums each.
 	FilterRows, Lanes int
 
-	forward  func(out *float32, outLd int, in *float32, planeLen, rowStride, channels int, w *float32)
+	forward  func(out *float32, outLd int, in *float32, planeLen, rowStride, channels int, w, bias *float32)
 	filter   func(acc, dy *float32, dyLd int, x *float32, n int)
 	sumLanes func(dst, src *float32, groups int)
 }
 
 // Forward sets the Rows x Cols tile of out, rows outLd floats apart, to
 //
-//	out[m·outLd + j] = Σ_{c < channels} Σ_{t < 9} w[(c·9+t)·Rows + m] · in[c·planeLen + j + (t/3)·rowStride + t%3]
+//	out[m·outLd + j] = Σ_{c < channels} Σ_{t < 9} w[(c·9+t)·Rows + m] · in[c·planeLen + j + (t/3)·rowStride + t%3] + bias[m]
 //
-// where in starts at the tile's tap (0,0): planeLen - RowStride - 1 floats before the position
-// of its first output. w is one block of PackFilters. channels >= 1.
-func (v *Variant) Forward(out []float32, outLd int, in []float32, planeLen, rowStride, channels int, w []float32) {
+// (the bias added last) where in starts at the tile's tap (0,0): RowStride + 1 floats before
+// the position of its first output. w is one block of PackFilters, bias one of Rows values.
+// channels >= 1.
+func (v *Variant) Forward(out []float32, outLd int, in []float32, planeLen, rowStride, channels int, w, bias []float32) {
 	if channels < 1 || rowStride < 1 || outLd < v.Cols || planeLen < v.Cols+2*rowStride+2 {
 		panic(fmt.Sprintf("direct: Forward: bad geometry: channels %d, rowStride %d, outLd %d, planeLen %d", channels, rowStride, outLd, planeLen))
 	}
 	_ = out[(v.Rows-1)*outLd+v.Cols-1]
 	_ = in[(channels-1)*planeLen+v.Cols-1+2*rowStride+2]
-	_ = w[channels*9*v.Rows-1]
-	v.forward(&out[0], outLd, &in[0], planeLen, rowStride, channels, &w[0])
+	_, _ = w[channels*9*v.Rows-1], bias[v.Rows-1]
+	v.forward(&out[0], outLd, &in[0], planeLen, rowStride, channels, &w[0], &bias[0])
 }
 
 // Filter adds to each of the FilterRows x 3 x Lanes partial sums

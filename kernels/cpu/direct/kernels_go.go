@@ -4,7 +4,7 @@ import "unsafe"
 
 // forwardGo is Forward's plain-Go kernel for goVariant's 4x8 tile: for each input channel and
 // tap, every output of the tile gains one product, kept in a local tile of sums.
-func forwardGo(outp *float32, outLd int, inp *float32, planeLen, rowStride, channels int, wp *float32) {
+func forwardGo(outp *float32, outLd int, inp *float32, planeLen, rowStride, channels int, wp, biasp *float32) {
 	const rows, cols = 4, 8
 	out := unsafe.Slice(outp, (rows-1)*outLd+cols)
 	in := unsafe.Slice(inp, (channels-1)*planeLen+cols+2*rowStride+2)
@@ -21,8 +21,11 @@ func forwardGo(outp *float32, outLd int, inp *float32, planeLen, rowStride, chan
 			}
 		}
 	}
+	bias := unsafe.Slice(biasp, rows)
 	for m := range sums {
-		copy(out[m*outLd:][:cols], sums[m][:])
+		for j, sum := range sums[m] {
+			out[m*outLd+j] = sum + bias[m]
+		}
 	}
 }
 

@@ -81,27 +81,15 @@ func (p Plane) Pack(dst, src []float32, channels, c0, c1 int) {
 }
 
 // Unpack copies rows [k0, k1) of the computed positions src (row k at src[(k-k0)·ld:], position
-// Base+j at index j) into channels k0..k1 of the NCHW images dst (K channels each), adding
-// bias[k] when bias is not nil.
-func (p Plane) Unpack(dst, src []float32, ld, channels, k0, k1 int, bias []float32) {
+// Base+j at index j) into channels k0..k1 of the NCHW images dst (K channels each).
+func (p Plane) Unpack(dst, src []float32, ld, channels, k0, k1 int) {
 	hw, s := p.H*p.W, p.RowStride()
 	for k := k0; k < k1; k++ {
 		row := src[(k-k0)*ld:][:p.Span()]
-		var b float32
-		if bias != nil {
-			b = bias[k]
-		}
 		for n := 0; n < p.N; n++ {
 			img := dst[(n*channels+k)*hw:][:hw]
 			for y := 0; y < p.H; y++ {
-				out, in := img[y*p.W:(y+1)*p.W], row[n*p.ImageStride()+y*s:][:p.W]
-				if bias == nil {
-					copy(out, in)
-					continue
-				}
-				for x, v := range in {
-					out[x] = v + b
-				}
+				copy(img[y*p.W:(y+1)*p.W], row[n*p.ImageStride()+y*s:])
 			}
 		}
 	}

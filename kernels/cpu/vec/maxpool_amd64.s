@@ -40,14 +40,14 @@ TEXT ·maxPoolRowsAVX2(SB), NOSPLIT, $0-48
 	MOVQ         bottom+24(FP), BX
 	MOVQ         n+32(FP), CX
 	MOVL         at+40(FP), AX
-	MOVL         AX, X14
+	VMOVD        AX, X14
 	VPBROADCASTD X14, Y14
 	MOVL         width+44(FP), AX
-	MOVL         AX, X13
+	VMOVD        AX, X13
 	VPBROADCASTD X13, Y13
 	VPADDD       evenOffsets<>(SB), Y14, Y14
 	MOVL         $16, AX
-	MOVL         AX, X12
+	VMOVD        AX, X12
 	VPBROADCASTD X12, Y12
 	VPXOR        Y15, Y15, Y15
 

@@ -26,7 +26,7 @@ sumloop:
 	SUBQ      $8, CX
 	JNZ       sumloop
 	COMBINE(Y0, Y1, X0, X2)
-	MOVSD     X0, ret+16(FP)
+	VMOVSD    X0, ret+16(FP)
 	VZEROUPPER
 	RET
 
@@ -51,7 +51,7 @@ sqloop:
 	SUBQ      $8, CX
 	JNZ       sqloop
 	COMBINE(Y0, Y1, X0, X2)
-	MOVSD     X0, ret+24(FP)
+	VMOVSD    X0, ret+24(FP)
 	VZEROUPPER
 	RET
 
@@ -86,8 +86,8 @@ dyloop:
 	JNZ       dyloop
 	COMBINE(Y0, Y1, X0, X2)
 	COMBINE(Y5, Y6, X5, X2)
-	MOVSD     X0, sumDy+32(FP)
-	MOVSD     X5, sumDyDev+40(FP)
+	VMOVSD    X0, sumDy+32(FP)
+	VMOVSD    X5, sumDyDev+40(FP)
 	VZEROUPPER
 	RET
 
