@@ -44,9 +44,10 @@ func UniformBits(seed, i uint64) uint32 {
 
 // Uniform returns a float32 in [0, 1) for element index i under seed: the top 24 bits of
 // UniformBits scaled by 2^-24 (exact in float32).
-func Uniform(seed, i uint64) float32 {
-	return float32(UniformBits(seed, i)>>8) * (1.0 / (1 << 24))
-}
+func Uniform(seed, i uint64) float32 { return UniformFromBits(UniformBits(seed, i)) }
+
+// UniformFromBits is Uniform for the UniformBits bits: their top 24 bits scaled by 2^-24.
+func UniformFromBits(bits uint32) float32 { return float32(bits>>8) * (1.0 / (1 << 24)) }
 
 // DropoutKeep reports whether inverted dropout with drop probability p keeps element i under
 // seed. Both backends decide by exactly this rule.

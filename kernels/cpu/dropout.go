@@ -33,11 +33,18 @@ func (be *Backend) dropout(op, outName, inName string, out, in *tensor.Tensor, p
 		return err
 	}
 	scale := 1 / (1 - p)
-	// Philox costs ten rounds of two 64-bit multiplies per element, so even modest tensors are
-	// worth splitting.
+	key := [2]uint32{uint32(seed), uint32(seed >> 32)}
+	// Philox costs ten rounds of two 64-bit multiplies per block of four elements (it makes
+	// four numbers at once, kernels.UniformBits' block), so even modest tensors are worth
+	// splitting.
 	parallelFor(len(id), max(1, min(be.workers, len(id)/4096)), func(_, lo, hi int) {
+		var bits [4]uint32
 		for i := lo; i < hi; i++ {
-			if kernels.DropoutKeep(seed, uint64(i), p) {
+			if i == lo || i&3 == 0 {
+				block := uint64(i) >> 2
+				bits = kernels.Philox4x32([4]uint32{uint32(block), uint32(block >> 32), 0, 0}, key)
+			}
+			if kernels.UniformFromBits(bits[i&3]) >= p {
 				od[i] = id[i] * scale
 			} else {
 				od[i] = 0
