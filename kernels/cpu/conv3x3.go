@@ -61,9 +61,7 @@ func (be *Backend) directCorrelate(out, in []float32, n, inputs, outputs, h, w i
 	v, s := be.direct, &be.directScratch
 	plane := direct.NewPlane(direct.Layout{N: n, H: h, W: w}, v.Cols)
 	s.in = grow(s.in, inputs*plane.Len)
-	parallelFor(inputs, be.workers, func(_, lo, hi int) {
-		plane.Pack(s.in[lo*plane.Len:], in, inputs, lo, hi)
-	})
+	parallelFor(inputs*n, be.workers, func(_, lo, hi int) { plane.Pack(s.in, in, inputs, 0, lo, hi) })
 	blocks := ceilDiv(outputs, v.Rows)
 	s.out = grow(s.out, blocks*v.Rows*plane.Cols)
 	s.bias = grow(s.bias, blocks*v.Rows)
@@ -79,9 +77,7 @@ func (be *Backend) directCorrelate(out, in []float32, n, inputs, outputs, h, w i
 			}
 		}
 	})
-	parallelFor(outputs, be.workers, func(_, lo, hi int) {
-		plane.Unpack(out, s.out[lo*plane.Cols:], plane.Cols, outputs, lo, hi)
-	})
+	parallelFor(outputs*n, be.workers, func(_, lo, hi int) { plane.Unpack(out, s.out, plane.Cols, outputs, 0, lo, hi) })
 }
 
 // directForward: y = conv(x, w) + b.
@@ -111,8 +107,8 @@ func (be *Backend) directBackwardFilter(dwd, xd, dyd []float32, g convGeometry) 
 	blocks := ceilDiv(g.k, v.FilterRows)
 	s.in = grow(s.in, g.c*plane.Len)
 	s.grad = grow(s.grad, blocks*v.FilterRows*plane.Len)
-	parallelFor(g.c, be.workers, func(_, lo, hi int) { plane.Pack(s.in[lo*plane.Len:], xd, g.c, lo, hi) })
-	parallelFor(g.k, be.workers, func(_, lo, hi int) { plane.Pack(s.grad[lo*plane.Len:], dyd, g.k, lo, hi) })
+	parallelFor(g.c*g.n, be.workers, func(_, lo, hi int) { plane.Pack(s.in, xd, g.c, 0, lo, hi) })
+	parallelFor(g.k*g.n, be.workers, func(_, lo, hi int) { plane.Pack(s.grad, dyd, g.k, 0, lo, hi) })
 	clear(s.grad[g.k*plane.Len:]) // the last block's missing filters
 	tile := v.FilterRows * 3 * v.Lanes
 	for len(s.sums) < be.workers {

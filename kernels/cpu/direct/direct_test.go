@@ -114,7 +114,9 @@ func TestPackUnpack(t *testing.T) {
 	const channels = 4
 	src := randomSlice(rng, l.N*channels*l.H*l.W)
 	dst := poisoned(2 * p.Len)
-	p.Pack(dst, src, channels, 1, 3)
+	for u := 0; u < 2*l.N; u++ { // one unit at a time, as workers would
+		p.Pack(dst, src, channels, 1, u, u+1)
+	}
 	pixels := 0
 	for c := 1; c < 3; c++ {
 		plane := dst[(c-1)*p.Len:][:p.Len]
@@ -137,7 +139,7 @@ func TestPackUnpack(t *testing.T) {
 		t.Fatalf("%d pixels packed, want %d", pixels, 2*l.N*l.H*l.W)
 	}
 	back := poisoned(len(src))
-	p.Unpack(back, dst[p.Base():], p.Len, channels, 1, 3)
+	p.Unpack(back, dst[p.Base():], p.Len, channels, 1, 0, 2*l.N)
 	for i, v := range back {
 		c := i / (l.H * l.W) % channels
 		if c < 1 || c >= 3 {

@@ -58,39 +58,44 @@ func NewPlane(l Layout, tileCols int) Plane {
 	return Plane{Layout: l, Cols: cols, Len: ceilDiv(n, 16)*16 + 16}
 }
 
-// Pack copies channels [c0, c1) of the NCHW images src (C channels each) into planes
-// dst[(c-c0)·Len:], zeros in the padding and past the last image.
-func (p Plane) Pack(dst, src []float32, channels, c0, c1 int) {
-	hw, s := p.H*p.W, p.RowStride()
-	for c := c0; c < c1; c++ {
-		plane := dst[(c-c0)*p.Len:][:p.Len]
-		clear(plane[:p.Base()])
-		at := p.Base()
-		for n := 0; n < p.N; n++ {
-			img := src[(n*channels+c)*hw:][:hw]
-			for y := 0; y < p.H; y++ {
-				copy(plane[at:at+p.W], img[y*p.W:(y+1)*p.W])
-				plane[at+p.W] = 0
-				at += s
-			}
-			clear(plane[at : at+s])
+// Pack copies images into planes, a unit (one image of one channel) at a time: unit u in
+// [lo, hi) is image u%N of channel c0 + u/N of the NCHW batch src (channels per image), which
+// goes into plane u/N of dst (planes Len floats apart), with the zeros around it; the first
+// image of a plane also writes the zeros before it, the last those after. Units split the
+// work evenly over workers whatever the number of channels.
+func (p Plane) Pack(dst, src []float32, channels, c0, lo, hi int) {
+	hw, s, is := p.H*p.W, p.RowStride(), p.ImageStride()
+	for u := lo; u < hi; u++ {
+		plane, n := u/p.N, u%p.N
+		d := dst[plane*p.Len:][:p.Len]
+		img := src[(n*channels+c0+plane)*hw:][:hw]
+		at := p.Base() + n*is
+		if n == 0 {
+			clear(d[:at])
+		}
+		for y := 0; y < p.H; y++ {
+			copy(d[at:at+p.W], img[y*p.W:(y+1)*p.W])
+			d[at+p.W] = 0
 			at += s
 		}
-		clear(plane[at:])
+		clear(d[at : at+s])
+		if n == p.N-1 {
+			clear(d[at+s:])
+		}
 	}
 }
 
-// Unpack copies rows [k0, k1) of the computed positions src (row k at src[(k-k0)·ld:], position
-// Base+j at index j) into channels k0..k1 of the NCHW images dst (K channels each).
-func (p Plane) Unpack(dst, src []float32, ld, channels, k0, k1 int) {
+// Unpack copies computed positions back into images, a unit at a time: unit u in [lo, hi)
+// is image u%N of channel k0 + u/N of the NCHW batch dst (channels per image), read from row
+// u/N of src (rows ld floats apart, position Base+j at index j).
+func (p Plane) Unpack(dst, src []float32, ld, channels, k0, lo, hi int) {
 	hw, s := p.H*p.W, p.RowStride()
-	for k := k0; k < k1; k++ {
-		row := src[(k-k0)*ld:][:p.Span()]
-		for n := 0; n < p.N; n++ {
-			img := dst[(n*channels+k)*hw:][:hw]
-			for y := 0; y < p.H; y++ {
-				copy(img[y*p.W:(y+1)*p.W], row[n*p.ImageStride()+y*s:])
-			}
+	for u := lo; u < hi; u++ {
+		row, n := u/p.N, u%p.N
+		from := src[row*ld+n*p.ImageStride():]
+		img := dst[(n*channels+k0+row)*hw:][:hw]
+		for y := 0; y < p.H; y++ {
+			copy(img[y*p.W:(y+1)*p.W], from[y*s:])
 		}
 	}
 }
