@@ -216,7 +216,7 @@ func TestCheckpointWithoutArchIsVGGD(t *testing.T) {
 // Training amplifies rounding: the summation orders of the SIMD variants (go, avx2, avx512)
 // move the loss after 100 steps between 0.23 and 0.40. The checks therefore sit where the
 // variants agree: after 50 steps, when the losses still differ by under 0.04 between
-// variants (vgg-d-bn 0.75-0.79, vgg-d 1.08, from 1.386), and once vgg-d-bn has memorised
+// variants (vgg-d-bn 0.75-0.80, vgg-d 1.08, from 1.386), and once vgg-d-bn has memorised
 // the batch (loss 0.000-0.018 after 200 steps on every variant).
 func TestTinyVGGDBNOverfitsFast(t *testing.T) {
 	b := openCPU(t)

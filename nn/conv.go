@@ -89,10 +89,21 @@ func (c *Conv2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	if err := b.Conv2DBackwardData(c.dx, dy, c.Weight.Value, c.Window); err != nil {
 		return nil, layerError(c, err)
 	}
-	if err := b.Conv2DBackwardFilter(c.Weight.Grad, c.Bias.Grad, c.x, dy, c.Window); err != nil {
-		return nil, layerError(c, err)
+	if err := c.BackwardParams(dy); err != nil {
+		return nil, err
 	}
 	return c.dx, nil
+}
+
+// BackwardParams writes the gradients of the weights and bias only, not the input's.
+func (c *Conv2D) BackwardParams(dy *tensor.Tensor) error {
+	if c.x == nil {
+		return layerError(c, fmt.Errorf("backward before forward"))
+	}
+	if err := c.ctx.Backend.Conv2DBackwardFilter(c.Weight.Grad, c.Bias.Grad, c.x, dy, c.Window); err != nil {
+		return layerError(c, err)
+	}
+	return nil
 }
 
 func (c *Conv2D) Release() { release(&c.y); release(&c.dx); c.x = nil }

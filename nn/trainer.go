@@ -73,7 +73,7 @@ func (t *Trainer) Step(x, labels *tensor.Tensor) error {
 	if err != nil {
 		return err
 	}
-	if _, err := m.Backward(dlogits); err != nil {
+	if err := m.BackwardParams(dlogits); err != nil {
 		return err
 	}
 	if err := t.Opt.Update(float32(t.Schedule.Rate(t.Steps))); err != nil {

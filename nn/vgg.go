@@ -310,6 +310,18 @@ func (m *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 // Backward backpropagates the gradient of the loss with respect to the logits through the whole
 // network, writing every parameter's Grad, and returns the gradient with respect to the input.
 func (m *Model) Backward(dlogits *tensor.Tensor) (*tensor.Tensor, error) {
+	return m.backward(dlogits, true)
+}
+
+// BackwardParams is Backward for training: it writes every parameter's gradient but not the
+// gradient with respect to the images, which nothing uses there, so the first convolution
+// computes its filter gradient only (as PyTorch does for inputs that need no gradient).
+func (m *Model) BackwardParams(dlogits *tensor.Tensor) error {
+	_, err := m.backward(dlogits, false)
+	return err
+}
+
+func (m *Model) backward(dlogits *tensor.Tensor, wantInput bool) (*tensor.Tensor, error) {
 	d, err := m.BackwardToFeatures(dlogits)
 	if err != nil {
 		return nil, err
@@ -317,6 +329,9 @@ func (m *Model) Backward(dlogits *tensor.Tensor) (*tensor.Tensor, error) {
 	// The last ReLU and everything before it remain.
 	cnn := m.CNN.Layers
 	for i := len(cnn) - 2; i >= 0; i-- {
+		if first, ok := cnn[i].(*Conv2D); ok && i == 0 && !wantInput {
+			return nil, first.BackwardParams(d)
+		}
 		if d, err = cnn[i].Backward(d); err != nil {
 			return nil, err
 		}

@@ -310,7 +310,9 @@ func must(t T, op string, err error) {
 // ends with a partial group), and one with 67 channels and filters on 19x23, big and ragged
 // enough to cross the tile edges of a GPU kernel; and one whose 20 filters make two whole
 // blocks and a partial one of the CPU's direct kernels, with more weight-gradient units
-// (filter block, channel, filter row) than one worker sums at once.
+// (filter block, channel, filter row) than one worker sums at once; and the 2x2 and 1x1
+// planes of a small network's last layers, where most of what the direct kernels compute is
+// padding.
 var ConformanceConvShapes = []ConvShape{
 	{N: 1, C: 3, H: 9, W: 11, K: 5, Params: kernels.Conv3x3},
 	{N: 2, C: 5, H: 13, W: 13, K: 7, Params: kernels.Conv3x3},
@@ -322,6 +324,8 @@ var ConformanceConvShapes = []ConvShape{
 	{N: 3, C: 2, H: 23, W: 25, K: 3, Params: kernels.Conv3x3},
 	{N: 2, C: 67, H: 19, W: 23, K: 67, Params: kernels.Conv3x3},
 	{N: 3, C: 9, H: 10, W: 6, K: 20, Params: kernels.Conv3x3},
+	{N: 8, C: 16, H: 2, W: 2, K: 24, Params: kernels.Conv3x3},
+	{N: 5, C: 8, H: 1, W: 1, K: 8, Params: kernels.Conv3x3},
 }
 
 func convName(s ConvShape) string {
