@@ -1,6 +1,7 @@
 package direct
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -176,5 +177,21 @@ func TestSumLanes(t *testing.T) {
 				t.Fatalf("%s: wrote past the last group", v.Name)
 			}
 		}
+	}
+}
+
+// BenchmarkPack packs the small network's layer inputs (batch 16), in GB/s of planes written.
+func BenchmarkPack(b *testing.B) {
+	for _, s := range []struct{ c, hw int }{{8, 64}, {16, 32}, {32, 16}, {64, 8}, {64, 4}} {
+		l := Layout{N: 16, H: s.hw, W: s.hw}
+		p := NewPlane(l, 48)
+		src := make([]float32, l.N*s.c*s.hw*s.hw)
+		dst := make([]float32, s.c*p.Len)
+		b.Run(fmt.Sprintf("%dx%dx%d", s.c, s.hw, s.hw), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				p.Pack(dst, src, s.c, 0, 0, s.c*l.N)
+			}
+			b.ReportMetric(float64(4*len(dst))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+		})
 	}
 }
