@@ -62,7 +62,7 @@ func (be *Backend) directCorrelate(out, in []float32, n, inputs, outputs, h, w i
 	plane := direct.NewPlane(direct.Layout{N: n, H: h, W: w}, v.Cols)
 	s.in = grow(s.in, inputs*plane.Len)
 	parallelFor(inputs*n, be.workers, func(_, lo, hi int) { plane.Pack(s.in, in, inputs, 0, lo, hi) })
-	blocks := ceilDiv(outputs, v.Rows)
+	blocks := v.Blocks(outputs)
 	s.out = grow(s.out, blocks*v.Rows*plane.Cols)
 	s.bias = grow(s.bias, blocks*v.Rows)
 	clear(s.bias[copy(s.bias, bias):])
@@ -84,7 +84,7 @@ func (be *Backend) directCorrelate(out, in []float32, n, inputs, outputs, h, w i
 func (be *Backend) directForward(yd, xd, wd, bd []float32, g convGeometry) {
 	v, s := be.direct, &be.directScratch
 	s.filters = grow(s.filters, v.PackedLen(g.k, g.c))
-	v.PackFilters(s.filters, wd, g.k, g.c)
+	parallelFor(v.Blocks(g.k), be.workers, func(_, lo, hi int) { v.PackFilters(s.filters, wd, g.k, g.c, lo, hi) })
 	be.directCorrelate(yd, xd, g.n, g.c, g.k, g.h, g.w, bd)
 }
 
@@ -93,7 +93,7 @@ func (be *Backend) directForward(yd, xd, wd, bd []float32, g convGeometry) {
 func (be *Backend) directBackwardData(dxd, dyd, wd []float32, g convGeometry) {
 	v, s := be.direct, &be.directScratch
 	s.filters = grow(s.filters, v.PackedLen(g.c, g.k))
-	v.PackFiltersFlipped(s.filters, wd, g.k, g.c)
+	parallelFor(v.Blocks(g.c), be.workers, func(_, lo, hi int) { v.PackFiltersFlipped(s.filters, wd, g.k, g.c, lo, hi) })
 	be.directCorrelate(dxd, dyd, g.n, g.k, g.c, g.h, g.w, nil)
 }
 

@@ -61,37 +61,45 @@ func (v *Variant) SumLanes(dst, src []float32) {
 	}
 }
 
-// PackFilters writes the k x c filters w[k][c][3][3] in the order Forward reads them: in
-// blocks of Rows filters, each block [c][9][Rows], a missing filter of the last block as
-// zeros. dst holds PackedLen(k, c) floats.
-func (v *Variant) PackFilters(dst, w []float32, k, c int) {
-	dst = dst[:v.PackedLen(k, c)]
-	clear(dst)
-	for m := 0; m < k; m++ {
-		block := dst[m/v.Rows*c*9*v.Rows+m%v.Rows:]
-		for ch := 0; ch < c; ch++ {
-			for t, f := range w[(m*c+ch)*9:][:9] {
-				block[(ch*9+t)*v.Rows] = f
+// PackFilters writes blocks [b0, b1) of the k x c filters w[k][c][3][3] in the order Forward
+// reads them: in blocks of Rows filters, each block [c][9][Rows], a missing filter of the
+// last block as zeros. dst holds PackedLen(k, c) floats; the blocks may be packed by
+// different workers.
+func (v *Variant) PackFilters(dst, w []float32, k, c, b0, b1 int) {
+	size := c * 9 * v.Rows
+	for b := b0; b < b1; b++ {
+		block := dst[b*size:][:size]
+		clear(block)
+		for m := b * v.Rows; m < min(k, (b+1)*v.Rows); m++ {
+			for ch := 0; ch < c; ch++ {
+				for t, f := range w[(m*c+ch)*9:][:9] {
+					block[(ch*9+t)*v.Rows+m%v.Rows] = f
+				}
 			}
 		}
 	}
 }
 
-// PackFiltersFlipped packs the filters of the input gradient: the k x c forward filters
-// w[k][c][3][3] with inputs and outputs swapped and turned half a turn, the c x k filters
-// f[c][k][t] = w[k][c][8-t]. dst holds PackedLen(c, k) floats.
-func (v *Variant) PackFiltersFlipped(dst, w []float32, k, c int) {
-	dst = dst[:v.PackedLen(c, k)]
-	clear(dst)
-	for m := 0; m < k; m++ {
-		for ch := 0; ch < c; ch++ {
-			block := dst[ch/v.Rows*k*9*v.Rows+ch%v.Rows:]
-			for t, f := range w[(m*c+ch)*9:][:9] {
-				block[(m*9+8-t)*v.Rows] = f
+// PackFiltersFlipped packs blocks [b0, b1) of the filters of the input gradient: the k x c
+// forward filters w[k][c][3][3] with inputs and outputs swapped and turned half a turn, the
+// c x k filters f[c][k][t] = w[k][c][8-t]. dst holds PackedLen(c, k) floats.
+func (v *Variant) PackFiltersFlipped(dst, w []float32, k, c, b0, b1 int) {
+	size := k * 9 * v.Rows
+	for b := b0; b < b1; b++ {
+		block := dst[b*size:][:size]
+		clear(block)
+		for m := 0; m < k; m++ {
+			for ch := b * v.Rows; ch < min(c, (b+1)*v.Rows); ch++ {
+				for t, f := range w[(m*c+ch)*9:][:9] {
+					block[(m*9+8-t)*v.Rows+ch%v.Rows] = f
+				}
 			}
 		}
 	}
 }
+
+// Blocks is the number of blocks of Rows filters that outputs filters make.
+func (v *Variant) Blocks(outputs int) int { return ceilDiv(outputs, v.Rows) }
 
 // PackedLen is the length of the packed filters of outputs filters of inputs channels.
 func (v *Variant) PackedLen(outputs, inputs int) int {
