@@ -27,10 +27,11 @@ const filterBatch = 64
 
 // directScratch is the direct convolutions' memory, kept across calls.
 type directScratch struct {
-	in, out, filters []float32   // planes read, rows written, packed filters
-	bias             []float32   // the biases, zeros for missing filters or none
-	grad             []float32   // the weight gradient's second planes (dy)
-	sums, totals     [][]float32 // each worker's partial sums and their totals
+	in, filters  []float32   // planes read, packed filters
+	tiles        [][]float32 // each worker's tile of results, before they are scattered
+	bias         []float32   // the biases, zeros for missing filters or none
+	grad         []float32   // the weight gradient's second planes (dy)
+	sums, totals [][]float32 // each worker's partial sums and their totals
 }
 
 // usesDirect reports whether this convolution's forward and input-gradient ops run on the
@@ -56,28 +57,32 @@ func (be *Backend) usesDirectFilter(g convGeometry) bool {
 
 // directCorrelate sets out, the NCHW batch of outputs channels, to the 3x3 correlation of the
 // NCHW batch in (inputs channels of h x w) with the filters packed in s.filters, plus bias
-// when not nil: the forward convolution, or with flipped filters the input gradient.
+// when not nil: the forward convolution, or with flipped filters the input gradient. Each
+// tile of results is scattered into out while it is still in the L1 cache.
 func (be *Backend) directCorrelate(out, in []float32, n, inputs, outputs, h, w int, bias []float32) {
 	v, s := be.direct, &be.directScratch
 	plane := direct.NewPlane(direct.Layout{N: n, H: h, W: w}, v.Cols)
 	s.in = grow(s.in, inputs*plane.Len)
 	parallelFor(inputs*n, be.workers, func(_, lo, hi int) { plane.Pack(s.in, in, inputs, 0, lo, hi) })
 	blocks := v.Blocks(outputs)
-	s.out = grow(s.out, blocks*v.Rows*plane.Cols)
 	s.bias = grow(s.bias, blocks*v.Rows)
 	clear(s.bias[copy(s.bias, bias):])
+	for len(s.tiles) < be.workers {
+		s.tiles = append(s.tiles, make([]float32, v.Rows*v.Cols))
+	}
 	origin := plane.Base() - plane.RowStride() - 1 // tap (0,0) of position Base
 	tiles := plane.Cols / v.Cols
-	parallelFor(tiles, be.workers, func(_, lo, hi int) {
+	parallelFor(tiles, be.workers, func(worker, lo, hi int) {
+		tile := s.tiles[worker][:v.Rows*v.Cols]
 		for t := lo; t < hi; t++ {
 			j := t * v.Cols
 			for b := 0; b < blocks; b++ {
-				v.Forward(s.out[b*v.Rows*plane.Cols+j:], plane.Cols, s.in[origin+j:], plane.Len, plane.RowStride(),
+				v.Forward(tile, v.Cols, s.in[origin+j:], plane.Len, plane.RowStride(),
 					inputs, s.filters[b*inputs*9*v.Rows:], s.bias[b*v.Rows:])
+				plane.Scatter(out, outputs, b*v.Rows, min(v.Rows, outputs-b*v.Rows), tile, v.Cols, j, v.Cols)
 			}
 		}
 	})
-	parallelFor(outputs*n, be.workers, func(_, lo, hi int) { plane.Unpack(out, s.out, plane.Cols, outputs, 0, lo, hi) })
 }
 
 // directForward: y = conv(x, w) + b.

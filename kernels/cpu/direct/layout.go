@@ -85,18 +85,24 @@ func (p Plane) Pack(dst, src []float32, channels, c0, lo, hi int) {
 	}
 }
 
-// Unpack copies computed positions back into images, a unit at a time: unit u in [lo, hi)
-// is image u%N of channel k0 + u/N of the NCHW batch dst (channels per image), read from row
-// u/N of src (rows ld floats apart, position Base+j at index j).
-func (p Plane) Unpack(dst, src []float32, ld, channels, k0, lo, hi int) {
-	hw, s := p.H*p.W, p.RowStride()
-	for u := lo; u < hi; u++ {
-		row, n := u/p.N, u%p.N
-		from := src[row*ld+n*p.ImageStride():]
-		img := dst[(n*channels+k0+row)*hw:][:hw]
-		for y := 0; y < p.H; y++ {
-			copy(img[y*p.W:(y+1)*p.W], from[y*s:])
+// Scatter copies one tile of results into the NCHW batch dst (channels per image): rows
+// [k0, k0+rows) of channels at the computed positions [j0, j0+cols) (Base+j0 onwards), row r
+// at src[r·ld:], dropping the positions that are padding. Tiles scattered by different
+// workers write different elements.
+func (p Plane) Scatter(dst []float32, channels, k0, rows int, src []float32, ld, j0, cols int) {
+	s, is := p.RowStride(), p.ImageStride()
+	end := min(j0+cols, p.Span())
+	for q := j0; q < end; {
+		n, rem := q/is, q%is
+		y, x := rem/s, rem%s
+		run := min(end-q, s-x) // to the end of this row, its padding column included
+		if y < p.H && x < p.W {
+			w := min(run, p.W-x)
+			for r := 0; r < rows; r++ {
+				copy(dst[((n*channels+k0+r)*p.H+y)*p.W+x:][:w], src[r*ld+q-j0:][:w])
+			}
 		}
+		q += run
 	}
 }
 
