@@ -12,7 +12,9 @@ import (
 	"github.com/vgglab/vgg/tensor"
 )
 
-// Convolution is lowered to matrix products (im2col). For a group of images, the column
+// Convolutions are lowered to matrix products (im2col) here, except those that conv3x3.go
+// computes directly: VGG's 3x3, stride-1 ones, where the CPU has AVX2 or AVX-512 (see
+// usesDirect for the exceptions measured). For a group of images, the column
 // matrix col[C*R*S, images*P*Q] holds in row (c,r,s) and column (image,p,q) the input pixel
 // that filter tap (r,s) of channel c sees at output position (p,q), or 0 in the padding.
 // With w as the [K, C*R*S] matrix it is in memory and dy, y as [K, images*P*Q], the three

@@ -199,3 +199,30 @@ func BenchmarkPack(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkKernels runs each variant's tiles on L1-resident data: the kernels' own ceiling,
+// in GFLOP/s (two per multiply-add).
+func BenchmarkKernels(b *testing.B) {
+	rng := rand.New(rand.NewSource(5))
+	for _, v := range Variants() {
+		const channels, rowStride = 16, 65
+		planeLen := v.Cols + 2*rowStride + 2
+		in, w := randomSlice(rng, channels*planeLen), randomSlice(rng, channels*9*v.Rows)
+		bias, out := randomSlice(rng, v.Rows), make([]float32, v.Rows*v.Cols)
+		b.Run(v.Name+"/forward", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				v.Forward(out, v.Cols, in, planeLen, rowStride, channels, w, bias)
+			}
+			b.ReportMetric(float64(2*channels*9*v.Rows*v.Cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		const n = 512
+		dy, x := randomSlice(rng, v.FilterRows*n), randomSlice(rng, n+2)
+		acc := make([]float32, v.FilterRows*3*v.Lanes)
+		b.Run(v.Name+"/filter", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				v.Filter(acc, dy, n, x, n)
+			}
+			b.ReportMetric(float64(2*v.FilterRows*3*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
