@@ -234,31 +234,6 @@ func hostI32(op, name string, t *tensor.Tensor) ([]int32, error) {
 	return t.Int32s(), nil
 }
 
-// parallelFor runs body(lo, hi) over [0, n) split into at most `workers` contiguous chunks,
-// one goroutine each. The split depends only on n and workers, and every body writes disjoint
-// outputs, so results never depend on scheduling.
-func parallelFor(n, workers int, body func(worker, lo, hi int)) {
-	if workers > n {
-		workers = n
-	}
-	if workers <= 1 {
-		if n > 0 {
-			body(0, 0, n)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := w*n/workers, (w+1)*n/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			body(w, lo, hi)
-		}()
-	}
-	wg.Wait()
-}
-
 // grow returns buf resized to n elements, reallocating only when it is too small.
 func grow(buf []float32, n int) []float32 {
 	if cap(buf) < n {
