@@ -53,3 +53,58 @@ func TestSoftmaxAt(t *testing.T) {
 		t.Errorf("softmax([2 0]/2)[0] = %v, want %v", p[0], want)
 	}
 }
+
+// Four answers between two people, worked by hand: with logits (2 ln(p/(1-p)), 0) at
+// temperature 2, the top probability is p. In four bins, [0.75, 1] holds p1 = 0.9 (right) and
+// 0.8 (wrong): accuracy 0.5 against a mean p1 of 0.85; [0.5, 0.75) holds 0.7 and 0.55, both
+// right: 1 against 0.625. ECE = 2/4 |0.5 - 0.85| + 2/4 |1 - 0.625| = 0.175 + 0.1875 = 0.3625.
+func TestMeasureReliability(t *testing.T) {
+	logit := func(p float64) []float32 { return []float32{float32(2 * math.Log(p/(1-p))), 0} }
+	logits := [][]float32{logit(0.9), logit(0.8), logit(0.7), logit(0.55)}
+	labels := []int{0, 1, 0, 0}
+	r := MeasureReliability(logits, labels, 2, 4)
+	if r.Photos != 4 || r.Temperature != 2 || len(r.Bins) != 4 {
+		t.Fatalf("%+v", r)
+	}
+	want := []ReliabilityBin{{0, 0.25, 0, 0, 0}, {0.25, 0.5, 0, 0, 0}, {0.5, 0.75, 2, 2, 0.625}, {0.75, 1, 2, 1, 0.85}}
+	for i, b := range r.Bins {
+		w := want[i]
+		if b.Low != w.Low || b.High != w.High || b.Count != w.Count || b.Correct != w.Correct || math.Abs(b.MeanConfidence-w.MeanConfidence) > 1e-6 {
+			t.Errorf("bin %d: %+v, want %+v", i, b, w)
+		}
+	}
+	if math.Abs(r.ECE-0.3625) > 1e-6 {
+		t.Errorf("ECE %.6f, want 0.3625", r.ECE)
+	}
+	// Between two people, chance is below 60%: 0.55 is at chance; 0.7 is fairly sure; 0.9 and
+	// 0.8 are confident, one of them right.
+	wantWords := []WordAccuracy{{Confident, 2, 1}, {FairlySure, 1, 1}, {Unsure, 0, 0}, {AtChance, 1, 1}}
+	for i, w := range r.Words {
+		if w != wantWords[i] {
+			t.Errorf("words: %+v, want %+v", r.Words, wantWords)
+			break
+		}
+	}
+	if empty := MeasureReliability(nil, nil, 1, 10); empty.Photos != 0 || empty.ECE != 0 || len(empty.Bins) != 10 || len(empty.Words) != 4 {
+		t.Errorf("no answers: %+v", empty)
+	}
+}
+
+// The confidence levels follow the rule in confidence.go: at chance, unsure (low or too close),
+// fairly sure, confident.
+func TestConfidenceLevel(t *testing.T) {
+	for _, c := range []struct {
+		probs []float64
+		want  string
+	}{
+		{[]float64{0.168, 0.168, 0.168, 0.166, 0.165, 0.165}, AtChance},
+		{[]float64{0.45, 0.40, 0.05, 0.05, 0.03, 0.02}, Unsure},
+		{[]float64{0.05, 0.65, 0.2, 0.05, 0.03, 0.02}, FairlySure},
+		{[]float64{0.01, 0.01, 0.95, 0.01, 0.01, 0.01}, Confident},
+		{nil, ""},
+	} {
+		if got := ConfidenceLevel(c.probs); got != c.want {
+			t.Errorf("ConfidenceLevel(%v) = %q, want %q", c.probs, got, c.want)
+		}
+	}
+}
