@@ -80,7 +80,7 @@ func SoftmaxAt(logits []float32, temperature float64) []float64 {
 // of labelled photos: the answers grouped by their top probability p1 (a reliability diagram),
 // the expected calibration error, and how often each confidence word was right.
 type Reliability struct {
-	// Photos is how many answers were measured; Temperature divided their logits.
+	// Photos is how many answers were measured; Temperature divided their logits (0: not said).
 	Photos      int     `json:"photos"`
 	Temperature float64 `json:"temperature"`
 	// Bins split [0, 1] into equal widths by p1; each holds its answers.
@@ -122,11 +122,13 @@ func rate(correct, count int) float64 {
 	return float64(correct) / float64(count)
 }
 
-// MeasureReliability scores the answers softmax(logits/temperature) against labels in bins
-// equal bins of the top probability. An answer is right when its top identity is the label
-// (ties go to the lower index, as Ranked and the backend's argmax do).
-func MeasureReliability(logits [][]float32, labels []int, temperature float64, bins int) Reliability {
-	r := Reliability{Temperature: temperature, Bins: make([]ReliabilityBin, max(bins, 1))}
+// MeasureReliability scores answers against labels in bins equal bins of the top probability:
+// probs holds each answer's calibrated probabilities, one per identity (softmax of the logits
+// divided by the temperature, as SoftmaxAt gives them). An answer is right when its top
+// identity is the label (ties go to the lower index, as Ranked and the backend's argmax do).
+// The caller sets Temperature, which the measurement does not see.
+func MeasureReliability(probs [][]float64, labels []int, bins int) Reliability {
+	r := Reliability{Bins: make([]ReliabilityBin, max(bins, 1))}
 	for i := range r.Bins {
 		r.Bins[i].Low, r.Bins[i].High = float64(i)/float64(len(r.Bins)), float64(i+1)/float64(len(r.Bins))
 	}
@@ -137,25 +139,24 @@ func MeasureReliability(logits [][]float32, labels []int, temperature float64, b
 	for i := range r.Words {
 		words[r.Words[i].Level] = &r.Words[i]
 	}
-	if len(logits) != len(labels) {
+	if len(probs) != len(labels) {
 		return r
 	}
 	sums := make([]float64, len(r.Bins))
-	for i, row := range logits {
-		if len(row) == 0 {
+	for i, p := range probs {
+		if len(p) == 0 {
 			continue
 		}
-		probs := SoftmaxAt(row, temperature)
-		top := Ranked(probs)[0]
+		top := Ranked(p)[0]
 		right := 0
 		if top == labels[i] {
 			right = 1
 		}
-		b := min(int(probs[top]*float64(len(r.Bins))), len(r.Bins)-1)
+		b := min(int(p[top]*float64(len(r.Bins))), len(r.Bins)-1)
 		r.Bins[b].Count++
 		r.Bins[b].Correct += right
-		sums[b] += probs[top]
-		w := words[ConfidenceLevel(probs)]
+		sums[b] += p[top]
+		w := words[ConfidenceLevel(p)]
 		w.Count++
 		w.Correct += right
 		r.Photos++

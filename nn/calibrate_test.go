@@ -60,10 +60,13 @@ func TestSoftmaxAt(t *testing.T) {
 // right: 1 against 0.625. ECE = 2/4 |0.5 - 0.85| + 2/4 |1 - 0.625| = 0.175 + 0.1875 = 0.3625.
 func TestMeasureReliability(t *testing.T) {
 	logit := func(p float64) []float32 { return []float32{float32(2 * math.Log(p/(1-p))), 0} }
-	logits := [][]float32{logit(0.9), logit(0.8), logit(0.7), logit(0.55)}
+	var probs [][]float64
+	for _, p := range []float64{0.9, 0.8, 0.7, 0.55} {
+		probs = append(probs, SoftmaxAt(logit(p), 2))
+	}
 	labels := []int{0, 1, 0, 0}
-	r := MeasureReliability(logits, labels, 2, 4)
-	if r.Photos != 4 || r.Temperature != 2 || len(r.Bins) != 4 {
+	r := MeasureReliability(probs, labels, 4)
+	if r.Photos != 4 || len(r.Bins) != 4 {
 		t.Fatalf("%+v", r)
 	}
 	want := []ReliabilityBin{{0, 0.25, 0, 0, 0}, {0.25, 0.5, 0, 0, 0}, {0.5, 0.75, 2, 2, 0.625}, {0.75, 1, 2, 1, 0.85}}
@@ -85,7 +88,7 @@ func TestMeasureReliability(t *testing.T) {
 			break
 		}
 	}
-	if empty := MeasureReliability(nil, nil, 1, 10); empty.Photos != 0 || empty.ECE != 0 || len(empty.Bins) != 10 || len(empty.Words) != 4 {
+	if empty := MeasureReliability(nil, nil, 10); empty.Photos != 0 || empty.ECE != 0 || len(empty.Bins) != 10 || len(empty.Words) != 4 {
 		t.Errorf("no answers: %+v", empty)
 	}
 }

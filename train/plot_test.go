@@ -13,7 +13,12 @@ import (
 func TestPlotDrawsReliabilityDiagram(t *testing.T) {
 	epochs := []EpochMetrics{{Epoch: 1, TrainLoss: 1, ValLoss: 1.1, TrainAccuracy: 0.5, ValTop1: 0.4}, {Epoch: 2, TrainLoss: 0.5, ValLoss: 0.9, TrainAccuracy: 0.8, ValTop1: 0.6}}
 	logits := [][]float32{{3, 0, 0}, {2, 1, 0}, {0, 4, 0}, {1, 1, 0.5}}
-	calibration := nn.MeasureReliability(logits, []int{0, 1, 1, 2}, 1.5, 10)
+	var probs [][]float64
+	for _, row := range logits {
+		probs = append(probs, nn.SoftmaxAt(row, 1.5))
+	}
+	calibration := nn.MeasureReliability(probs, []int{0, 1, 1, 2}, 10)
+	calibration.Temperature = 1.5
 	base := baseline{chance: 1.0 / 3, majority: 1.0 / 3}
 	dir := t.TempDir()
 	width := func(name string, c *nn.Reliability) int {
