@@ -122,7 +122,7 @@ func TestTrainCommand(t *testing.T) {
 	if report.Status != "complete" || report.Settings.Optimizer != "adam" || report.Settings.InputSize != 32 {
 		t.Errorf("report %+v does not reflect the flags", report.Settings)
 	}
-	if c := report.Calibration; c == nil || c.Photos != report.ValPhotos || len(c.Bins) != 10 || c.Temperature != report.Epochs[report.BestEpoch-1].Temperature {
+	if c := report.Calibration; c == nil || c.Photos != report.ValPhotos || len(c.Bins) != 10 || c.Calibration.Temperature != report.Epochs[report.BestEpoch-1].Temperature || c.Calibration.Photos != report.ValPhotos {
 		t.Errorf("report calibration %+v, want the best epoch's on its %d validation photos", c, report.ValPhotos)
 	}
 	// Resuming a finished run with its saved settings has nothing left to do; a flag that
@@ -258,7 +258,7 @@ func TestMatchWarnsAboutAModelAtChance(t *testing.T) {
 // confidence word was right on the validation split.
 func TestPrintCalibration(t *testing.T) {
 	var out bytes.Buffer
-	printCalibration(&out, &nn.Reliability{Photos: 18, Temperature: 1.59, ECE: 0.073, Words: []nn.WordAccuracy{
+	printCalibration(&out, &nn.Reliability{Photos: 18, Calibration: nn.Calibration{Temperature: 1.59, Photos: 18}, ECE: 0.073, Words: []nn.WordAccuracy{
 		{Level: nn.Confident, Count: 6, Correct: 5}, {Level: nn.FairlySure, Count: 5, Correct: 3},
 		{Level: nn.Unsure, Count: 7, Correct: 2}, {Level: nn.AtChance}}})
 	want := "calibration on 18 validation photos (temperature 1.59): expected calibration error 7.3%\n" +

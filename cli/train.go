@@ -225,7 +225,7 @@ func printCalibration(w io.Writer, r *nn.Reliability) {
 	if r == nil || r.Photos == 0 {
 		return
 	}
-	fmt.Fprintf(w, "calibration on %d validation photos (temperature %.2f): expected calibration error %.1f%%\n", r.Photos, r.Temperature, 100*r.ECE)
+	fmt.Fprintf(w, "calibration on %d validation photos (temperature %.2f): expected calibration error %.1f%%\n", r.Photos, r.Calibration.Temperature, 100*r.ECE)
 	words := make([]string, len(r.Words))
 	for i, word := range r.Words {
 		switch {

@@ -9,6 +9,10 @@ import (
 // Confidence turns the probabilities of one answer into words, so that a guess is not read as an
 // answer; the levels and their rule are nn.ConfidenceLevel's, measured in notes/recipe.md.
 
+// closeLead is how near the runner-up must come for an unsure answer's note to say the two are
+// too close to tell apart (rather than that the top is low).
+const closeLead = 0.10
+
 // Confidence levels.
 const (
 	Confident  = nn.Confident
@@ -29,8 +33,9 @@ type Confidence struct {
 func (c Confidence) Doubtful() bool { return c.Level == Unsure || c.Level == AtChance }
 
 // JudgeAnswer rates the answer given by probs, the classifier's probabilities of the identities
-// names (in the same order). No probabilities, no judgement: the zero Confidence.
-func JudgeAnswer[F float32 | float64](probs []F, names []string) Confidence {
+// names (in the same order), calibrated as c says (the model's nn.ModelInfo.Calibration). No
+// probabilities, no judgement: the zero Confidence.
+func JudgeAnswer[F float32 | float64](probs []F, names []string, c nn.Calibration) Confidence {
 	if len(probs) == 0 || len(probs) != len(names) {
 		return Confidence{}
 	}
@@ -45,14 +50,14 @@ func JudgeAnswer[F float32 | float64](probs []F, names []string) Confidence {
 		second, secondName = p[order[1]], names[order[1]]
 	}
 	chance := 1 / float64(len(p))
-	switch nn.ConfidenceLevel(p) {
+	switch nn.ConfidenceLevel(p, c) {
 	case AtChance:
 		words := "not a real answer: the model is at chance"
 		return Confidence{AtChance, words, fmt.Sprintf("%s (%.1f%% for %s, where a blind guess among %d people scores %.1f%%)",
 			words, 100*top, name, len(p), 100*chance)}
 	case Unsure:
 		words := "unsure — a guess"
-		if top-second < nn.UnsureLead {
+		if top-second < closeLead {
 			return Confidence{Unsure, words, fmt.Sprintf("%s: %.1f%% for %s against %.1f%% for %s, too close to tell apart",
 				words, 100*top, name, 100*second, secondName)}
 		}

@@ -80,9 +80,10 @@ func SoftmaxAt(logits []float32, temperature float64) []float64 {
 // of labelled photos: the answers grouped by their top probability p1 (a reliability diagram),
 // the expected calibration error, and how often each confidence word was right.
 type Reliability struct {
-	// Photos is how many answers were measured; Temperature divided their logits (0: not said).
-	Photos      int     `json:"photos"`
-	Temperature float64 `json:"temperature"`
+	// Photos is how many answers were measured.
+	Photos int `json:"photos"`
+	// Calibration is how their probabilities were calibrated; the words depend on it.
+	Calibration Calibration `json:"calibrated_with"`
 	// Bins split [0, 1] into equal widths by p1; each holds its answers.
 	Bins []ReliabilityBin `json:"bins"`
 	// ECE, the expected calibration error, is the mean over the bins, weighted by their
@@ -126,9 +127,9 @@ func rate(correct, count int) float64 {
 // probs holds each answer's calibrated probabilities, one per identity (softmax of the logits
 // divided by the temperature, as SoftmaxAt gives them). An answer is right when its top
 // identity is the label (ties go to the lower index, as Ranked and the backend's argmax do).
-// The caller sets Temperature, which the measurement does not see.
-func MeasureReliability(probs [][]float64, labels []int, bins int) Reliability {
-	r := Reliability{Bins: make([]ReliabilityBin, max(bins, 1))}
+// Each answer's confidence word is ConfidenceLevel's under c.
+func MeasureReliability(probs [][]float64, labels []int, bins int, c Calibration) Reliability {
+	r := Reliability{Bins: make([]ReliabilityBin, max(bins, 1)), Calibration: c}
 	for i := range r.Bins {
 		r.Bins[i].Low, r.Bins[i].High = float64(i)/float64(len(r.Bins)), float64(i+1)/float64(len(r.Bins))
 	}
@@ -156,7 +157,7 @@ func MeasureReliability(probs [][]float64, labels []int, bins int) Reliability {
 		r.Bins[b].Count++
 		r.Bins[b].Correct += right
 		sums[b] += p[top]
-		w := words[ConfidenceLevel(p)]
+		w := words[ConfidenceLevel(p, c)]
 		w.Count++
 		w.Correct += right
 		r.Photos++

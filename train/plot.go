@@ -136,7 +136,7 @@ func addLevel(p *plot.Plot, name string, y float64, colour color.RGBA) {
 // count, the diagonal a calibrated model's bars reach, and the ECE in the title.
 func reliabilityPanel(c *nn.Reliability) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Reliability (validation, T %.2f): ECE %.1f%%", c.Temperature, 100*c.ECE)
+	p.Title.Text = fmt.Sprintf("Reliability (validation, T %.2f): ECE %.1f%%", c.Calibration.Temperature, 100*c.ECE)
 	p.X.Label.Text = "top probability (%)"
 	p.Y.Label.Text = "answers right (%)"
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 100, 0, 105

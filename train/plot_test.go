@@ -17,8 +17,7 @@ func TestPlotDrawsReliabilityDiagram(t *testing.T) {
 	for _, row := range logits {
 		probs = append(probs, nn.SoftmaxAt(row, 1.5))
 	}
-	calibration := nn.MeasureReliability(probs, []int{0, 1, 1, 2}, 10)
-	calibration.Temperature = 1.5
+	calibration := nn.MeasureReliability(probs, []int{0, 1, 1, 2}, 10, nn.Calibration{Temperature: 1.5, Photos: 4})
 	base := baseline{chance: 1.0 / 3, majority: 1.0 / 3}
 	dir := t.TempDir()
 	width := func(name string, c *nn.Reliability) int {

@@ -240,8 +240,8 @@ func (r *run) epoch(ctx context.Context) error {
 		// say on photos it never saw (see nn.FitTemperature).
 		m.Temperature = nn.FitTemperature(val.logits, val.labels)
 		r.info.Temperature = m.Temperature
-		measured := nn.MeasureReliability(val.probabilities(m.Temperature), val.labels, reliabilityBins)
-		measured.Temperature = m.Temperature
+		r.info.CalibrationPhotos = len(val.labels)
+		measured := nn.MeasureReliability(val.probabilities(m.Temperature), val.labels, reliabilityBins, r.info.Calibration())
 		reliability = &measured
 	}
 	m.Seconds = r.epochSeconds + time.Since(started).Seconds()

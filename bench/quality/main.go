@@ -293,7 +293,7 @@ func scoreHeldOut(m *lookalike.Model, dir string, cache *framecache.Cache, r *re
 			}
 			p1, p2 := nn.TopTwo(p)
 			r.Answers = append(r.Answers, answer{Photo: group[i].Path, Person: person, Top: m.Info.ClassNames[order[0]],
-				P1: p1, P2: p2, Level: nn.ConfidenceLevel(p)})
+				P1: p1, P2: p2, Level: nn.ConfidenceLevel(p, m.Info.Calibration())})
 			probs, labels = append(probs, p), append(labels, label)
 		}
 	}
@@ -302,8 +302,7 @@ func scoreHeldOut(m *lookalike.Model, dir string, cache *framecache.Cache, r *re
 	}
 	r.HeldOut = len(probs)
 	r.Top1, r.Top5 = float64(top1)/float64(len(probs)), float64(top5)/float64(len(probs))
-	calibration := nn.MeasureReliability(probs, labels, 10)
-	calibration.Temperature = m.Info.Temperature
+	calibration := nn.MeasureReliability(probs, labels, 10, m.Info.Calibration())
 	r.Calibration = &calibration
 	return nil
 }
