@@ -39,8 +39,8 @@ type Calibration struct {
 //   - 6 people x 18 photos (18 validation photos; 3 seeds of face crops and 1 of raw photos
 //     through our aligner) and 20 people x 30 crops (60 validation photos, seed 1): 1,360
 //     answers. p1 >= 99%: 163 of 173 right (94.2%; crops alone 96 of 100, the raw photos 67 of
-//     73); p1 >= 90%: 88.8%, >= 97%: 91.3%. A temperature fitted on so few photos leaves the
-//     top of the scale overconfident.
+//     73); p1 >= 90%: 348 of 401 (86.8%). A temperature fitted on so few photos leaves the top
+//     of the scale overconfident.
 //   - bench/quality --people 20 --aligned, seeds 1 and 2 (106 validation photos): 480 answers.
 //     p1 >= 90%: 82 of 83 right (98.8%); >= 80%: 111 of 119 (93.3%).
 //   - fairly sure (60% <= p1 below confident): 347 of 518 right (67.0%) on the first, 70 of

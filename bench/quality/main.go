@@ -122,6 +122,9 @@ type answer struct {
 }
 
 func run(ctx context.Context, o options, out, log io.Writer) error {
+	if o.twin && !o.aligned {
+		return fmt.Errorf("--twin needs --aligned: the twin reads the centre squares bench/facedump writes, not aligned faces")
+	}
 	sp, err := makeSplit(o.faces, o.split)
 	if err != nil {
 		return err
@@ -147,24 +150,33 @@ func run(ctx context.Context, o options, out, log io.Writer) error {
 	}
 	vgg.Seconds = time.Since(started).Seconds()
 	rows := []result{vgg}
+	var twinErr error
 	if o.twin {
-		twin, err := runTwin(ctx, o, dirs, vgg.Epochs, log)
-		if err != nil {
-			return err
+		// vgg's row first, on the log: the twin takes as long again, and a twin stopped or
+		// failed must not lose it.
+		writeTable(log, rows)
+		var twin result
+		if twin, twinErr = runTwin(ctx, o, dirs, vgg.Epochs, log); twinErr == nil {
+			rows = append(rows, twin)
 		}
-		rows = append(rows, twin)
 	}
 	fmt.Fprintf(out, "%s: %d people trained on, %d unseen; --width %d --input %d --seed %d, %s\n", o.faces, len(sp.train), len(sp.unseen),
 		o.settings.WidthDivisor, o.settings.InputSize, o.settings.Seed, framingName(o.aligned))
 	writeTable(out, rows)
-	if o.jsonOut != "" {
+	if err := writeResults(o.jsonOut, rows); err != nil {
+		return err
+	}
+	return twinErr
+}
+
+// writeResults writes rows as JSON to path ("": nowhere).
+func writeResults(path string, rows []result) error {
+	if path != "" {
 		data, err := json.MarshalIndent(rows, "", " ")
 		if err != nil {
 			return err
 		}
-		if err := vision.WriteAtomic(o.jsonOut, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
-			return err
-		}
+		return vision.WriteAtomic(path, func(w io.Writer) error { _, err := w.Write(data); return err })
 	}
 	return nil
 }
@@ -311,9 +323,6 @@ func scoreHeldOut(m *lookalike.Model, dir string, cache *framecache.Cache, r *re
 // trains the PyTorch twin on them for the epochs vgg trained, with the same recipe.
 func runTwin(ctx context.Context, o options, dirs splitDirs, epochs int, log io.Writer) (result, error) {
 	r := result{Engine: "PyTorch twin", Epochs: epochs}
-	if !o.aligned {
-		return r, fmt.Errorf("--twin needs --aligned: the twin reads the centre squares bench/facedump writes, not aligned faces")
-	}
 	started := time.Now()
 	s := o.settings
 	work := filepath.Dir(dirs.train)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -76,5 +77,14 @@ func TestWriteTable(t *testing.T) {
 	}
 	if !strings.Contains(lines[2], "90.0% of 50") || strings.Count(lines[2], " - ") < 5 || !strings.Contains(lines[2], "1m1s") {
 		t.Errorf("the twin's row:\n%s", out.String())
+	}
+}
+
+// The twin reads centre squares: asked for without --aligned, the run stops before any work.
+func TestTwinNeedsAligned(t *testing.T) {
+	var out, log bytes.Buffer
+	err := run(context.Background(), options{faces: t.TempDir(), twin: true}, &out, &log)
+	if err == nil || !strings.Contains(err.Error(), "--twin needs --aligned") || log.Len() != 0 {
+		t.Errorf("error %v, log %q", err, log.String())
 	}
 }
