@@ -136,13 +136,13 @@ func addLevel(p *plot.Plot, name string, y float64, colour color.RGBA) {
 // count, the diagonal a calibrated model's bars reach, and the ECE in the title.
 func reliabilityPanel(c *nn.Reliability) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Reliability (validation, T %.2f): ECE %.1f%%", c.Calibration.Temperature, 100*c.ECE)
+	// No legend: bars can rise anywhere and a legend would hide some; the axis says what the
+	// bars and their numbers are, the title what the dashed diagonal is.
+	p.Title.Text = fmt.Sprintf("Reliability (validation, T %.2f): ECE %.1f%%, dashed: calibrated", c.Calibration.Temperature, 100*c.ECE)
 	p.X.Label.Text = "top probability (%)"
-	p.Y.Label.Text = "answers right (%)"
-	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 100, 0, 105
+	p.Y.Label.Text = "answers right (%), count above"
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 100, 0, 110 // room for the counts over bars at 100%
 	p.Add(plotter.NewGrid())
-	p.Legend.Top, p.Legend.Left = true, true
-	p.Legend.Padding = vg.Millimeter
 	bars := &plotter.Histogram{FillColor: lightOrange, LineStyle: plotter.DefaultLineStyle, Width: 100 / float64(len(c.Bins))}
 	bars.LineStyle.Color = orange
 	var counts plotter.XYLabels
@@ -157,7 +157,6 @@ func reliabilityPanel(c *nn.Reliability) (*plot.Plot, error) {
 	}
 	if len(bars.Bins) > 0 {
 		p.Add(bars)
-		p.Legend.Add("answers right (count above)", bars)
 		labels, err := plotter.NewLabels(counts)
 		if err != nil {
 			return nil, err
@@ -168,6 +167,5 @@ func reliabilityPanel(c *nn.Reliability) (*plot.Plot, error) {
 	diagonal.Color = grey
 	diagonal.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 	p.Add(diagonal)
-	p.Legend.Add("calibrated", diagonal)
 	return p, nil
 }
