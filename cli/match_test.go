@@ -12,6 +12,7 @@ import (
 
 	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/lookalike"
+	"github.com/vgglab/vgg/nn"
 	"github.com/vgglab/vgg/train"
 	"github.com/vgglab/vgg/vision/synth"
 )
@@ -120,6 +121,9 @@ func TestTrainCommand(t *testing.T) {
 	}
 	if report.Status != "complete" || report.Settings.Optimizer != "adam" || report.Settings.InputSize != 32 {
 		t.Errorf("report %+v does not reflect the flags", report.Settings)
+	}
+	if c := report.Calibration; c == nil || c.Photos != report.ValPhotos || len(c.Bins) != 10 || c.Calibration.Temperature != report.Epochs[report.BestEpoch-1].Temperature || c.Calibration.Photos != report.ValPhotos {
+		t.Errorf("report calibration %+v, want the best epoch's on its %d validation photos", c, report.ValPhotos)
 	}
 	// Resuming a finished run with its saved settings has nothing left to do; a flag that
 	// contradicts them is refused.
@@ -247,5 +251,24 @@ func TestMatchWarnsAboutAModelAtChance(t *testing.T) {
 	page, err := os.ReadFile(filepath.Join(dir, "index.html"))
 	if err != nil || !strings.Contains(string(page), `id="warning"`) || !strings.Contains(string(page), "has not learned") {
 		t.Errorf("the report has no warning banner: %v", err)
+	}
+}
+
+// The closing lines of 'vgg train' say the expected calibration error and how often each
+// confidence word was right on the validation split.
+func TestPrintCalibration(t *testing.T) {
+	var out bytes.Buffer
+	printCalibration(&out, &nn.Reliability{Photos: 18, Calibration: nn.Calibration{Temperature: 1.59, Photos: 18}, ECE: 0.073, Words: []nn.WordAccuracy{
+		{Level: nn.Confident, Count: 6, Correct: 5}, {Level: nn.FairlySure, Count: 5, Correct: 3},
+		{Level: nn.Unsure, Count: 7, Correct: 2}, {Level: nn.AtChance}}})
+	want := "calibration on 18 validation photos (temperature 1.59): expected calibration error 7.3%\n" +
+		"  confident 5 of 6 right (83.3%), fairly sure 3 of 5 (60.0%), unsure 2 of 7 (28.6%), chance none\n"
+	if out.String() != want {
+		t.Errorf("printed\n%s\nwant\n%s", out.String(), want)
+	}
+	out.Reset()
+	printCalibration(&out, nil)
+	if out.Len() != 0 {
+		t.Errorf("a run without validation printed %q", out.String())
 	}
 }

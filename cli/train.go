@@ -3,8 +3,10 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -160,7 +162,7 @@ func runTrain(c *cli.Context) error {
 
 	ctx, stop := interruptible(c.Context)
 	defer stop()
-	_, err := train.Run(ctx, s, o)
+	trained, err := train.Run(ctx, s, o)
 	if errors.Is(err, train.ErrInterrupted) {
 		return fmt.Errorf("%w; continue with: vgg train --resume --out %q", err, out)
 	}
@@ -175,6 +177,9 @@ func runTrain(c *cli.Context) error {
 		model: out, gallery: gallery.PathFor(out), data: s.Data, device: o.Device, aligned: aligned, force: c.Bool("force"),
 		cache: o.FrameCache}); err != nil {
 		return err
+	}
+	if trained != nil {
+		printCalibration(c.App.Writer, trained.Calibration)
 	}
 	if notLearned {
 		return fmt.Errorf("%w. The model, its report and its gallery are written for inspection only; --allow-chance keeps such a model and exits 0", err)
@@ -209,4 +214,28 @@ func checkTrainOutputs(out, data string, force bool, more ...safefile.Input) err
 		}
 	}
 	return nil
+}
+
+// printCalibration closes a run with how far the best model's probabilities and confidence
+// words can be trusted, measured on the validation split (nothing without one):
+//
+//	calibration on 18 validation photos (temperature 1.59): expected calibration error 7.3%
+//	  confident 5 of 6 right (83.3%), fairly sure 3 of 5 (60.0%), unsure 2 of 7 (28.6%), chance none
+func printCalibration(w io.Writer, r *nn.Reliability) {
+	if r == nil || r.Photos == 0 {
+		return
+	}
+	fmt.Fprintf(w, "calibration on %d validation photos (temperature %.2f): expected calibration error %.1f%%\n", r.Photos, r.Calibration.Temperature, 100*r.ECE)
+	words := make([]string, len(r.Words))
+	for i, word := range r.Words {
+		switch {
+		case word.Count == 0:
+			words[i] = word.Level + " none"
+		case i == 0:
+			words[i] = fmt.Sprintf("%s %d of %d right (%.1f%%)", word.Level, word.Correct, word.Count, 100*word.Accuracy())
+		default:
+			words[i] = fmt.Sprintf("%s %d of %d (%.1f%%)", word.Level, word.Correct, word.Count, 100*word.Accuracy())
+		}
+	}
+	fmt.Fprintf(w, "  %s\n", strings.Join(words, ", "))
 }

@@ -220,7 +220,7 @@ func (mt *Matcher) answer(ctx context.Context, group []*Answer) error {
 				a.Faces = nil
 				continue
 			}
-			fa := FaceAnswer{Face: f, Output: out, Candidates: cands, Confidence: JudgeAnswer(out.Probabilities, mt.Info.ClassNames)}
+			fa := FaceAnswer{Face: f, Output: out, Candidates: cands, Confidence: JudgeAnswer(out.Probabilities, mt.Info.ClassNames, mt.Info.Calibration())}
 			if cam != nil {
 				size := mt.Net.Config.InputSize
 				fa.Heatmap = explain.Overlay(f.Picture, cam.Upsample(size, size), 0.5)

@@ -75,3 +75,100 @@ func SoftmaxAt(logits []float32, temperature float64) []float64 {
 	}
 	return Softmax(scaled)
 }
+
+// Reliability is how far a classifier's calibrated probabilities mean what they say on a set
+// of labelled photos: the answers grouped by their top probability p1 (a reliability diagram),
+// the expected calibration error, and how often each confidence word was right.
+type Reliability struct {
+	// Photos is how many answers were measured.
+	Photos int `json:"photos"`
+	// Calibration is how their probabilities were calibrated; the words depend on it.
+	Calibration Calibration `json:"calibrated_with"`
+	// Bins split [0, 1] into equal widths by p1; each holds its answers.
+	Bins []ReliabilityBin `json:"bins"`
+	// ECE, the expected calibration error, is the mean over the bins, weighted by their
+	// counts, of |accuracy - mean p1|: 0 when every bin is right as often as it claims.
+	ECE float64 `json:"ece"`
+	// Words are the answers by confidence level (ConfidenceLevels' order, every level listed).
+	Words []WordAccuracy `json:"words"`
+}
+
+// ReliabilityBin is the answers whose top probability lies in [Low, High) ([Low, 1] for the last).
+type ReliabilityBin struct {
+	Low  float64 `json:"low"`
+	High float64 `json:"high"`
+	// Count answers, Correct of them right; MeanConfidence is their mean p1 (0 when empty).
+	Count          int     `json:"count"`
+	Correct        int     `json:"correct"`
+	MeanConfidence float64 `json:"mean_confidence"`
+}
+
+// WordAccuracy is how often one confidence level was right.
+type WordAccuracy struct {
+	Level   string `json:"level"`
+	Count   int    `json:"count"`
+	Correct int    `json:"correct"`
+}
+
+// Accuracy is Correct/Count, 0 for no answers.
+func (b ReliabilityBin) Accuracy() float64 { return rate(b.Correct, b.Count) }
+
+// Accuracy is Correct/Count, 0 for no answers.
+func (w WordAccuracy) Accuracy() float64 { return rate(w.Correct, w.Count) }
+
+func rate(correct, count int) float64 {
+	if count == 0 {
+		return 0
+	}
+	return float64(correct) / float64(count)
+}
+
+// MeasureReliability scores answers against labels in bins equal bins of the top probability:
+// probs holds each answer's calibrated probabilities, one per identity (softmax of the logits
+// divided by the temperature, as SoftmaxAt gives them). An answer is right when its top
+// identity is the label (ties go to the lower index, as Ranked and the backend's argmax do).
+// Each answer's confidence word is ConfidenceLevel's under c.
+func MeasureReliability(probs [][]float64, labels []int, bins int, c Calibration) Reliability {
+	r := Reliability{Bins: make([]ReliabilityBin, max(bins, 1)), Calibration: c}
+	for i := range r.Bins {
+		r.Bins[i].Low, r.Bins[i].High = float64(i)/float64(len(r.Bins)), float64(i+1)/float64(len(r.Bins))
+	}
+	words := map[string]*WordAccuracy{}
+	for _, level := range ConfidenceLevels {
+		r.Words = append(r.Words, WordAccuracy{Level: level})
+	}
+	for i := range r.Words {
+		words[r.Words[i].Level] = &r.Words[i]
+	}
+	if len(probs) != len(labels) {
+		return r
+	}
+	sums := make([]float64, len(r.Bins))
+	for i, p := range probs {
+		if len(p) == 0 {
+			continue
+		}
+		top := Ranked(p)[0]
+		right := 0
+		if top == labels[i] {
+			right = 1
+		}
+		b := min(int(p[top]*float64(len(r.Bins))), len(r.Bins)-1)
+		r.Bins[b].Count++
+		r.Bins[b].Correct += right
+		sums[b] += p[top]
+		w := words[ConfidenceLevel(p, c)]
+		w.Count++
+		w.Correct += right
+		r.Photos++
+	}
+	for i := range r.Bins {
+		b := &r.Bins[i]
+		if b.Count == 0 {
+			continue
+		}
+		b.MeanConfidence = sums[i] / float64(b.Count)
+		r.ECE += float64(b.Count) / float64(r.Photos) * math.Abs(b.Accuracy()-b.MeanConfidence)
+	}
+	return r
+}

@@ -93,6 +93,15 @@ type ModelInfo struct {
 	// calibrated (FitTemperature, fitted on the validation split); 0 means none was fitted,
 	// which is the same as 1.
 	Temperature float64
+	// CalibrationPhotos is how many validation photos the temperature was fitted on: the
+	// confidence words trust the probabilities of a model calibrated on many more readily
+	// (see ConfidenceLevel); 0 for none or unknown (files from before it was recorded).
+	CalibrationPhotos int
+}
+
+// Calibration is how the model's probabilities were calibrated.
+func (info ModelInfo) Calibration() Calibration {
+	return Calibration{Temperature: info.Temperature, Photos: info.CalibrationPhotos}
 }
 
 // SaveModel writes the model's weights and info to path atomically.
@@ -117,6 +126,9 @@ func SaveModel(path string, m *Model, info ModelInfo) error {
 	}
 	if info.Temperature > 0 {
 		meta["temperature"] = strconv.FormatFloat(info.Temperature, 'g', -1, 64)
+	}
+	if info.CalibrationPhotos > 0 {
+		meta["calibration_photos"] = strconv.Itoa(info.CalibrationPhotos)
 	}
 	srcs := backendSources(m.Ctx.Backend, m.floatState())
 	for _, c := range m.counters() {
@@ -238,6 +250,13 @@ func parseModelMetadata(path string, meta map[string]string) (Config, ModelInfo,
 			return Config{}, ModelInfo{}, bad("temperature %q is not a positive number", t)
 		}
 		info.Temperature = v
+	}
+	if n, ok := meta["calibration_photos"]; ok {
+		v, err := strconv.Atoi(n)
+		if err != nil || v < 1 {
+			return Config{}, ModelInfo{}, bad("calibration_photos %q is not a positive whole number", n)
+		}
+		info.CalibrationPhotos = v
 	}
 	// Files from before batch norm have neither arch nor linear_init: "" means the defaults.
 	cfg, err := Config{Arch: meta["arch"], Classes: len(info.ClassNames), InputSize: size, WidthDivisor: width,

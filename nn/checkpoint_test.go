@@ -13,10 +13,11 @@ import (
 )
 
 var testInfo = ModelInfo{
-	ClassNames:  []string{"Ada Lovelace", "Alan Turing", "Grace Hopper", "Émilie du Châtelet"},
-	Mean:        [3]float32{0.485, 0.456, 0.406},
-	Std:         [3]float32{0.229, 0.224, 0.225},
-	Temperature: 2.375,
+	ClassNames:        []string{"Ada Lovelace", "Alan Turing", "Grace Hopper", "Émilie du Châtelet"},
+	Mean:              [3]float32{0.485, 0.456, 0.406},
+	Std:               [3]float32{0.229, 0.224, 0.225},
+	Temperature:       2.375,
+	CalibrationPhotos: 18,
 }
 
 // savedTiny saves a tiny 4-class model into a fresh directory and returns it and the path.
@@ -44,7 +45,7 @@ func TestModelCheckpointRoundTrip(t *testing.T) {
 		t.Errorf("config %+v, saved %+v", loaded.Config, m.Config)
 	}
 	if strings.Join(info.ClassNames, "|") != strings.Join(testInfo.ClassNames, "|") || info.Mean != testInfo.Mean || info.Std != testInfo.Std ||
-		info.Temperature != testInfo.Temperature {
+		info.Temperature != testInfo.Temperature || info.CalibrationPhotos != testInfo.CalibrationPhotos {
 		t.Errorf("info %+v, saved %+v", info, testInfo)
 	}
 	if !sameBits(paramBits(t, b, m), paramBits(t, b, loaded)) {

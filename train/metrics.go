@@ -37,6 +37,15 @@ func (s *scores) add(logits []float32, label int) {
 	s.labels = append(s.labels, label)
 }
 
+// probabilities are the softmax of every example's logits divided by temperature.
+func (s scores) probabilities(temperature float64) [][]float64 {
+	probs := make([][]float64, len(s.logits))
+	for i, row := range s.logits {
+		probs[i] = nn.SoftmaxAt(row, temperature)
+	}
+	return probs
+}
+
 func (s scores) loss() float64 { return s.lossSum / float64(max(s.count, 1)) }
 func (s scores) top1Rate() float64 {
 	return float64(s.top1) / float64(max(s.count, 1))

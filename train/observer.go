@@ -146,5 +146,5 @@ func (f reportFiles) reportChanged(r *Report, base baseline) error {
 	if len(r.Epochs) == 0 {
 		return nil
 	}
-	return writePlot(f.paths.Plot, r.Epochs, r.ValPhotos > 0, base, r.Verdict)
+	return writePlot(f.paths.Plot, r.Epochs, r.ValPhotos > 0, base, r.Verdict, r.Calibration)
 }

@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/vgglab/vgg/nn"
 	"github.com/vgglab/vgg/vision"
 )
 
@@ -31,12 +32,18 @@ var (
 	green  = color.RGBA{44, 160, 44, 255}
 	grey   = color.RGBA{127, 127, 127, 255}
 	red    = color.RGBA{214, 39, 40, 255}
+	// lightOrange fills the reliability bars, outlined in orange.
+	lightOrange = color.RGBA{255, 187, 120, 255}
 )
 
 // writePlot draws two panels side by side, loss and accuracy per epoch, into a PNG at path.
 // The accuracy panel shows what guessing scores (base) as dashed lines, and its title says
 // "not learned" when the verdict (nil while the run goes on) says so.
-func writePlot(path string, epochs []EpochMetrics, withVal bool, base baseline, verdict *Verdict) error {
+//
+// With a calibration (the best model's, on the validation split) a third panel is its
+// reliability diagram: the accuracy of the answers in each band of top probability, with their
+// counts, against the diagonal a calibrated model follows.
+func writePlot(path string, epochs []EpochMetrics, withVal bool, base baseline, verdict *Verdict, calibration *nn.Reliability) error {
 	lossCurves := []curve{{"train", blue, func(e EpochMetrics) float64 { return e.TrainLoss }}}
 	accCurves := []curve{{"train", blue, func(e EpochMetrics) float64 { return 100 * e.TrainAccuracy }}}
 	if withVal {
@@ -67,10 +74,17 @@ func writePlot(path string, epochs []EpochMetrics, withVal bool, base baseline, 
 	// corner is the top right for one and the top left for the other.
 	accPlot.Legend.Left = true
 
-	canvas := vgimg.New(10*vg.Inch, 4*vg.Inch)
-	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Centimeter, PadTop: vg.Millimeter * 3,
-		PadBottom: vg.Millimeter * 3, PadLeft: vg.Millimeter * 3, PadRight: vg.Millimeter * 3}
 	plots := [][]*plot.Plot{{lossPlot, accPlot}}
+	if calibration != nil && calibration.Photos > 0 {
+		reliability, err := reliabilityPanel(calibration)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		plots[0] = append(plots[0], reliability)
+	}
+	canvas := vgimg.New(5*vg.Length(len(plots[0]))*vg.Inch, 4*vg.Inch)
+	tiles := draw.Tiles{Rows: 1, Cols: len(plots[0]), PadX: vg.Centimeter, PadTop: vg.Millimeter * 3,
+		PadBottom: vg.Millimeter * 3, PadLeft: vg.Millimeter * 3, PadRight: vg.Millimeter * 3}
 	for i, row := range plot.Align(plots, tiles, draw.New(canvas)) {
 		for j, c := range row {
 			plots[i][j].Draw(c)
@@ -115,4 +129,43 @@ func addLevel(p *plot.Plot, name string, y float64, colour color.RGBA) {
 	f.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 	p.Add(f)
 	p.Legend.Add(name, f)
+}
+
+// reliabilityPanel draws the reliability diagram of c: a bar per non-empty bin of top
+// probability, as high as the share of its answers that were right and labelled with their
+// count, the diagonal a calibrated model's bars reach, and the ECE in the title.
+func reliabilityPanel(c *nn.Reliability) (*plot.Plot, error) {
+	p := plot.New()
+	// No legend: bars can rise anywhere and a legend would hide some; the axis says what the
+	// bars and their numbers are, the title what the dashed diagonal is.
+	p.Title.Text = fmt.Sprintf("Reliability (validation, T %.2f): ECE %.1f%%, dashed: calibrated", c.Calibration.Temperature, 100*c.ECE)
+	p.X.Label.Text = "top probability (%)"
+	p.Y.Label.Text = "answers right (%), count above"
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 100, 0, 110 // room for the counts over bars at 100%
+	p.Add(plotter.NewGrid())
+	bars := &plotter.Histogram{FillColor: lightOrange, LineStyle: plotter.DefaultLineStyle, Width: 100 / float64(len(c.Bins))}
+	bars.LineStyle.Color = orange
+	var counts plotter.XYLabels
+	for _, b := range c.Bins {
+		if b.Count == 0 {
+			continue
+		}
+		right := 100 * b.Accuracy()
+		bars.Bins = append(bars.Bins, plotter.HistogramBin{Min: 100 * b.Low, Max: 100 * b.High, Weight: right})
+		counts.XYs = append(counts.XYs, plotter.XY{X: 100 * b.Low, Y: right})
+		counts.Labels = append(counts.Labels, fmt.Sprintf(" %d", b.Count))
+	}
+	if len(bars.Bins) > 0 {
+		p.Add(bars)
+		labels, err := plotter.NewLabels(counts)
+		if err != nil {
+			return nil, err
+		}
+		p.Add(labels)
+	}
+	diagonal := plotter.NewFunction(func(x float64) float64 { return x })
+	diagonal.Color = grey
+	diagonal.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(diagonal)
+	return p, nil
 }

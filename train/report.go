@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/vgglab/vgg/nn"
 	"github.com/vgglab/vgg/safefile"
 	"github.com/vgglab/vgg/vision"
 )
@@ -36,6 +37,10 @@ type Report struct {
 	// run; data preparation is left out.
 	Seconds float64 `json:"seconds"`
 	Files   Paths   `json:"files"`
+	// Calibration is how far the best model's calibrated probabilities mean what they say on
+	// the validation split: the reliability diagram, the expected calibration error and the
+	// accuracy of each confidence word; nil without a validation split.
+	Calibration *nn.Reliability `json:"calibration,omitempty"`
 	// Verdict is the learning guard's judgement of the best epoch, once the run is complete.
 	Verdict *Verdict `json:"verdict,omitempty"`
 }
@@ -59,6 +64,9 @@ type EpochMetrics struct {
 	Seconds         float64 `json:"seconds"`
 	ImagesPerSecond float64 `json:"images_per_second"`
 }
+
+// reliabilityBins is how many bins of the top probability the report's reliability diagram has.
+const reliabilityBins = 10
 
 // WriteJSON writes v as indented JSON to path atomically.
 func writeJSON(path string, v any) error {

@@ -222,6 +222,7 @@ func (r *run) epoch(ctx context.Context) error {
 	r.out.epochTrained()
 
 	m := EpochMetrics{Epoch: epoch + 1, LR: t.Schedule.Rate(t.Steps - 1)}
+	var reliability *nn.Reliability
 	m.TrainLoss, m.TrainAccuracy = r.epochTally.mean()
 	if trainSeconds > 0 {
 		m.ImagesPerSecond = float64(images) / trainSeconds
@@ -239,6 +240,9 @@ func (r *run) epoch(ctx context.Context) error {
 		// say on photos it never saw (see nn.FitTemperature).
 		m.Temperature = nn.FitTemperature(val.logits, val.labels)
 		r.info.Temperature = m.Temperature
+		r.info.CalibrationPhotos = len(val.labels)
+		measured := nn.MeasureReliability(val.probabilities(m.Temperature), val.labels, reliabilityBins, r.info.Calibration())
+		reliability = &measured
 	}
 	m.Seconds = r.epochSeconds + time.Since(started).Seconds()
 	r.report.Seconds += time.Since(started).Seconds()
@@ -247,6 +251,7 @@ func (r *run) epoch(ctx context.Context) error {
 	isBest := r.report.BestEpoch == 0 || r.better(m, r.report.Epochs[r.report.BestEpoch-1])
 	if isBest {
 		r.report.BestEpoch = m.Epoch
+		r.report.Calibration = reliability // the best model's, as it is saved
 	}
 	t.Epoch++
 	r.epochStep, r.epochTally, r.epochSeconds = 0, tally{}, 0
