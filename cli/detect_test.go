@@ -61,20 +61,21 @@ func TestDetectDrawsAndListsFaces(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil || len(res) != 1 || res[0].File != photo {
 		t.Fatalf("JSON %q: %v", stdout, err)
 	}
-	if len(res[0].Faces) == 0 || res[0].Faces[0].Score < 0.5 {
-		t.Errorf("faces %+v: want the face, with the checker's score", res[0].Faces)
-	}
-	// --no-check and --upright switch the face checker and the turned searches off.
-	stdout, stderr, err = run(t, "detect", photo, "--json", "--no-check", "--upright")
-	if err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
-	if err := json.Unmarshal([]byte(stdout), &res); err != nil || len(res) != 1 || len(res[0].Faces) == 0 {
-		t.Fatalf("JSON %q: %v", stdout, err)
-	}
-	for _, f := range res[0].Faces {
-		if f.Score != 0 || f.Tilt != 0 {
-			t.Errorf("--no-check --upright: face %+v, want no score and no tilt", f)
+	// Each face of a group photo comes with the face checker's score; --no-check and
+	// --upright switch the checker and the turned searches off.
+	group := writeGroupPhoto(t)
+	for _, flags := range [][]string{nil, {"--no-check", "--upright"}} {
+		stdout, stderr, err = run(t, append([]string{"detect", group, "--json"}, flags...)...)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		if err := json.Unmarshal([]byte(stdout), &res); err != nil || len(res) != 1 || len(res[0].Faces) != 3 {
+			t.Fatalf("%v: JSON %q: %v; want three faces", flags, stdout, err)
+		}
+		for _, f := range res[0].Faces {
+			if scored := f.Score >= 0.5; scored != (flags == nil) || f.Tilt != 0 {
+				t.Errorf("%v: face %+v; want a score only with the check, and no tilt", flags, f)
+			}
 		}
 	}
 	img, err := vision.Load(out)
