@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/vgglab/vgg/vision"
@@ -237,6 +238,11 @@ func (a *Aligner) tiltedFace(rgba *image.RGBA, full *image.Gray, c candidate, k 
 	return f
 }
 
+// inside says whether p lies in box.
+func inside(p Point, box image.Rectangle) bool {
+	return p.X >= float64(box.Min.X) && p.X < float64(box.Max.X) && p.Y >= float64(box.Min.Y) && p.Y < float64(box.Max.Y)
+}
+
 // squareAbout is the square of the given side about centre, in whole pixels.
 func squareAbout(centre Point, side float64) image.Rectangle {
 	x0 := int(math.Round(centre.X - side/2))
@@ -335,15 +341,19 @@ func (a *Aligner) searchTurns(grey *image.Gray, pad int, turns []float64) ([]can
 	return found, nil
 }
 
-// onceEach drops, from faces ranked most confident first, every face found at one turn that
-// overlaps a face kept from another turn (IoU at least 0.3): the same face seen twice. Faces
-// of one turn were already merged by the detector.
+// onceEach drops every face found at one turn that overlaps a face kept from another turn
+// (IoU at least 0.3, or either's centre inside the other's box: a turned search also frames a
+// face it leans away from, shifted or too large): the same face seen twice. Of two such, the
+// one the checker takes more surely for a face is kept, then the one with more detector hits.
+// Faces of one turn were already merged by the detector. The order of ranked is kept.
 func onceEach(ranked []candidate) []candidate {
+	byScore := slices.Clone(ranked)
+	sort.SliceStable(byScore, func(i, j int) bool { return byScore[i].score > byScore[j].score })
 	var kept []candidate
-	for _, c := range ranked {
+	for _, c := range byScore {
 		dup := false
 		for _, k := range kept {
-			if k.tilt != c.tilt && haar.IoU(k.box, c.box) >= 0.3 {
+			if k.tilt != c.tilt && (haar.IoU(k.box, c.box) >= 0.3 || inside(c.centre, k.box) || inside(k.centre, c.box)) {
 				dup = true
 				break
 			}
@@ -352,6 +362,7 @@ func onceEach(ranked []candidate) []candidate {
 			kept = append(kept, c)
 		}
 	}
+	rankByConfidence(kept)
 	return kept
 }
 

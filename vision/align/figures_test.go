@@ -83,9 +83,7 @@ func turnedPhoto(img image.Image, faces []image.Rectangle, degrees float64) (*im
 }
 
 // On dlib_train's 18 annotated faces the face check and the tilted search lose no face the
-// cascade alone finds, and leave at most one false box (issue 13's bar; the cascade alone has
-// none, and the turned searches add one, on the hair and shoulder of two people, that the
-// check lets through).
+// cascade alone finds, and add no false box.
 func TestDlibFacesKept(t *testing.T) {
 	photos := facetest.Dlib(t)
 	var before, after tally
@@ -95,34 +93,36 @@ func TestDlibFacesKept(t *testing.T) {
 	}
 	t.Logf("dlib_train before: %v", before)
 	t.Logf("dlib_train after:  %v", after)
-	if after.found < before.found || after.extra > 1 {
-		t.Errorf("after: %v; before: %v; want no face lost and at most one false box", after, before)
+	if after.found < before.found || after.extra > before.extra {
+		t.Errorf("after: %v; before: %v; want no face lost and no false box added", after, before)
 	}
 }
 
 // On a sample of the held-out celebs60 LFW photos, upright and turned by 20 degrees either
 // way, the tilted search finds the turned faces about as often as the upright ones, and the
-// check leaves fewer extra boxes than the cascade alone. (TestFramingFigures measures all
-// the held-out photos.)
+// check removes most of the extra boxes the turned searches add. (Extra boxes are boxes that
+// are not the centred face: on these photos most are people in the background, real faces,
+// so they are no measure of false boxes on their own. TestFramingFigures measures all the
+// held-out photos.)
 func TestTiltedLFWFaces(t *testing.T) {
 	var sample []facetest.Photo
 	for i, p := range heldOutLFW(t) {
-		if i%8 == 0 {
+		if i%10 == 0 {
 			sample = append(sample, p)
 		}
 	}
-	figures := framingFigures(t, sample, []framingVariant{variantBefore, variantAfter})
-	before, after := figures[variantBefore.name], figures[variantAfter.name]
-	t.Logf("%d photos; upright before %v, after %v; turned before %v, after %v",
-		len(sample), before[0], after[0], before[1], after[1])
+	figures := framingFigures(t, sample, []framingVariant{variantBefore, variantTilts, variantAfter})
+	before, tilts, after := figures[variantBefore.name], figures[variantTilts.name], figures[variantAfter.name]
+	t.Logf("%d photos; upright: before %v, tilts %v, after %v", len(sample), before[0], tilts[0], after[0])
+	t.Logf("turned: before %v, tilts %v, after %v", before[1], tilts[1], after[1])
 	if after[0].found < before[0].found-1 {
 		t.Errorf("upright faces: %v after, %v before; want at most one lost", after[0], before[0])
 	}
 	if pct(after[1]) < pct(after[0])-5 {
 		t.Errorf("turned faces: %v, upright %v; want them found within 5 points", after[1], after[0])
 	}
-	if after[0].extra+after[1].extra > before[0].extra+before[1].extra {
-		t.Errorf("extra boxes after: %d upright, %d turned; before %d and %d", after[0].extra, after[1].extra, before[0].extra, before[1].extra)
+	if extra, unchecked := after[0].extra+after[1].extra, tilts[0].extra+tilts[1].extra; 2*extra > unchecked {
+		t.Errorf("extra boxes: %d with the check, %d without; want at most half", extra, unchecked)
 	}
 }
 

@@ -87,13 +87,27 @@ func TestCheckDropsBoxes(t *testing.T) {
 // A face seen at several turns is kept once, at the turn with the most hits; faces of one
 // turn are all kept.
 func TestOnceEach(t *testing.T) {
-	upright := candidate{box: image.Rect(0, 0, 100, 100), neighbors: 30}
-	sameTilted := candidate{box: image.Rect(5, 3, 103, 101), neighbors: 12, tilt: 20}
-	beside := candidate{box: image.Rect(60, 0, 160, 100), neighbors: 9} // another face, same turn
-	ranked := []candidate{upright, sameTilted, beside}
-	got := onceEach(ranked)
-	if len(got) != 2 || got[0] != upright || got[1] != beside {
-		t.Errorf("kept %v; want the upright face and the one beside it", got)
+	at := func(box image.Rectangle, neighbors int, tilt float64) candidate {
+		return candidate{box: box, neighbors: neighbors, tilt: tilt,
+			centre: Point{float64(box.Min.X+box.Max.X) / 2, float64(box.Min.Y+box.Max.Y) / 2}}
+	}
+	upright := at(image.Rect(0, 0, 100, 100), 30, 0)
+	sameTilted := at(image.Rect(5, 3, 103, 101), 12, 20)
+	tooLarge := at(image.Rect(20, 20, 250, 250), 8, -20) // holds the face's centre: IoU 0.12
+	beside := at(image.Rect(60, 0, 160, 100), 9, 0)      // another face, same turn
+	elsewhere := at(image.Rect(300, 0, 400, 100), 5, 20) // another face, turned
+	got := onceEach([]candidate{upright, sameTilted, tooLarge, beside, elsewhere})
+	if len(got) != 3 || got[0] != upright || got[1] != beside || got[2] != elsewhere {
+		t.Errorf("kept %v; want the upright face, the one beside it and the one elsewhere", got)
+	}
+	// With the checker's scores, the surer face wins, whatever its hits: here a false box on
+	// the hair above a face, with more hits, that holds the face's centre.
+	face := at(image.Rect(350, 139, 379, 168), 12, 0)
+	face.score = 0.99
+	hair := at(image.Rect(329, 92, 392, 155), 13, 20)
+	hair.score = 0.78
+	if got := onceEach([]candidate{hair, face}); len(got) != 1 || got[0] != face {
+		t.Errorf("kept %v; want only the face", got)
 	}
 }
 
