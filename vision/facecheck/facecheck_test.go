@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vgglab/vgg/nn"
 	"github.com/vgglab/vgg/vision/haar"
 	"github.com/vgglab/vgg/vision/synth"
 )
@@ -159,6 +160,25 @@ func TestLoadRefusesBadWeights(t *testing.T) {
 		if _, err := Load("weights.safetensors", data); err == nil || !strings.Contains(err.Error(), "weights.safetensors") {
 			t.Errorf("%s: error %v; want one naming weights.safetensors", name, err)
 		}
+	}
+}
+
+// Weights made for another crop size are refused, naming both sizes.
+func TestLoadRefusesOtherCropSize(t *testing.T) {
+	c, err := newChecker(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "w.safetensors")
+	if err := nn.SaveParams(path, c.net.Params(), c.ctx.Backend, map[string]string{"side": "16"}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path, data); err == nil || !strings.Contains(err.Error(), "16-pixel") {
+		t.Errorf("error %v; want one naming the 16-pixel crops", err)
 	}
 }
 

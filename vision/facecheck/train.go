@@ -3,7 +3,6 @@ package facecheck
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 
 	"github.com/vgglab/vgg/nn"
 	"github.com/vgglab/vgg/tensor"
@@ -142,16 +141,4 @@ func Train(pos, neg [][]float32, cfg TrainConfig) (*Checker, error) {
 		}
 	}
 	return c, nil
-}
-
-// ThresholdFor is the highest threshold that keeps at least keep (a share, 0 to 1) of the
-// given face probabilities: the way to set Threshold from held-out faces.
-func ThresholdFor(faceScores []float64, keep float64) float64 {
-	if len(faceScores) == 0 {
-		return DefaultThreshold
-	}
-	s := slices.Clone(faceScores)
-	slices.Sort(s)
-	drop := int(float64(len(s)) * (1 - keep))
-	return s[min(drop, len(s)-1)]
 }
