@@ -273,29 +273,36 @@ func eyeRegion(box image.Rectangle) image.Rectangle {
 	return image.Rect(box.Min.X, box.Min.Y, box.Max.X, box.Min.Y+box.Dy()*6/10)
 }
 
-// findFaces searches grey upright and at every turn of a.Tilts (with TiltsAsFallback, only
-// when the upright search finds nothing), keeps the boxes the checker takes for faces, and
-// returns each face once, most confident first. When nothing is found, a padded copy (a replicated border a quarter of the picture's size on each side) is searched
+// findFaces searches grey upright and at every turn of a.Tilts (with TiltsAsFallback, the
+// turns only when the upright search, padded too, finds nothing), keeps the boxes the checker
+// takes for faces, and returns each face once, most confident first. When nothing is found, a
+// padded copy (a replicated border a quarter of the picture's size on each side) is searched
 // the same way, which rescues tight crops where the face touches the border.
 func (a *Aligner) findFaces(grey *image.Gray) ([]candidate, error) {
 	turns := append([]float64{0}, a.Tilts...)
-	first := turns
-	if a.TiltsAsFallback {
-		first = turns[:1]
+	rounds := [][]float64{turns}
+	if a.TiltsAsFallback && len(turns) > 1 {
+		rounds = [][]float64{turns[:1], turns[1:]}
 	}
-	found, err := a.searchTurns(grey, 0, first)
-	if err == nil && len(found) == 0 && len(first) < len(turns) {
-		found, err = a.searchTurns(grey, 0, turns[1:])
+	pad := max(grey.Rect.Dx(), grey.Rect.Dy()) / 4
+	var padded *image.Gray
+	for _, round := range rounds {
+		found, err := a.searchTurns(grey, 0, round)
+		if err == nil && len(found) == 0 {
+			if padded == nil {
+				padded = padGrey(grey, pad)
+			}
+			found, err = a.searchTurns(padded, pad, round)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(found) > 0 {
+			rankByConfidence(found)
+			return onceEach(found), nil
+		}
 	}
-	if err == nil && len(found) == 0 {
-		pad := max(grey.Rect.Dx(), grey.Rect.Dy()) / 4
-		found, err = a.searchTurns(padGrey(grey, pad), pad, turns)
-	}
-	if err != nil {
-		return nil, err
-	}
-	rankByConfidence(found)
-	return onceEach(found), nil
+	return nil, nil
 }
 
 // searchTurns runs the face cascade on grey turned by each of turns (0: upright), and the

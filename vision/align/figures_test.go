@@ -15,21 +15,24 @@ import (
 
 // framingVariant is one way of searching for faces, for before/after figures.
 type framingVariant struct {
-	name  string
-	check bool
-	tilts []float64
+	name     string
+	check    bool
+	tilts    []float64
+	fallback bool // turns only where no upright face is found (TiltsAsFallback)
 }
 
 var (
-	variantBefore = framingVariant{"cascade_alone", false, nil}
-	variantCheck  = framingVariant{"check", true, nil}
-	variantTilts  = framingVariant{"tilts", false, []float64{-20, 20}}
-	variantAfter  = framingVariant{"check_and_tilts", true, []float64{-20, 20}}
+	variantBefore  = framingVariant{"cascade_alone", false, nil, false}
+	variantCheck   = framingVariant{"check", true, nil, false}
+	variantTilts   = framingVariant{"tilts", false, []float64{-20, 20}, false}
+	variantAfter   = framingVariant{"check_and_tilts", true, []float64{-20, 20}, false}
+	variantFraming = framingVariant{"check_and_tilts_as_fallback", true, []float64{-20, 20}, true}
 )
 
 func (v framingVariant) aligner() *Aligner {
 	a := New(haar.FrontalFace(), haar.Eye())
 	a.Tilts = v.tilts
+	a.TiltsAsFallback = v.fallback
 	if !v.check {
 		a.Check = nil
 	}
