@@ -73,9 +73,9 @@ type Aligner struct {
 	// Tilts are the turns, in degrees, at which the photo is searched again for faces that
 	// lean to one side: the upright cascade finds faces leaning up to about 10 degrees, so New's
 	// -20 and +20 cover about 30 degrees either way. Each turn searches a turned copy (about 1.6
-	// times the pixels), so it multiplies the search time; the boxes found on the turns go
-	// through Check like the others, and a face found at several turns is kept once, at the
-	// turn with the most detector hits. Empty searches upright only.
+	// times the pixels): New's two turns make the search about 2.3 times as long. The boxes
+	// found on the turns go through Check like the others, and a face found at several turns
+	// is kept once (see onceEach). Empty searches upright only.
 	Tilts []float64
 	// TiltsAsFallback searches the turns only when the upright search finds no face: for
 	// framing one face a photo (training, indexing), where most photos hold an upright face
@@ -351,8 +351,9 @@ func (a *Aligner) searchTurns(grey *image.Gray, pad int, turns []float64) ([]can
 // onceEach drops every face found at one turn that overlaps a face kept from another turn
 // (IoU at least 0.3, or either's centre inside the other's box: a turned search also frames a
 // face it leans away from, shifted or too large): the same face seen twice. Of two such, the
-// one the checker takes more surely for a face is kept, then the one with more detector hits.
-// Faces of one turn were already merged by the detector. The order of ranked is kept.
+// one the checker takes more surely for a face is kept, then the one ranked first (ranked is
+// most confident first). Faces of one turn were already merged by the detector. The faces
+// kept are returned most confident first.
 func onceEach(ranked []candidate) []candidate {
 	byScore := slices.Clone(ranked)
 	sort.SliceStable(byScore, func(i, j int) bool { return byScore[i].score > byScore[j].score })
