@@ -67,8 +67,7 @@ type Aligner struct {
 	// at all (a tight face crop such as the 112x112 ArcFace photos).
 	CropEyes [2]Point
 	// Check, when set, looks at every box the face cascade returns and drops those it does not
-	// take for a face (hands, bottles, clothing): the cascade's false boxes. New sets the
-	// built-in checker.
+	// take for a face: the cascade's false boxes. New sets the built-in checker.
 	Check *facecheck.Checker
 	// Tilts are the turns, in degrees, at which the photo is searched again for faces that
 	// lean to one side: the upright cascade finds faces leaning up to about 10 degrees, so New's

@@ -2,7 +2,8 @@
 // convolutional network, trained with this module's own engine (nn), that reads a grey crop
 // around the box and says how likely it is to hold a face. The cascade decides on a few
 // hundred rectangle sums and fires on hands, bottles and clothing that share a face's light
-// and dark blocks; the network sees the whole crop and rejects most of them.
+// and dark blocks (issue 21); the network sees the whole crop. notes/framing.md has what it
+// was trained on and what it does on held-out photos.
 //
 // The embedded weights (data/facecheck.safetensors) were trained by recipe_test.go with a
 // fixed seed; Default returns them.
