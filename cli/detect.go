@@ -20,7 +20,7 @@ func init() {
 		Description: "detect lists the faces (box, confidence) and eyes in each photo, or draws them " +
 			"with --out. It uses the cascades built into vgg unless --cascade names an OpenCV XML " +
 			"cascade (OpenCV's stock haarcascade_*.xml files work unchanged). Every box is checked by a " +
-			"small face-checking network, which drops boxes on hands, bottles and clothing, and the photo " +
+			"small face-checking network, which drops the boxes it does not take for a face, and the photo " +
 			"is also searched turned by -20 and +20 degrees for faces that lean to one side.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "write the photo (one photo only) with faces in green and eyes in red to this PNG"},
