@@ -61,6 +61,23 @@ func TestDetectDrawsAndListsFaces(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil || len(res) != 1 || res[0].File != photo {
 		t.Fatalf("JSON %q: %v", stdout, err)
 	}
+	// Each face of a group photo comes with the face checker's score; --no-check and
+	// --upright switch the checker and the turned searches off.
+	group := writeGroupPhoto(t)
+	for _, flags := range [][]string{nil, {"--no-check", "--upright"}} {
+		stdout, stderr, err = run(t, append([]string{"detect", group, "--json"}, flags...)...)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		if err := json.Unmarshal([]byte(stdout), &res); err != nil || len(res) != 1 || len(res[0].Faces) != 3 {
+			t.Fatalf("%v: JSON %q: %v; want three faces", flags, stdout, err)
+		}
+		for _, f := range res[0].Faces {
+			if scored := f.Score >= 0.5; scored != (flags == nil) || (flags != nil && f.Tilt != 0) {
+				t.Errorf("%v: face %+v; want a score only with the check, and no tilt when upright", flags, f)
+			}
+		}
+	}
 	img, err := vision.Load(out)
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,8 @@ type Finder struct {
 func NewFinder(aligned bool, size int) *Finder {
 	f := &Finder{size: size}
 	if !aligned {
-		f.aligner = NewFaceFraming(nil, nil).aligner
+		// Every face is answered, so every face is looked for, tilted ones too.
+		f.aligner = align.New(haar.FrontalFace(), haar.Eye())
 	}
 	return f
 }
@@ -178,7 +179,11 @@ func NewFaceFraming(faces, eyes *haar.Cascade) *FaceFraming {
 	if eyes == nil {
 		eyes = haar.Eye()
 	}
-	return &FaceFraming{aligner: align.New(faces, eyes)}
+	a := align.New(faces, eyes)
+	// One face a photo is framed: the turned searches for tilted faces run only on photos
+	// where no upright face is found, so framing a folder costs about what it did before them.
+	a.TiltsAsFallback = true
+	return &FaceFraming{aligner: a}
 }
 
 // Fingerprint names everything that shapes the framed faces (cascades, version, settings),

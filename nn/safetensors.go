@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -148,7 +149,8 @@ func writeSafetensors(path string, sources []stSource, metadata map[string]strin
 // stFile is an open safetensors file whose header has been read and validated.
 type stFile struct {
 	path      string
-	f         *os.File
+	f         io.ReaderAt
+	closer    io.Closer // nil for bytes in memory
 	dataStart int64
 	entries   map[string]stEntry
 	metadata  map[string]string
@@ -162,23 +164,26 @@ func openSafetensors(path string) (*stFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := readSafetensorsHeader(path, f)
+	info, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
+	st, err := readSafetensorsHeader(path, f, info.Size())
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	st.closer = f
 	return st, nil
 }
 
-func readSafetensorsHeader(path string, f *os.File) (*stFile, error) {
+// readSafetensorsHeader reads and checks the header of the size bytes of f; path names them
+// in errors (a file, or whatever holds bytes in memory).
+func readSafetensorsHeader(path string, f io.ReaderAt, size int64) (*stFile, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%s: not a valid safetensors file: %s", path, fmt.Sprintf(format, args...))
 	}
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	size := info.Size()
 	if size < 8 {
 		return nil, bad("truncated: %d bytes, too short for the header length", size)
 	}
@@ -326,4 +331,9 @@ func (s *stFile) entryShaped(name string, want tensor.Shape) (stEntry, error) {
 	return e, nil
 }
 
-func (s *stFile) Close() error { return s.f.Close() }
+func (s *stFile) Close() error {
+	if s.closer == nil {
+		return nil
+	}
+	return s.closer.Close()
+}

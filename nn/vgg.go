@@ -229,16 +229,12 @@ func (m *Model) FLOPs() int64 {
 // parameters and buffers are constants and draw nothing, so a convolution's weights are the
 // same for a seed with or without batch norm.
 func (m *Model) Init(b kernels.Backend, seed uint64) error {
-	if err := m.allocParams(b); err != nil {
+	m.Ctx.Backend = b
+	if err := InitParams(b, m.Params(), seed); err != nil {
 		return err
 	}
-	rng := tensor.NewRand(seed)
-	for _, p := range m.Params() {
-		host := tensor.Zeros(p.Shape...)
-		p.init(host, rng)
-		if err := b.Upload(p.Value, host); err != nil {
-			return fmt.Errorf("init %s: %w", p.Name, err)
-		}
+	if err := m.allocBuffers(b); err != nil {
+		return err
 	}
 	m.Ctx.Seed = seed
 	return nil
@@ -248,18 +244,14 @@ func (m *Model) Init(b kernels.Backend, seed uint64) error {
 // initial value.
 func (m *Model) allocParams(b kernels.Backend) error {
 	m.Ctx.Backend = b
-	for _, p := range m.Params() {
-		var err error
-		if p.Value, err = b.Alloc(tensor.Float32, p.Shape...); err != nil {
-			return fmt.Errorf("alloc %s: %w", p.Name, err)
-		}
-		if p.Grad, err = b.Alloc(tensor.Float32, p.Shape...); err != nil {
-			return fmt.Errorf("alloc %s grad: %w", p.Name, err)
-		}
-		if err := b.Fill(p.Grad, 0); err != nil {
-			return fmt.Errorf("zero %s grad: %w", p.Name, err)
-		}
+	if err := allocParamValues(b, m.Params()); err != nil {
+		return err
 	}
+	return m.allocBuffers(b)
+}
+
+// allocBuffers gives every buffer its initial value on b.
+func (m *Model) allocBuffers(b kernels.Backend) error {
 	for _, buf := range m.Buffers() {
 		var err error
 		if buf.Value, err = b.Alloc(tensor.Float32, buf.Shape...); err != nil {

@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/vgglab/vgg/vision"
+	"github.com/vgglab/vgg/vision/facecheck"
 	"github.com/vgglab/vgg/vision/haar"
 )
 
@@ -30,7 +32,7 @@ var EyeTargets = [2]Point{{(38.29 + 0.5) * 128 / 112, (51.70 + 0.5) * 128 / 112}
 // Version is the version of the framing this package does, together with vision/haar's
 // detector: raise it with every change of either that can change a face's box, its eyes or its
 // aligned pixels, so that framed photos cached under the old version are framed again.
-const Version = 1
+const Version = 2
 
 // Face is one aligned face.
 type Face struct {
@@ -45,6 +47,13 @@ type Face struct {
 	// WholeImage is set when no face was detected even after padding, so the whole photo was
 	// treated as a tight face crop.
 	WholeImage bool
+	// Tilt is the turn, in degrees, of the search that found the face (0: upright; see
+	// Aligner.Tilts). A tilted face's Box is the upright square of the detector's box size
+	// about the face's centre.
+	Tilt float64
+	// Score is the face checker's probability that the box holds a face (0 without a checker
+	// or for a whole-image fallback).
+	Score float64
 }
 
 // Aligner finds and aligns faces. Change the exported fields before use to tune it.
@@ -57,6 +66,20 @@ type Aligner struct {
 	// CropEyes are the eye positions, as fractions of the photo, assumed when no face is found
 	// at all (a tight face crop such as the 112x112 ArcFace photos).
 	CropEyes [2]Point
+	// Check, when set, looks at every box the face cascade returns and drops those it does not
+	// take for a face: the cascade's false boxes. New sets the built-in checker.
+	Check *facecheck.Checker
+	// Tilts are the turns, in degrees, at which the photo is searched again for faces that
+	// lean to one side: the upright cascade finds faces leaning up to about 10 degrees, so New's
+	// -20 and +20 cover about 30 degrees either way. Each turn searches a turned copy (about 1.6
+	// times the pixels): New's two turns make the search about 2.3 times as long. The boxes
+	// found on the turns go through Check like the others, and a face found at several turns
+	// is kept once (see onceEach). Empty searches upright only.
+	Tilts []float64
+	// TiltsAsFallback searches the turns only when the upright search finds no face: for
+	// framing one face a photo (training, indexing), where most photos hold an upright face
+	// and the turned searches would multiply the time for nothing.
+	TiltsAsFallback bool
 	// DetectPixels bounds the picture the face cascade searches. A larger photo is searched on
 	// a copy shrunk by a whole factor to fit (FaceParams' sizes are then in the copy's pixels),
 	// and only each face's region is read at full size, for its eyes and its warp. The
@@ -79,6 +102,8 @@ func New(faces, eyes *haar.Cascade) *Aligner {
 		BoxEyes:      [2]Point{{0.300, 0.316}, {0.710, 0.314}},
 		CropEyes:     [2]Point{{0.346, 0.466}, {0.661, 0.464}},
 		DetectPixels: DefaultDetectPixels,
+		Check:        facecheck.Default(),
+		Tilts:        []float64{-20, 20},
 	}
 }
 
@@ -89,8 +114,11 @@ func (a *Aligner) Fingerprint() string {
 	params := a.FaceParams
 	params.Workers = 0 // how many goroutines scan changes no result
 	h := sha256.New()
-	fmt.Fprintf(h, "align %d; size %d; targets %v; faces %s; eyes %s; params %+v; box eyes %v; crop eyes %v",
-		Version, Size, EyeTargets, a.faces.Fingerprint(), a.eyes.Fingerprint(), params, a.BoxEyes, a.CropEyes)
+	fmt.Fprintf(h, "align %d; size %d; targets %v; faces %s; eyes %s; params %+v; box eyes %v; crop eyes %v; tilts %v (fallback %v)",
+		Version, Size, EyeTargets, a.faces.Fingerprint(), a.eyes.Fingerprint(), params, a.BoxEyes, a.CropEyes, a.Tilts, a.TiltsAsFallback)
+	if a.Check != nil {
+		fmt.Fprintf(h, "; check %s at %v", a.Check.Fingerprint(), a.Check.Threshold)
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -131,33 +159,95 @@ func (a *Aligner) Detect(img image.Image) ([]Face, error) { return a.detect(visi
 
 func (a *Aligner) detect(rgba *image.RGBA) ([]Face, error) {
 	k := a.shrinkFactor(rgba)
+	// A large photo is searched on a shrunk grey copy, and each face's eye region read at
+	// full size.
+	var full, search *image.Gray
 	if k == 1 {
-		grey := haar.Grey(rgba)
-		dets, err := a.detectPadded(grey)
-		if err != nil {
-			return nil, err
-		}
-		var faces []Face
-		for _, d := range dets {
-			faces = append(faces, a.withEyes(grey, d.Box, d.Neighbors))
-		}
-		return faces, nil
+		full = haar.Grey(rgba)
+		search = full
+	} else {
+		search = haar.Grey(vision.Shrink(rgba, k))
 	}
-	// A large photo: search a shrunk grey copy, then read each face's eye region at full size.
-	dets, err := a.detectPadded(haar.Grey(vision.Shrink(rgba, k)))
+	found, err := a.findFaces(search)
 	if err != nil {
 		return nil, err
 	}
 	var faces []Face
-	for _, d := range dets {
-		box := image.Rect(d.Box.Min.X*k, d.Box.Min.Y*k, d.Box.Max.X*k, d.Box.Max.Y*k)
-		region := eyeRegion(box).Intersect(rgba.Rect)
-		f := a.withEyes(haar.Grey(rgba.SubImage(region)), box.Sub(region.Min), d.Neighbors)
-		f.Box = box
-		f.Eyes[0], f.Eyes[1] = f.Eyes[0].add(region.Min), f.Eyes[1].add(region.Min)
+	for _, c := range found {
+		var f Face
+		switch {
+		case c.tilt != 0:
+			f = a.tiltedFace(rgba, full, c, k)
+		case k == 1:
+			f = a.withEyes(full, c.box, c.neighbors)
+		default:
+			box := image.Rect(c.box.Min.X*k, c.box.Min.Y*k, c.box.Max.X*k, c.box.Max.Y*k)
+			region := eyeRegion(box).Intersect(rgba.Rect)
+			f = a.withEyes(haar.Grey(rgba.SubImage(region)), box.Sub(region.Min), c.neighbors)
+			f.Box = box
+			f.Eyes[0], f.Eyes[1] = f.Eyes[0].add(region.Min), f.Eyes[1].add(region.Min)
+		}
+		f.Tilt, f.Score = c.tilt, c.score
 		faces = append(faces, f)
 	}
 	return faces, nil
+}
+
+// candidate is a face found on the search picture: its box there (for a tilted face, the
+// upright square of the detector's box size about its centre), the centre and side exactly,
+// the turn it was found at, the detector's hits and the checker's score.
+type candidate struct {
+	box       image.Rectangle
+	centre    Point
+	side      float64
+	tilt      float64
+	neighbors int
+	score     float64
+}
+
+// tiltedFace finds the eyes of a face found on a turned search: it turns the face's
+// neighbourhood of the full-size photo upright, looks for the eyes there as for an upright
+// face, and maps them back. full is the photo in grey when it was searched at full size (k is
+// 1), else nil.
+func (a *Aligner) tiltedFace(rgba *image.RGBA, full *image.Gray, c candidate, k int) Face {
+	kf := float64(k)
+	centre := Point{c.centre.X * kf, c.centre.Y * kf}
+	side := c.side * kf
+	box := squareAbout(centre, side)
+	// The neighbourhood holds the box at any turn (its half-diagonal is 0.71 sides).
+	region := squareAbout(centre, 1.6*side).Intersect(rgba.Rect)
+	if region.Dx() < 8 || region.Dy() < 8 {
+		return Face{Box: box, Neighbors: c.neighbors, Eyes: boxPoints(box, a.BoxEyes), Fallback: true}
+	}
+	var grey *image.Gray
+	if full != nil {
+		grey = full.SubImage(region).(*image.Gray)
+	} else {
+		grey = haar.Grey(rgba.SubImage(region))
+	}
+	rot := haar.NewRotation(region.Dx(), region.Dy(), c.tilt)
+	upright := rot.Apply(grey)
+	x, y := rot.ToCanvas(centre.X-float64(region.Min.X), centre.Y-float64(region.Min.Y))
+	f := a.withEyes(upright, squareAbout(Point{x, y}, side), c.neighbors)
+	for i, e := range f.Eyes {
+		ex, ey := rot.ToPicture(e.X, e.Y)
+		f.Eyes[i] = Point{ex + float64(region.Min.X), ey + float64(region.Min.Y)}
+	}
+	f.Box = box
+	return f
+}
+
+// inside says whether p lies in box.
+func inside(p Point, box image.Rectangle) bool {
+	return p.X >= float64(box.Min.X) && p.X < float64(box.Max.X) && p.Y >= float64(box.Min.Y) && p.Y < float64(box.Max.Y)
+}
+
+// squareAbout is the square of the given side about centre, in whole pixels.
+func squareAbout(centre Point, side float64) image.Rectangle {
+	x0 := int(math.Round(centre.X - side/2))
+	y0 := int(math.Round(centre.Y - side/2))
+	s := int(math.Round(side))
+	return image.Rect(x0, y0, x0+s, y0+s)
 }
 
 // shrinkFactor is the whole factor by which rgba is shrunk for the face search (1: not at all).
@@ -182,36 +272,120 @@ func eyeRegion(box image.Rectangle) image.Rectangle {
 	return image.Rect(box.Min.X, box.Min.Y, box.Max.X, box.Min.Y+box.Dy()*6/10)
 }
 
-// detectPadded runs the face cascade, then again on a padded copy if it found nothing, and
-// returns the faces most confident first.
-func (a *Aligner) detectPadded(grey *image.Gray) ([]haar.Detection, error) {
-	dets, err := a.faces.Detect(grey, a.FaceParams)
-	if err != nil {
-		return nil, err
+// findFaces searches grey upright and at every turn of a.Tilts (with TiltsAsFallback, the
+// turns only when the upright search, padded too, finds nothing), keeps the boxes the checker
+// takes for faces, and returns each face once, most confident first. When nothing is found, a
+// padded copy (a replicated border a quarter of the picture's size on each side) is searched
+// the same way, which rescues tight crops where the face touches the border.
+func (a *Aligner) findFaces(grey *image.Gray) ([]candidate, error) {
+	turns := append([]float64{0}, a.Tilts...)
+	rounds := [][]float64{turns}
+	if a.TiltsAsFallback && len(turns) > 1 {
+		rounds = [][]float64{turns[:1], turns[1:]}
 	}
-	if len(dets) == 0 {
-		pad := max(grey.Rect.Dx(), grey.Rect.Dy()) / 4
-		dets, err = a.faces.Detect(padGrey(grey, pad), a.FaceParams)
+	pad := max(grey.Rect.Dx(), grey.Rect.Dy()) / 4
+	var padded *image.Gray
+	for _, round := range rounds {
+		found, err := a.searchTurns(grey, 0, round)
+		if err == nil && len(found) == 0 {
+			if padded == nil {
+				padded = padGrey(grey, pad)
+			}
+			found, err = a.searchTurns(padded, pad, round)
+		}
 		if err != nil {
 			return nil, err
 		}
-		for i := range dets {
-			dets[i].Box = dets[i].Box.Sub(image.Pt(pad, pad))
+		if len(found) > 0 {
+			rankByConfidence(found)
+			return onceEach(found), nil
 		}
 	}
-	rankByConfidence(dets)
-	return dets, nil
+	return nil, nil
 }
 
-// rankByConfidence orders detections most confident first (the most overlapping hits): in a
-// group photo a false box that spans two people can be the largest, with a fraction of a real
-// face's hits. Ties go to the larger box.
-func rankByConfidence(dets []haar.Detection) {
-	sort.SliceStable(dets, func(i, j int) bool {
-		if dets[i].Neighbors != dets[j].Neighbors {
-			return dets[i].Neighbors > dets[j].Neighbors
+// searchTurns runs the face cascade on grey turned by each of turns (0: upright), and the
+// checker on every box it returns. grey is the picture with a border of pad pixels: boxes are
+// given without it.
+func (a *Aligner) searchTurns(grey *image.Gray, pad int, turns []float64) ([]candidate, error) {
+	var found []candidate
+	for _, tilt := range turns {
+		canvas, rot := grey, haar.NewRotation(grey.Rect.Dx(), grey.Rect.Dy(), tilt)
+		if tilt != 0 {
+			canvas = rot.Apply(grey)
 		}
-		return dets[i].Box.Dx()*dets[i].Box.Dy() > dets[j].Box.Dx()*dets[j].Box.Dy()
+		dets, err := a.faces.Detect(canvas, a.FaceParams)
+		if err != nil {
+			return nil, err
+		}
+		scores := make([]float64, len(dets))
+		if a.Check != nil && len(dets) > 0 {
+			boxes := make([]image.Rectangle, len(dets))
+			for i, d := range dets {
+				boxes[i] = d.Box
+			}
+			if scores, err = a.Check.Scores(canvas, boxes); err != nil {
+				return nil, err
+			}
+		}
+		for i, d := range dets {
+			if a.Check != nil && scores[i] < a.Check.Threshold {
+				continue
+			}
+			c := candidate{box: d.Box.Sub(image.Pt(pad, pad)), tilt: tilt, neighbors: d.Neighbors, score: scores[i],
+				side: float64(d.Box.Dx())}
+			if tilt == 0 {
+				c.centre = Point{float64(c.box.Min.X+c.box.Max.X) / 2, float64(c.box.Min.Y+c.box.Max.Y) / 2}
+			} else {
+				x, y := rot.ToPicture(float64(d.Box.Min.X+d.Box.Max.X)/2, float64(d.Box.Min.Y+d.Box.Max.Y)/2)
+				c.centre = Point{x - float64(pad), y - float64(pad)}
+				c.box = squareAbout(c.centre, c.side)
+			}
+			found = append(found, c)
+		}
+	}
+	return found, nil
+}
+
+// onceEach drops every face found at one turn that overlaps a face kept from another turn
+// (IoU at least 0.3, or either's centre inside the other's box: a turned search also frames a
+// face it leans away from, shifted or too large): the same face seen twice. Of two such, the
+// one the checker takes more surely for a face is kept, then the one ranked first (ranked is
+// most confident first). Faces of one turn were already merged by the detector. The faces
+// kept are returned most confident first.
+func onceEach(ranked []candidate) []candidate {
+	byScore := slices.Clone(ranked)
+	sort.SliceStable(byScore, func(i, j int) bool { return byScore[i].score > byScore[j].score })
+	var kept []candidate
+	for _, c := range byScore {
+		dup := false
+		for _, k := range kept {
+			if k.tilt != c.tilt && (haar.IoU(k.box, c.box) >= 0.3 || inside(c.centre, k.box) || inside(k.centre, c.box)) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			kept = append(kept, c)
+		}
+	}
+	rankByConfidence(kept)
+	return kept
+}
+
+// rankByConfidence orders faces most confident first (the most overlapping hits): in a
+// group photo a false box that spans two people can be the largest, with a fraction of a real
+// face's hits. Ties go to the less tilted, then the larger box.
+func rankByConfidence(faces []candidate) {
+	sort.SliceStable(faces, func(i, j int) bool {
+		a, b := faces[i], faces[j]
+		if a.neighbors != b.neighbors {
+			return a.neighbors > b.neighbors
+		}
+		if math.Abs(a.tilt) != math.Abs(b.tilt) {
+			return math.Abs(a.tilt) < math.Abs(b.tilt)
+		}
+		return a.box.Dx()*a.box.Dy() > b.box.Dx()*b.box.Dy()
 	})
 }
 

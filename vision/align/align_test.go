@@ -259,13 +259,14 @@ func TestAlignCelebs(t *testing.T) {
 }
 
 func TestRankByConfidence(t *testing.T) {
-	big := haar.Detection{Box: image.Rect(0, 0, 300, 300), Neighbors: 7}      // a false box spanning two people
-	face := haar.Detection{Box: image.Rect(10, 10, 90, 90), Neighbors: 60}    // a real face
-	twin := haar.Detection{Box: image.Rect(100, 10, 200, 110), Neighbors: 60} // as confident, larger
-	dets := []haar.Detection{big, face, twin}
+	big := candidate{box: image.Rect(0, 0, 300, 300), neighbors: 7}                  // a false box spanning two people
+	face := candidate{box: image.Rect(10, 10, 90, 90), neighbors: 60}                // a real face
+	twin := candidate{box: image.Rect(100, 10, 200, 110), neighbors: 60}             // as confident, larger
+	tilted := candidate{box: image.Rect(300, 10, 400, 110), neighbors: 60, tilt: 20} // as confident, as large, tilted
+	dets := []candidate{big, tilted, face, twin}
 	rankByConfidence(dets)
-	if dets[0] != twin || dets[1] != face || dets[2] != big {
-		t.Errorf("order %v, want the larger of the two most confident, the other, then the false box", dets)
+	if dets[0] != twin || dets[1] != face || dets[2] != tilted || dets[3] != big {
+		t.Errorf("order %v, want the larger of the two most confident upright faces, the other, the tilted one, then the false box", dets)
 	}
 }
 
@@ -297,11 +298,7 @@ func TestFirstFaceIsARealFace(t *testing.T) {
 	}
 }
 
-func iou(a, b image.Rectangle) float64 {
-	in := a.Intersect(b)
-	area := func(r image.Rectangle) float64 { return float64(r.Dx() * r.Dy()) }
-	return area(in) / (area(a) + area(b) - area(in))
-}
+var iou = haar.IoU
 
 // The fingerprint keys cached framed photos: it must change with every setting that can change
 // a crop, and only with those.
@@ -327,6 +324,20 @@ func TestFingerprintNamesEverySetting(t *testing.T) {
 	cropEyes := New(haar.FrontalFace(), haar.Eye())
 	cropEyes.CropEyes[1].Y -= 0.001
 	changes["CropEyes"] = cropEyes
+	noCheck := New(haar.FrontalFace(), haar.Eye())
+	noCheck.Check = nil
+	changes["no check"] = noCheck
+	strict := New(haar.FrontalFace(), haar.Eye())
+	stricter := *strict.Check
+	stricter.Threshold += 0.01
+	strict.Check = &stricter
+	changes["check threshold"] = strict
+	upright := New(haar.FrontalFace(), haar.Eye())
+	upright.Tilts = nil
+	changes["no tilts"] = upright
+	fallback := New(haar.FrontalFace(), haar.Eye())
+	fallback.TiltsAsFallback = true
+	changes["tilts as fallback"] = fallback
 	for name, a := range changes {
 		if a.Fingerprint() == base {
 			t.Errorf("a change of %s kept the fingerprint", name)
