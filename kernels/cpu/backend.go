@@ -112,7 +112,11 @@ var _ kernels.Backend = (*Backend)(nil)
 func (b *Backend) Name() string { return b.name }
 
 func (b *Backend) Describe() string {
-	return fmt.Sprintf("%s: Go ops, %s, %d threads", b.name, b.gemmName, b.workers)
+	convs := ""
+	if b.direct != nil {
+		convs = fmt.Sprintf("direct 3x3 convolutions (%s %dx%d tiles), ", b.direct.Name, b.direct.Rows, b.direct.Cols)
+	}
+	return fmt.Sprintf("%s: Go ops, %s%s, %d threads", b.name, convs, b.gemmName, b.workers)
 }
 
 // Alloc returns a zero-filled host tensor.
