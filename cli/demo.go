@@ -17,8 +17,8 @@ func init() {
 	addCommand(&cli.Command{
 		Name:  "demo",
 		Usage: "draw synthetic people, train a small VGG-D on them and match photos it has never seen",
-		Description: "demo runs the whole job with nothing to download and no GPU, in about a minute on two " +
-			"idle CPU cores (longer on busy or slower ones): it draws made-up people (see identities.png), trains a narrow VGG-D on " +
+		Description: "demo runs the whole job with nothing to download and no GPU, in under half a minute on two " +
+			"idle CPU cores with AVX-512 (longer on busy, older or slower ones): it draws made-up people (see identities.png), trains a narrow VGG-D on " +
 			"their photos, then matches held-out photos and prints the accuracy. Everything it makes " +
 			"(photos, model, report, curves, match table) goes into --out.",
 		Flags: []cli.Flag{
