@@ -69,12 +69,16 @@ func (v *Variant) PackFilters(dst, w []float32, k, c, b0, b1 int) {
 	size := c * 9 * v.Rows
 	for b := b0; b < b1; b++ {
 		block := dst[b*size:][:size]
-		clear(block)
-		for m := b * v.Rows; m < min(k, (b+1)*v.Rows); m++ {
-			for ch := 0; ch < c; ch++ {
-				for t, f := range w[(m*c+ch)*9:][:9] {
-					block[(ch*9+t)*v.Rows+m%v.Rows] = f
-				}
+		filters := min(v.Rows, k-b*v.Rows)
+		if filters < v.Rows {
+			clear(block)
+		}
+		// Each filter's weights are read in order and written Rows apart.
+		for r := 0; r < filters; r++ {
+			src := w[(b*v.Rows+r)*c*9:][:c*9]
+			out := block[r:]
+			for i, f := range src {
+				out[i*v.Rows] = f
 			}
 		}
 	}
@@ -87,11 +91,16 @@ func (v *Variant) PackFiltersFlipped(dst, w []float32, k, c, b0, b1 int) {
 	size := k * 9 * v.Rows
 	for b := b0; b < b1; b++ {
 		block := dst[b*size:][:size]
-		clear(block)
+		channels := min(v.Rows, c-b*v.Rows)
+		if channels < v.Rows {
+			clear(block)
+		}
 		for m := 0; m < k; m++ {
-			for ch := b * v.Rows; ch < min(c, (b+1)*v.Rows); ch++ {
-				for t, f := range w[(m*c+ch)*9:][:9] {
-					block[(m*9+8-t)*v.Rows+ch%v.Rows] = f
+			out := block[m*9*v.Rows:][:9*v.Rows]
+			for r := 0; r < channels; r++ {
+				src := w[(m*c+b*v.Rows+r)*9:][:9]
+				for t, f := range src {
+					out[(8-t)*v.Rows+r] = f
 				}
 			}
 		}
