@@ -155,6 +155,16 @@ type Backend interface {
 	Adam(param, grad, m, v *tensor.Tensor, cfg AdamConfig, step int) error
 }
 
+// ConvBackward is an op a Backend may add: both gradients of a convolution in one call, bit
+// for bit what Conv2DBackwardData and Conv2DBackwardFilter give, so that what the two share
+// (reading dy) is done once. nn uses it where the backend has it; a backend without it loses
+// nothing but that sharing.
+type ConvBackward interface {
+	// Conv2DBackward: dx as Conv2DBackwardData, dw and db (db may be nil) as
+	// Conv2DBackwardFilter.
+	Conv2DBackward(dx, dw, db, x, dy, w *tensor.Tensor, p ConvParams) error
+}
+
 // ErrNotImplemented is wrapped by the error of an op a backend has no kernel for yet, so that
 // callers and the conformance suite can tell "missing" from "wrong".
 var ErrNotImplemented = errors.New("not implemented on this backend")

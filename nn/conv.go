@@ -86,6 +86,12 @@ func (c *Conv2D) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	if err := ensure(b, &c.dx, tensor.Float32, c.x.Shape()...); err != nil {
 		return nil, layerError(c, err)
 	}
+	if fused, ok := b.(kernels.ConvBackward); ok {
+		if err := fused.Conv2DBackward(c.dx, c.Weight.Grad, c.Bias.Grad, c.x, dy, c.Weight.Value, c.Window); err != nil {
+			return nil, layerError(c, err)
+		}
+		return c.dx, nil
+	}
 	if err := b.Conv2DBackwardData(c.dx, dy, c.Weight.Value, c.Window); err != nil {
 		return nil, layerError(c, err)
 	}

@@ -266,21 +266,64 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 	} else {
 		be.loweredBackwardFilter(dwd, xd, dyd, g)
 	}
-	if dbd != nil {
-		// Bias gradients sum N*P*Q terms each; accumulate in float64 for accuracy. Each
-		// filter's sum is one worker's, in batch order.
-		pq := g.pixels()
-		parallelFor(g.k, be.workers, func(_, lo, hi int) {
-			for k := lo; k < hi; k++ {
-				var sum float64
-				for n := 0; n < g.n; n++ {
-					sum += vec.Sum(dyd[(n*g.k+k)*pq : (n*g.k+k+1)*pq])
-				}
-				dbd[k] = float32(sum)
-			}
-		})
-	}
+	be.biasGrad(dbd, dyd, g)
 	return nil
+}
+
+// Conv2DBackward computes what Conv2DBackwardData and Conv2DBackwardFilter compute, in one
+// call (kernels.ConvBackward). On the direct kernels dy is copied into its flat planes once,
+// for both gradients; elsewhere it is the two ops in turn. The results are bit for bit those
+// of the two ops.
+func (be *Backend) Conv2DBackward(dx, dw, db, x, dy, w *tensor.Tensor, p kernels.ConvParams) error {
+	const op = "Conv2DBackward"
+	kg, err := kernels.CheckConv2DBackwardData(dx, dy, w, p)
+	if err != nil {
+		return err
+	}
+	if _, err := kernels.CheckConv2DBackwardFilter(dw, db, x, dy, p); err != nil {
+		return err
+	}
+	g := geometry(kg, p)
+	if !be.usesDirectFilter(g) {
+		if err := be.Conv2DBackwardData(dx, dy, w, p); err != nil {
+			return err
+		}
+		return be.Conv2DBackwardFilter(dw, db, x, dy, p)
+	}
+	d, err := hostAll(op, named{"dx", dx}, named{"dw", dw}, named{"x", x}, named{"dy", dy}, named{"w", w})
+	if err != nil {
+		return err
+	}
+	var dbd []float32
+	if db != nil {
+		if dbd, err = hostF32(op, "db", db); err != nil {
+			return err
+		}
+	}
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	be.directBackward(d[0], d[1], d[2], d[3], d[4], g)
+	be.biasGrad(dbd, d[3], g)
+	return nil
+}
+
+// biasGrad sets db = Σ_n Σ_pq dy, when db is not nil. Bias gradients sum N*P*Q terms each;
+// they are accumulated in float64 for accuracy. Each filter's sum is one worker's, in batch
+// order.
+func (be *Backend) biasGrad(dbd, dyd []float32, g convGeometry) {
+	if dbd == nil {
+		return
+	}
+	pq := g.pixels()
+	parallelFor(g.k, be.workers, func(_, lo, hi int) {
+		for k := lo; k < hi; k++ {
+			var sum float64
+			for n := 0; n < g.n; n++ {
+				sum += vec.Sum(dyd[(n*g.k+k)*pq : (n*g.k+k+1)*pq])
+			}
+			dbd[k] = float32(sum)
+		}
+	})
 }
 
 // loweredBackwardFilter: dw = Σ_groups dy_group · col_groupᵀ.

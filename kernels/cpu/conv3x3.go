@@ -57,13 +57,19 @@ func (be *Backend) usesDirectFilter(g convGeometry) bool {
 
 // directCorrelate sets out, the NCHW batch of outputs channels, to the 3x3 correlation of the
 // NCHW batch in (inputs channels of h x w) with the filters packed in s.filters, plus bias
-// when not nil: the forward convolution, or with flipped filters the input gradient. Each
-// tile of results is scattered into out while it is still in the L1 cache.
+// when not nil: the forward convolution, or with flipped filters the input gradient.
 func (be *Backend) directCorrelate(out, in []float32, n, inputs, outputs, h, w int, bias []float32) {
 	v, s := be.direct, &be.directScratch
 	plane := direct.NewPlane(direct.Layout{N: n, H: h, W: w}, v.Cols)
 	s.in = grow(s.in, inputs*plane.Len)
 	parallelFor(inputs*n, be.workers, func(_, lo, hi int) { plane.Pack(s.in, in, inputs, 0, lo, hi) })
+	be.correlatePlanes(out, s.in, plane, inputs, outputs, bias)
+}
+
+// correlatePlanes is directCorrelate on inputs already in their flat planes. Each tile of
+// results is scattered into out while it is still in the L1 cache.
+func (be *Backend) correlatePlanes(out, planes []float32, plane direct.Plane, inputs, outputs int, bias []float32) {
+	v, s := be.direct, &be.directScratch
 	blocks := v.Blocks(outputs)
 	s.bias = grow(s.bias, blocks*v.Rows)
 	clear(s.bias[copy(s.bias, bias):])
@@ -77,7 +83,7 @@ func (be *Backend) directCorrelate(out, in []float32, n, inputs, outputs, h, w i
 		for t := lo; t < hi; t++ {
 			j := t * v.Cols
 			for b := 0; b < blocks; b++ {
-				v.Forward(tile, v.Cols, s.in[origin+j:], plane.Len, plane.RowStride(),
+				v.Forward(tile, v.Cols, planes[origin+j:], plane.Len, plane.RowStride(),
 					inputs, s.filters[b*inputs*9*v.Rows:], s.bias[b*v.Rows:])
 				plane.Scatter(out, outputs, b*v.Rows, min(v.Rows, outputs-b*v.Rows), tile, v.Cols, j, v.Cols)
 			}
@@ -96,25 +102,52 @@ func (be *Backend) directForward(yd, xd, wd, bd []float32, g convGeometry) {
 // directBackwardData: dx = the correlation of dy with the filters turned half a turn, inputs
 // and outputs swapped.
 func (be *Backend) directBackwardData(dxd, dyd, wd []float32, g convGeometry) {
-	v, s := be.direct, &be.directScratch
-	s.filters = grow(s.filters, v.PackedLen(g.c, g.k))
-	parallelFor(v.Blocks(g.c), be.workers, func(_, lo, hi int) { v.PackFiltersFlipped(s.filters, wd, g.k, g.c, lo, hi) })
+	be.packFlipped(wd, g)
 	be.directCorrelate(dxd, dyd, g.n, g.k, g.c, g.h, g.w, nil)
 }
 
+// packFlipped packs the input gradient's filters into s.filters.
+func (be *Backend) packFlipped(wd []float32, g convGeometry) {
+	v, s := be.direct, &be.directScratch
+	s.filters = grow(s.filters, v.PackedLen(g.c, g.k))
+	parallelFor(v.Blocks(g.c), be.workers, func(_, lo, hi int) { v.PackFiltersFlipped(s.filters, wd, g.k, g.c, lo, hi) })
+}
+
+// directBackward computes both gradients from one copy of dy's planes (in s.grad): the input
+// gradient as directBackwardData, then the weight gradient as directBackwardFilter.
+func (be *Backend) directBackward(dxd, dwd, xd, dyd, wd []float32, g convGeometry) {
+	plane := be.packGrad(dyd, g)
+	be.packFlipped(wd, g)
+	be.correlatePlanes(dxd, be.directScratch.grad, plane, g.k, g.c, nil)
+	be.filterFromPlanes(dwd, xd, plane, g)
+}
+
 // directBackwardFilter: dw[k][c][ky][kx] = Σ_o dy[k][o] · x[c][o + (ky-1)·RowStride + kx-1]
-// over every position o, dy being zero in the padding. A unit is one filter block, input
-// channel and filter row; each is summed by one worker, chunk after chunk, into partial sums
-// that are added across lanes at the end.
+// over every position o, dy being zero in the padding.
 func (be *Backend) directBackwardFilter(dwd, xd, dyd []float32, g convGeometry) {
+	be.filterFromPlanes(dwd, xd, be.packGrad(dyd, g), g)
+}
+
+// packGrad copies dy into its flat planes, s.grad, with zero planes for the last filter
+// block's missing filters, and returns their geometry.
+func (be *Backend) packGrad(dyd []float32, g convGeometry) direct.Plane {
 	v, s := be.direct, &be.directScratch
 	plane := direct.NewPlane(direct.Layout{N: g.n, H: g.h, W: g.w}, v.Cols)
+	blocks := v.Blocks(g.k)
+	s.grad = grow(s.grad, blocks*v.FilterRows*plane.Len)
+	parallelFor(g.k*g.n, be.workers, func(_, lo, hi int) { plane.Pack(s.grad, dyd, g.k, 0, lo, hi) })
+	clear(s.grad[g.k*plane.Len:])
+	return plane
+}
+
+// filterFromPlanes is the weight gradient from dy's planes in s.grad. A unit is one filter
+// block, input channel and filter row; each is summed by one worker, chunk after chunk, into
+// partial sums that are added across lanes at the end.
+func (be *Backend) filterFromPlanes(dwd, xd []float32, plane direct.Plane, g convGeometry) {
+	v, s := be.direct, &be.directScratch
 	blocks := ceilDiv(g.k, v.FilterRows)
 	s.in = grow(s.in, g.c*plane.Len)
-	s.grad = grow(s.grad, blocks*v.FilterRows*plane.Len)
 	parallelFor(g.c*g.n, be.workers, func(_, lo, hi int) { plane.Pack(s.in, xd, g.c, 0, lo, hi) })
-	parallelFor(g.k*g.n, be.workers, func(_, lo, hi int) { plane.Pack(s.grad, dyd, g.k, 0, lo, hi) })
-	clear(s.grad[g.k*plane.Len:]) // the last block's missing filters
 	tile := v.FilterRows * 3 * v.Lanes
 	for len(s.sums) < be.workers {
 		s.sums = append(s.sums, nil)
