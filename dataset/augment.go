@@ -92,11 +92,11 @@ func (j Jitter) Apply(img *image.RGBA, norm vision.Normalization, dst []float32)
 	// Inverse map: undo the shift, then the zoom and turn (rotate by -Rotate, divide by
 	// Scale), then the mirror.
 	cos, sin := math.Cos(j.Rotate)/j.Scale, math.Sin(j.Rotate)/j.Scale
-	pixel := func(x, y, c int) float32 {
-		x = min(max(x, 0), w-1)
-		y = min(max(y, 0), h-1)
-		return float32(img.Pix[img.PixOffset(b.Min.X+x, b.Min.Y+y)+c])
+	// offset is where pixel (x, y), moved to the nearest edge when outside, starts in Pix.
+	offset := func(x, y int) int {
+		return img.PixOffset(b.Min.X+min(max(x, 0), w-1), b.Min.Y+min(max(y, 0), h-1))
 	}
+	pix := img.Pix
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			// Offsets from the centre, measured between pixel centres.
@@ -111,9 +111,12 @@ func (j Jitter) Apply(img *image.RGBA, norm vision.Normalization, dst []float32)
 			sx, sy := su+cx-0.5, sv+cy-0.5
 			x0, y0 := int(math.Floor(sx)), int(math.Floor(sy))
 			fx, fy := float32(sx-float64(x0)), float32(sy-float64(y0))
+			// The four neighbours are found once for the three channels.
+			o00, o10 := offset(x0, y0), offset(x0+1, y0)
+			o01, o11 := offset(x0, y0+1), offset(x0+1, y0+1)
 			for c := range 3 {
-				top := pixel(x0, y0, c)*(1-fx) + pixel(x0+1, y0, c)*fx
-				bottom := pixel(x0, y0+1, c)*(1-fx) + pixel(x0+1, y0+1, c)*fx
+				top := float32(pix[o00+c])*(1-fx) + float32(pix[o10+c])*fx
+				bottom := float32(pix[o01+c])*(1-fx) + float32(pix[o11+c])*fx
 				dst[c*plane+y*w+x] = (top*(1-fy)+bottom*fy)*scale[c] + shift[c]
 			}
 		}
