@@ -77,16 +77,17 @@ func (be *Backend) correlatePlanes(out, planes []float32, plane direct.Plane, in
 		s.tiles = append(s.tiles, make([]float32, v.Rows*v.Cols))
 	}
 	origin := plane.Base() - plane.RowStride() - 1 // tap (0,0) of position Base
-	tiles := plane.Cols / v.Cols
-	parallelFor(tiles, be.workers, func(worker, lo, hi int) {
+	// A unit is one tile of positions for one block of filters, taken tile by tile so that a
+	// tile's inputs stay in cache across its blocks; units rather than tiles split the work
+	// evenly where the planes make few tiles (nine for the small network's 4x4 layers).
+	units := plane.Cols / v.Cols * blocks
+	parallelFor(units, be.workers, func(worker, lo, hi int) {
 		tile := s.tiles[worker][:v.Rows*v.Cols]
-		for t := lo; t < hi; t++ {
-			j := t * v.Cols
-			for b := 0; b < blocks; b++ {
-				v.Forward(tile, v.Cols, planes[origin+j:], plane.Len, plane.RowStride(),
-					inputs, s.filters[b*inputs*9*v.Rows:], s.bias[b*v.Rows:])
-				plane.Scatter(out, outputs, b*v.Rows, min(v.Rows, outputs-b*v.Rows), tile, v.Cols, j, v.Cols)
-			}
+		for u := lo; u < hi; u++ {
+			j, b := u/blocks*v.Cols, u%blocks
+			v.Forward(tile, v.Cols, planes[origin+j:], plane.Len, plane.RowStride(),
+				inputs, s.filters[b*inputs*9*v.Rows:], s.bias[b*v.Rows:])
+			plane.Scatter(out, outputs, b*v.Rows, min(v.Rows, outputs-b*v.Rows), tile, v.Cols, j, v.Cols)
 		}
 	})
 }
