@@ -30,7 +30,8 @@ func init() {
 			"top-1 and top-5. It saves the best model to --out and the last epoch beside it (.last), with " +
 			"a JSON report and a PNG of the curves. Ctrl-C saves and stops; --resume continues exactly " +
 			"where the run stopped, with the settings it was started with. Framed photos are kept in a cache (--cache, --no-cache) " +
-			"so that a later run over the same photos, and the gallery indexed at the end, need not frame them again. Before the first epoch it times a few " +
+			"so that a later run over the same photos, and the gallery indexed at the end, need not frame them again. --time gives the run a budget: " +
+			"it times training steps of a few networks here first and chooses the network and epochs that fit. Before the first epoch it times a few " +
 			"steps and estimates the run's duration. At the end it compares the best validation top-1 with " +
 			"guessing (chance, and always naming the largest identity); a model no better than that is still " +
 			"written, with its gallery, but the command fails (exit status 3) unless --allow-chance.",
@@ -41,6 +42,8 @@ func init() {
 				"(the blog post's: vgg-d, sgd at lr 0.01 with weight decay 5e-4, which stays at chance on small sets)"},
 			&cli.StringFlag{Name: "arch", Value: d.Arch, Usage: "the network: vgg-d-bn (a batch norm after every convolution, torchvision's vgg16_bn layout) or vgg-d (the seed's, without)"},
 			&cli.StringFlag{Name: "init", Usage: "start from the weights of this `MODEL` (one trained on other people, of the same --arch, --width and --input) instead of random ones; a new classifier is made for these identities"},
+			&cli.DurationFlag{Name: "time", Usage: "how long the whole run may take, such as 30m or 2h: it times training steps here and chooses the epochs, " +
+				"and the --width and --input not given, that fit (the report says what it chose and why)"},
 			&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "passes over the training photos (given, exactly that many)"},
 			&cli.IntFlag{Name: "min-steps", Value: d.MinSteps, Usage: "the least number of training steps: a small set trains more epochs to make them (0: none)"},
 			&cli.IntFlag{Name: "batch", Value: d.BatchSize, Usage: "photos per training step"},
@@ -55,6 +58,7 @@ func init() {
 			&cli.Float64Flag{Name: "val", Value: d.ValFraction, Usage: "share of each identity's photos held out for validation"},
 			&cli.Uint64Flag{Name: "seed", Value: d.Seed, Usage: "fixes initial weights, split, shuffles, augmentation and dropout"},
 			&cli.StringFlag{Name: "augment", Value: "default", Usage: "training-picture variation: default (flip, shift, zoom, tilt), flip-shift or none"},
+			&cli.Float64Flag{Name: "erase", Usage: "share of training pictures that get a random rectangle blanked (random erasing), on top of --augment; 0: none"},
 			&cli.IntFlag{Name: "workers", Usage: "goroutines decoding photos (0: one per CPU)"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue the run saved beside --out"},
 			&cli.BoolFlag{Name: "allow-chance", Usage: "exit 0 even when the model has not learned (no better than guessing); the log and the report still say so"},
@@ -100,6 +104,18 @@ func runTrain(c *cli.Context) error {
 			apply()
 		}
 	}
+	if c.IsSet("time") {
+		switch {
+		case c.Bool("resume"):
+			return fmt.Errorf("train: --time plans a new run; a resumed run goes on with the plan it made (leave --time out)")
+		case c.IsSet("epochs"):
+			return fmt.Errorf("train: --time chooses the epochs; give --time or --epochs, not both")
+		case c.Duration("time") <= 0:
+			return fmt.Errorf("train: --time %s: give a positive duration, such as 30m", c.Duration("time"))
+		}
+		// What the budget chooses starts unset; a --width or --input given below is kept.
+		s.TimeBudget, s.Epochs, s.WidthDivisor, s.InputSize = c.Duration("time"), 0, 0, 0
+	}
 	set("data", func() { s.Data = c.String("data") })
 	set("arch", func() { s.Arch = c.String("arch") })
 	set("init", func() { s.Init = c.String("init") })
@@ -127,6 +143,7 @@ func runTrain(c *cli.Context) error {
 	if augmentErr != nil {
 		return augmentErr
 	}
+	set("erase", func() { s.Augment.Erase = c.Float64("erase") })
 	if s.Data == "" {
 		return fmt.Errorf("train: --data is required: the folder of photos, DIR/<identity>/<photo>")
 	}

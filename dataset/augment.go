@@ -20,6 +20,10 @@ type Augment struct {
 	MaxScale float64
 	// MaxRotate turns the picture by up to this many degrees either way.
 	MaxRotate float64
+	// Erase blanks a random rectangle (2% to 25% of the picture, of aspect 0.3 to 3.3) to the
+	// normalised mean in this share of the pictures (Zhong et al.'s random erasing), so that
+	// the network cannot lean on any one part of the face. 0: never.
+	Erase float64 `json:",omitempty"`
 }
 
 // DefaultAugment is mild, as suits faces already framed by an aligner: a flip, ±6% shift,
@@ -34,6 +38,8 @@ type Jitter struct {
 	ShiftX, ShiftY float64
 	Scale          float64
 	Rotate         float64
+	// Erase is the rectangle blanked after the rest (empty: none), in output pixels.
+	Erase image.Rectangle
 }
 
 // NoJitter leaves a picture as it is.
@@ -51,19 +57,31 @@ func (a Augment) Draw(seed uint64, epoch, index, size int) Jitter {
 	// Every draw is made whatever the settings, so that changing one setting does not
 	// reshuffle the others.
 	flip := rng.IntN(2) == 1
-	return Jitter{
+	j := Jitter{
 		Flip:   a.Flip && flip,
 		ShiftX: symmetric(a.MaxShift) * float64(size),
 		ShiftY: symmetric(a.MaxShift) * float64(size),
 		Scale:  1 + symmetric(a.MaxScale),
 		Rotate: symmetric(a.MaxRotate) * math.Pi / 180,
 	}
+	// Drawn after the others, so that the pictures of a run without erasing are as before.
+	erase, area, aspect, at := rng.Float64(), rng.Float64(), rng.Float64(), [2]float64{rng.Float64(), rng.Float64()}
+	if erase < a.Erase {
+		const minArea, maxArea, minAspect, maxAspect = 0.02, 0.25, 0.3, 1 / 0.3
+		pixels := (minArea + area*(maxArea-minArea)) * float64(size*size)
+		ratio := math.Exp(math.Log(minAspect) + aspect*(math.Log(maxAspect)-math.Log(minAspect)))
+		w := min(max(int(math.Round(math.Sqrt(pixels*ratio))), 1), size)
+		h := min(max(int(math.Round(math.Sqrt(pixels/ratio))), 1), size)
+		x, y := int(at[0]*float64(size-w+1)), int(at[1]*float64(size-h+1))
+		j.Erase = image.Rect(x, y, x+w, y+h)
+	}
+	return j
 }
 
 // Validate reports settings outside sensible ranges.
 func (a Augment) Validate() error {
-	if a.MaxShift < 0 || a.MaxShift > 0.5 || a.MaxScale < 0 || a.MaxScale >= 1 || a.MaxRotate < 0 || a.MaxRotate > 180 {
-		return fmt.Errorf("dataset: augmentation %+v out of range (shift 0..0.5, scale 0..<1, rotate 0..180 degrees)", a)
+	if a.MaxShift < 0 || a.MaxShift > 0.5 || a.MaxScale < 0 || a.MaxScale >= 1 || a.MaxRotate < 0 || a.MaxRotate > 180 || !(a.Erase >= 0 && a.Erase <= 1) {
+		return fmt.Errorf("dataset: augmentation %+v out of range (shift 0..0.5, scale 0..<1, rotate 0..180 degrees, erase 0..1)", a)
 	}
 	return nil
 }
@@ -73,7 +91,21 @@ func (a Augment) Validate() error {
 // in img; samples falling outside repeat the nearest edge pixel, which looks far more like a
 // photo than a black border does.
 func (j Jitter) Apply(img *image.RGBA, norm vision.Normalization, dst []float32) {
-	if j == NoJitter {
+	j.resample(img, norm, dst)
+	// The erased rectangle holds the normalised mean, 0: what the network sees on average.
+	b := img.Bounds()
+	r := j.Erase.Intersect(image.Rect(0, 0, b.Dx(), b.Dy()))
+	plane := b.Dx() * b.Dy()
+	for c := range 3 {
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			clear(dst[c*plane+y*b.Dx()+r.Min.X : c*plane+y*b.Dx()+r.Max.X])
+		}
+	}
+}
+
+// resample writes img, moved, zoomed, turned and mirrored by j, into dst.
+func (j Jitter) resample(img *image.RGBA, norm vision.Normalization, dst []float32) {
+	if moved := (Jitter{Flip: j.Flip, ShiftX: j.ShiftX, ShiftY: j.ShiftY, Scale: j.Scale, Rotate: j.Rotate}); moved == NoJitter {
 		vision.ToCHW(img, norm, dst)
 		return
 	}

@@ -136,3 +136,65 @@ func TestJitterApply(t *testing.T) {
 		t.Errorf("normalised flip: %v, want %v", got, want)
 	}
 }
+
+// Random erasing: about the asked share of pictures get a rectangle of 2-25% of their area
+// inside the picture, the other draws are those of a run without erasing, and Apply blanks
+// exactly that rectangle to the normalised mean.
+func TestAugmentErase(t *testing.T) {
+	const size, n = 64, 4000
+	a := DefaultAugment
+	a.Erase = 0.5
+	erased := 0
+	for i := range n {
+		j := a.Draw(7, 2, i, size)
+		plain := DefaultAugment.Draw(7, 2, i, size)
+		if plain.Erase != (image.Rectangle{}) {
+			t.Fatalf("draw %d: erasing off drew %v", i, plain.Erase)
+		}
+		moved := j
+		moved.Erase = image.Rectangle{}
+		if moved != plain {
+			t.Fatalf("draw %d: erasing changed the other draws: %+v, want %+v", i, moved, plain)
+		}
+		if j.Erase.Empty() {
+			continue
+		}
+		erased++
+		area := float64(j.Erase.Dx()*j.Erase.Dy()) / (size * size)
+		if !j.Erase.In(image.Rect(0, 0, size, size)) || area < 0.01 || area > 0.3 {
+			t.Fatalf("draw %d: erased %v (%.1f%% of the picture)", i, j.Erase, 100*area)
+		}
+	}
+	// Binomial(4000, 0.5): a standard deviation of 32.
+	if erased < n/2-200 || erased > n/2+200 {
+		t.Errorf("%d of %d pictures erased, want about half", erased, n)
+	}
+
+	img := image.NewRGBA(image.Rect(0, 0, 20, 12))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(17 + i*7%200)
+	}
+	norm := vision.Normalization{Mean: [3]float32{0.4, 0.5, 0.6}, Std: [3]float32{0.2, 0.25, 0.3}}
+	j := Jitter{Flip: true, ShiftX: 1.5, Scale: 1.05, Rotate: 0.1, Erase: image.Rect(3, 2, 9, 7)}
+	whole := make([]float32, 3*20*12)
+	Jitter{Flip: j.Flip, ShiftX: j.ShiftX, Scale: j.Scale, Rotate: j.Rotate}.Apply(img, norm, whole)
+	got := make([]float32, len(whole))
+	for i := range got {
+		got[i] = float32(math.NaN())
+	}
+	j.Apply(img, norm, got)
+	for c := range 3 {
+		for y := range 12 {
+			for x := range 20 {
+				i := c*240 + y*20 + x
+				want := whole[i]
+				if image.Pt(x, y).In(j.Erase) {
+					want = 0
+				}
+				if got[i] != want {
+					t.Fatalf("channel %d (%d, %d): %v, want %v", c, x, y, got[i], want)
+				}
+			}
+		}
+	}
+}

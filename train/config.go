@@ -14,6 +14,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/dataset/framecache"
@@ -30,8 +31,14 @@ type Settings struct {
 	// (fine-tuning): every tensor but a classifier for another number of identities is taken
 	// from it, and its input normalisation too. "" starts from scratch.
 	Init string `json:"init,omitempty"`
-	// Epochs is the number of passes over the training split.
+	// Epochs is the number of passes over the training split; 0 with a TimeBudget: the budget
+	// chooses.
 	Epochs int `json:"epochs"`
+	// TimeBudget, when set, is how long the whole run may take (framing and indexing the
+	// gallery included): the run times training steps on this machine and chooses the epochs,
+	// and the width and input size where they are 0, that fit it (see planBudget). The
+	// report's settings hold what it chose, so that a resumed run continues that.
+	TimeBudget time.Duration `json:"time_budget,omitempty"`
 	// MinSteps is the least number of training steps: on a set so small that Epochs passes
 	// make fewer, the run trains more epochs (0: exactly Epochs). The run's report stores the
 	// epochs it trained.
@@ -54,9 +61,11 @@ type Settings struct {
 	// Arch is the network: "vgg-d" (the seed's; empty means it) or "vgg-d-bn" (a batch norm
 	// after every convolution). See nn.Config.Arch.
 	Arch string `json:"arch,omitempty"`
-	// WidthDivisor divides every layer's width (1: the paper's network).
+	// WidthDivisor divides every layer's width (1: the paper's network); 0 with a
+	// TimeBudget: the budget chooses.
 	WidthDivisor int `json:"width_divisor"`
-	// InputSize is the side of the square pictures the network sees, a multiple of 32.
+	// InputSize is the side of the square pictures the network sees, a multiple of 32; 0 with
+	// a TimeBudget: the budget chooses.
 	InputSize int `json:"input_size"`
 	// ValFraction is the share of each identity's photos held out for validation.
 	ValFraction float64 `json:"val_fraction"`
@@ -158,7 +167,11 @@ func (s Settings) Validate() error {
 	if s.Data == "" {
 		bad("no data folder")
 	}
-	if s.Epochs < 1 {
+	budget := s.TimeBudget > 0
+	if s.TimeBudget < 0 {
+		bad("time budget %s must not be negative", s.TimeBudget)
+	}
+	if s.Epochs < 1 && !(budget && s.Epochs == 0) {
 		bad("epochs %d must be at least 1", s.Epochs)
 	}
 	if s.MinSteps < 0 {
@@ -190,11 +203,11 @@ func (s Settings) Validate() error {
 	// nn.Config reads a zero input size or width divisor as its default; a setting of zero is
 	// a mistake here, not a request for the full-size network.
 	inputOK := s.InputSize >= 32 && s.InputSize%32 == 0
-	if !inputOK {
+	if !inputOK && !(budget && s.InputSize == 0) {
 		bad("input size %d must be a positive multiple of 32", s.InputSize)
 	}
 	widthOK := slices.Contains([]int{1, 2, 4, 8, 16}, s.WidthDivisor)
-	if !widthOK {
+	if !widthOK && !(budget && s.WidthDivisor == 0) {
 		bad("width divisor %d must be 1, 2, 4, 8 or 16", s.WidthDivisor)
 	}
 	if inputOK && widthOK {
@@ -202,7 +215,9 @@ func (s Settings) Validate() error {
 			bad("%v", err)
 		}
 	}
-	if err := s.schedule(1).Validate(); err != nil {
+	scheduled := s
+	scheduled.Epochs = max(s.Epochs, 1) // a budget's epochs are chosen later
+	if err := scheduled.schedule(1).Validate(); err != nil {
 		bad("%v", err)
 	}
 	if len(problems) > 0 {

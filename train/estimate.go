@@ -56,7 +56,7 @@ func (r *run) estimate(ctx context.Context) {
 		smaller = append(smaller, fmt.Sprintf("--input 64 (now %d; a quarter of the work per photo)", r.s.InputSize))
 	}
 	if len(smaller) > 0 {
-		r.logf("that is long for a CPU: for a first run, try %s", strings.Join(smaller, " and/or "))
+		r.logf("that is long for a CPU: for a first run, try %s, or --time 30m to have the run choose what fits", strings.Join(smaller, " and/or "))
 	}
 }
 
@@ -80,28 +80,9 @@ func (r *run) timeSteps(ctx context.Context) (step, valPerEpoch time.Duration, e
 		if err != nil {
 			return 0, 0, err
 		}
-		var start time.Time
-		for i := range 1 + estimateSteps {
-			if i == 1 {
-				start = time.Now()
-			}
-			x, err := r.inputs.upload(batch.X)
-			if err != nil {
-				return 0, 0, err
-			}
-			labels, err := r.inputs.upload(batch.Labels)
-			if err != nil {
-				return 0, 0, err
-			}
-			if err := t.Step(x, labels); err != nil {
-				return 0, 0, err
-			}
-			// Reading the statistics waits for the device, so a GPU's queued work is counted.
-			if _, err := t.ReadTrainStats(); err != nil {
-				return 0, 0, err
-			}
+		if step, err = timeTrainingSteps(ctx, t, r.inputs, batch.X, batch.Labels); err != nil {
+			return 0, 0, err
 		}
-		step = time.Since(start) / estimateSteps
 		break
 	}
 	if r.valLoader == nil {

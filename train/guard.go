@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/vgglab/vgg/nn"
@@ -154,13 +155,22 @@ func binomialTail(k, n int, p float64) float64 {
 
 // plateau is how many of the last epochs in a row kept the mean training loss at or above
 // plateauShare of ln classes, the loss of a network that has learnt nothing.
-func plateau(epochs []EpochMetrics, classes int) int {
+//
+// Epochs before the learning rate first reached half of peakLR do not count: a one-cycle run
+// spends its first 30% of steps raising the rate from a 25th of its peak, and a long run (a
+// time budget's hundreds of epochs) sits near ln N through its first dozen epochs while the
+// rate is still too small to move it, then learns.
+func plateau(epochs []EpochMetrics, classes int, peakLR float64) int {
 	limit := plateauShare * math.Log(float64(classes))
 	n := 0
 	for i := len(epochs) - 1; i >= 0 && epochs[i].TrainLoss >= limit; i-- {
 		n++
 	}
-	return n
+	risen := slices.IndexFunc(epochs, func(m EpochMetrics) bool { return m.LR >= peakLR/2 })
+	if risen < 0 {
+		return 0
+	}
+	return min(n, len(epochs)-risen)
 }
 
 // advice is what to try when a run does not learn, for these settings.
@@ -189,7 +199,7 @@ func advice(s Settings, photosPerIdentity float64) []string {
 // so a resumed run warns as the uninterrupted one would.
 func (r *run) warnPlateau() {
 	classes := r.model.Config.Classes
-	n := plateau(r.report.Epochs, classes)
+	n := plateau(r.report.Epochs, classes, r.s.LR)
 	if n < plateauEpochs || (n-plateauEpochs)%plateauRepeat != 0 {
 		return
 	}

@@ -86,19 +86,31 @@ func TestJudge(t *testing.T) {
 }
 
 func TestPlateau(t *testing.T) {
-	losses := func(ls ...float64) []EpochMetrics {
+	const peak = 1e-3
+	// epochs makes a run's metrics from (training loss, learning rate) pairs.
+	epochs := func(pairs ...float64) []EpochMetrics {
 		var e []EpochMetrics
-		for _, l := range ls {
-			e = append(e, EpochMetrics{TrainLoss: l})
+		for i := 0; i < len(pairs); i += 2 {
+			e = append(e, EpochMetrics{TrainLoss: pairs[i], LR: pairs[i+1]})
 		}
 		return e
 	}
 	ln6 := math.Log(6)
-	if n := plateau(losses(ln6, 1.2, ln6, ln6+0.01, 0.99*ln6), 6); n != 3 {
-		t.Errorf("plateau %d epochs, want the last 3", n)
-	}
-	if n := plateau(losses(ln6, ln6, 0.9*ln6), 6); n != 0 {
-		t.Errorf("plateau %d epochs after the loss fell, want 0", n)
+	for _, c := range []struct {
+		name   string
+		epochs []EpochMetrics
+		want   int
+	}{
+		{"the last three at ln 6", epochs(ln6, peak, 1.2, peak, ln6, peak, ln6+0.01, peak, 0.99*ln6, peak), 3},
+		{"the loss fell", epochs(ln6, peak, ln6, peak, 0.9*ln6, peak), 0},
+		// A one-cycle warm-up: the rate below half its peak for three epochs, which do not count.
+		{"warming up", epochs(ln6, peak/25, ln6, peak/10, ln6, peak/3), 0},
+		{"warmed up two epochs ago", epochs(ln6, peak/25, ln6, peak/10, ln6, peak/3, ln6, peak*0.6, ln6, peak), 2},
+		{"a constant rate", epochs(ln6, peak, ln6, peak, ln6, peak, ln6, peak), 4},
+	} {
+		if n := plateau(c.epochs, 6, peak); n != c.want {
+			t.Errorf("%s: plateau of %d epochs, want %d", c.name, n, c.want)
+		}
 	}
 }
 

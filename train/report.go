@@ -41,6 +41,9 @@ type Report struct {
 	// the validation split: the reliability diagram, the expected calibration error and the
 	// accuracy of each confidence word; nil without a validation split.
 	Calibration *nn.Reliability `json:"calibration,omitempty"`
+	// Budget is what a time budget chose (Settings.TimeBudget) and the timings it chose by;
+	// nil without one.
+	Budget *BudgetPlan `json:"budget,omitempty"`
 	// Verdict is the learning guard's judgement of the best epoch, once the run is complete.
 	Verdict *Verdict `json:"verdict,omitempty"`
 }

@@ -52,6 +52,9 @@ type run struct {
 	epochSeconds float64
 	// inputs holds the backend copies of the batches.
 	inputs *staging
+	// began is when Run was called; plan is what the time budget chose (nil without one).
+	began time.Time
+	plan  *BudgetPlan
 }
 
 // tally sums the training statistics of part of an epoch.
@@ -83,7 +86,7 @@ func Run(ctx context.Context, s Settings, o Options) (*Report, error) {
 	if o.Out == "" {
 		return nil, fmt.Errorf("train: no output model path")
 	}
-	r := &run{s: s, o: o, paths: PathsFor(o.Out)}
+	r := &run{s: s, o: o, paths: PathsFor(o.Out), began: time.Now()}
 	// Find out now, not after the whole run, that a file cannot be written where a folder is.
 	for _, path := range []string{r.paths.Best, r.paths.Last, r.paths.LastState, r.paths.Report, r.paths.Plot} {
 		if info, err := os.Stat(path); err == nil && info.IsDir() {
@@ -247,6 +250,9 @@ func (r *run) epoch(ctx context.Context) error {
 	m.Seconds = r.epochSeconds + time.Since(started).Seconds()
 	r.report.Seconds += time.Since(started).Seconds()
 	r.report.Epochs = append(r.report.Epochs, m)
+	if len(r.report.Epochs) == 1 {
+		r.keepToBudget(m.Seconds)
+	}
 
 	isBest := r.report.BestEpoch == 0 || r.better(m, r.report.Epochs[r.report.BestEpoch-1])
 	if isBest {

@@ -26,6 +26,12 @@ func (r *run) setUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if !r.o.Resume && s.TimeBudget > 0 {
+		if err := r.planForBudget(ctx, set); err != nil {
+			return err
+		}
+		s = r.s
+	}
 	src := dataset.NewSource(dataset.SourceOptions{Size: s.InputSize, Frame: r.o.Framing, FrameID: r.o.FramingID,
 		FrameCache: r.o.FrameCache, Cache: true})
 	start := time.Now()
@@ -57,6 +63,10 @@ func (r *run) setUp(ctx context.Context) error {
 		r.base = newBaseline("training", trainSet.Counts())
 	}
 
+	if r.plan != nil {
+		r.refitBudget()
+		s = r.s
+	}
 	if r.o.Resume {
 		err = r.restore(set.Classes)
 	} else {
@@ -95,6 +105,7 @@ func (r *run) setUp(ctx context.Context) error {
 		r.report = &Report{
 			Settings: s, Status: "running", Device: r.b.Describe(), Classes: set.Classes,
 			Normalization: r.norm(), Parameters: r.model.NumParams(), FLOPsPerImage: r.model.FLOPs(), Files: r.paths,
+			Budget: r.plan,
 		}
 	}
 	r.report.TrainPhotos, r.report.ValPhotos = len(trainSet.Samples), len(valSet.Samples)

@@ -65,7 +65,24 @@ func main() {
 	flag.Uint64Var(&s.Seed, "seed", s.Seed, "as vgg train --seed (the split of the photos into training and validation, the weights, ...)")
 	flag.Float64Var(&s.LR, "lr", s.LR, "as vgg train --lr")
 	flag.IntVar(&s.BatchSize, "batch", s.BatchSize, "as vgg train --batch")
+	flag.Float64Var(&s.Augment.Erase, "erase", s.Augment.Erase, "as vgg train --erase")
+	flag.DurationVar(&s.TimeBudget, "time", 0, "as vgg train --time: the run chooses the epochs, and the --width and --input not given, that fit")
 	flag.Parse()
+	if s.TimeBudget > 0 {
+		given := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		if given["epochs"] {
+			fmt.Fprintln(os.Stderr, "quality: --time chooses the epochs; give --time or --epochs, not both")
+			os.Exit(2)
+		}
+		s.Epochs = 0
+		if !given["width"] {
+			s.WidthDivisor = 0
+		}
+		if !given["input"] {
+			s.InputSize = 0
+		}
+	}
 	if o.faces == "" {
 		root := os.Getenv(facesEnv)
 		if root == "" {
@@ -144,10 +161,11 @@ func run(ctx context.Context, o options, out, log io.Writer) error {
 		o.faces, len(sp.train), count(sp.train), count(sp.heldOut), len(sp.unseen), count(sp.unseen), work)
 
 	started := time.Now()
-	vgg, err := runVGG(ctx, o, dirs, log)
+	vgg, chosen, err := runVGG(ctx, o, dirs, log)
 	if err != nil {
 		return err
 	}
+	o.settings = chosen // what a time budget chose, for the twin and the table's heading
 	vgg.Seconds = time.Since(started).Seconds()
 	rows := []result{vgg}
 	var twinErr error
@@ -191,8 +209,9 @@ type splitDirs struct{ train, heldOut, unseen string }
 
 // runVGG trains on the training folder as 'vgg train' does (its gallery included), then
 // answers the held-out photos with the classifier at the fitted temperature and enrols the
-// unseen people as 'vgg evaluate' does.
-func runVGG(ctx context.Context, o options, dirs splitDirs, log io.Writer) (result, error) {
+// unseen people as 'vgg evaluate' does. It returns the settings it trained with, a time
+// budget's choices in them.
+func runVGG(ctx context.Context, o options, dirs splitDirs, log io.Writer) (result, train.Settings, error) {
 	r := result{Engine: "vgg"}
 	s := o.settings
 	s.Data = dirs.train
@@ -203,47 +222,48 @@ func runVGG(ctx context.Context, o options, dirs splitDirs, log io.Writer) (resu
 	to.FrameCache = cache
 	report, err := train.Run(ctx, s, to)
 	if err != nil {
-		return r, err
+		return r, s, err
 	}
 	r.Epochs = len(report.Epochs)
+	s = report.Settings // with what a time budget chose
 
 	m, err := lookalike.Open("cpu", model, o.aligned)
 	if err != nil {
-		return r, err
+		return r, s, err
 	}
 	defer m.Close()
 	// The model's own gallery, as 'vgg train' indexes it: enrolment centres on its mean.
 	trainSet, err := dataset.Scan(dirs.train, vision.Decoder{})
 	if err != nil {
-		return r, err
+		return r, s, err
 	}
 	own, err := m.GalleryOf(ctx, trainSet, lookalike.CollectionOptions{Cache: cache})
 	if err != nil {
-		return r, err
+		return r, s, err
 	}
 	if err := own.Save(gallery.PathFor(model)); err != nil {
-		return r, err
+		return r, s, err
 	}
 
 	if err := scoreHeldOut(m, dirs.heldOut, cache, &r); err != nil {
-		return r, err
+		return r, s, err
 	}
 	if dirs.unseen != "" {
 		unseen, err := dataset.Scan(dirs.unseen, vision.Decoder{})
 		if err != nil {
-			return r, err
+			return r, s, err
 		}
 		g, err := m.GalleryOf(ctx, unseen, lookalike.CollectionOptions{Cache: cache, OwnCentre: true})
 		if err != nil {
-			return r, err
+			return r, s, err
 		}
 		score, err := gallery.EvaluateEnrolment(g.Gallery, o.shots, s.Seed)
 		if err != nil {
-			return r, err
+			return r, s, err
 		}
 		r.Enrolment = &score
 	}
-	return r, nil
+	return r, s, nil
 }
 
 // openCache opens the framing cache 'vgg train' uses, or none (with a warning).
