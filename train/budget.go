@@ -124,6 +124,8 @@ func planBudget(s Settings, n budgetSizes, left time.Duration, timeOne func(budg
 		plan.Reason = fmt.Sprintf("even one epoch (%s) does not fit the %s left; training one", roughDuration(seconds(pick.EpochSeconds)), roughDuration(usable))
 	case pick.Epochs < enough:
 		plan.Reason = fmt.Sprintf("the cheapest network, with the epochs that fit; %d or more trained best", enough)
+	case pick.Epochs > most && most > budgetMostEpochs:
+		plan.Reason = fmt.Sprintf("%d epochs fit; the recipe's least %d steps take %d, and no longer run was measured: this one ends early", pick.Epochs, s.MinSteps, most)
 	case pick.Epochs > most:
 		plan.Reason = fmt.Sprintf("%d epochs fit, but no run longer than %d was measured: this one ends early", pick.Epochs, most)
 	case chosen+1 < len(plan.Candidates):
