@@ -103,9 +103,9 @@ func (j Jitter) Apply(img *image.RGBA, norm vision.Normalization, dst []float32)
 	}
 }
 
-// resample writes img, moved, zoomed, turned and mirrored by j, into dst.
+// resample writes img, moved, zoomed, turned and mirrored by j (its Erase aside), into dst.
 func (j Jitter) resample(img *image.RGBA, norm vision.Normalization, dst []float32) {
-	if moved := (Jitter{Flip: j.Flip, ShiftX: j.ShiftX, ShiftY: j.ShiftY, Scale: j.Scale, Rotate: j.Rotate}); moved == NoJitter {
+	if j.Erase = (image.Rectangle{}); j == NoJitter {
 		vision.ToCHW(img, norm, dst)
 		return
 	}

@@ -282,25 +282,15 @@ func (r *run) planForBudget(ctx context.Context, set *dataset.Dataset) error {
 	return nil
 }
 
-// refitBudget shortens the planned epochs, once the photos are framed, to what still fits: the
-// first framing of a large collection takes minutes that the plan could not know.
-func (r *run) refitBudget() {
-	left := r.s.TimeBudget - time.Since(r.began)
-	epochs := max(r.plan.chosen().epochsIn(time.Duration(float64(left)*budgetMargin)), 1)
-	if epochs >= r.s.Epochs {
-		return
-	}
-	r.logf("time budget: %s left after framing, %d epochs fit, not %d", roughDuration(left), epochs, r.s.Epochs)
-	r.s.Epochs, r.plan.Epochs = epochs, epochs
-}
-
-// keepToBudget checks the plan against the first epoch's measured time, in a fresh run with a
-// time budget: the plan timed steps on random pictures, while a real epoch also loads and
-// varies photos on the same cores (at 128 pixels about a tenth more). When the epochs planned
-// no longer fit, the run trains fewer, saying so; the learning-rate schedule is made again for
-// them, which after one epoch of a one-cycle warm-up moves the rate by a few percent.
+// keepToBudget checks the plan against the first epoch's measured time, in a run with a time
+// budget: the plan timed steps on random pictures before the photos were framed, while the
+// framing took its own time and a real epoch also loads and varies photos on the same cores
+// (at 128 pixels about a quarter more). When the epochs planned no longer fit, the run trains
+// fewer, saying so; the learning-rate schedule is made again for them, which after one epoch
+// of a one-cycle warm-up moves the rate by a few percent. (A resumed run has no plan: its
+// budget was spent while it was stopped.)
 func (r *run) keepToBudget(firstEpochSeconds float64) {
-	if r.plan == nil || r.o.Resume || r.s.Epochs <= 1 {
+	if r.plan == nil {
 		return
 	}
 	usable := (float64(r.s.TimeBudget-time.Since(r.began))*budgetMargin)/float64(time.Second) - r.plan.chosen().IndexSeconds
@@ -308,7 +298,8 @@ func (r *run) keepToBudget(firstEpochSeconds float64) {
 	if fit >= r.s.Epochs {
 		return
 	}
-	r.logf("time budget: the first epoch took %.1f s, more than planned; %d epochs fit, not %d", firstEpochSeconds, fit, r.s.Epochs)
+	r.logf("time budget: the first epoch took %.1f s, %.0f s after the run began; %d epochs fit, not %d",
+		firstEpochSeconds, time.Since(r.began).Seconds(), fit, r.s.Epochs)
 	r.s.Epochs, r.report.Settings.Epochs, r.plan.Epochs = fit, fit, fit
 	r.trainer.Schedule = r.s.schedule(r.batches)
 }

@@ -63,10 +63,6 @@ func (r *run) setUp(ctx context.Context) error {
 		r.base = newBaseline("training", trainSet.Counts())
 	}
 
-	if r.plan != nil {
-		r.refitBudget()
-		s = r.s
-	}
 	if r.o.Resume {
 		err = r.restore(set.Classes)
 	} else {
