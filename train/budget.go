@@ -282,24 +282,29 @@ func (r *run) planForBudget(ctx context.Context, set *dataset.Dataset) error {
 	return nil
 }
 
-// keepToBudget checks the plan against the first epoch's measured time, in a run with a time
-// budget: the plan timed steps on random pictures before the photos were framed, while the
-// framing took its own time and a real epoch also loads and varies photos on the same cores
-// (at 128 pixels about a quarter more). When the epochs planned no longer fit, the run trains
-// fewer, saying so; the learning-rate schedule is made again for them, which after one epoch
-// of a one-cycle warm-up moves the rate by a few percent. (A resumed run has no plan: its
-// budget was spent while it was stopped.)
-func (r *run) keepToBudget(firstEpochSeconds float64) {
+// budgetCheckEpoch is the epoch after which a budgeted run checks its plan: the second, as the
+// first also carries one-time costs (workspaces, the loader's first pass over the photos).
+const budgetCheckEpoch = 2
+
+// keepToBudget checks the plan against a measured epoch (its wall time, checkpoints and all),
+// once done epochs are trained, in a run with a time budget: the plan timed steps on random
+// pictures before the photos were framed, while the framing took its own time and a real
+// epoch also loads and varies photos on the same cores (at 128 pixels about a quarter more)
+// and saves its checkpoints. When the epochs planned no longer fit, the run trains fewer,
+// saying so; the learning-rate schedule is made again for them, which early in a one-cycle
+// warm-up moves the rate by a few percent. (A resumed run has no plan: its budget was spent
+// while it was stopped.)
+func (r *run) keepToBudget(done int, epochSeconds float64) {
 	if r.plan == nil {
 		return
 	}
 	usable := (float64(r.s.TimeBudget-time.Since(r.began))*budgetMargin)/float64(time.Second) - r.plan.chosen().IndexSeconds
-	fit := 1 + int(max(usable, 0)/max(firstEpochSeconds, 1e-9))
+	fit := done + int(max(usable, 0)/max(epochSeconds, 1e-9))
 	if fit >= r.s.Epochs {
 		return
 	}
-	r.logf("time budget: the first epoch took %.1f s, %.0f s after the run began; %d epochs fit, not %d",
-		firstEpochSeconds, time.Since(r.began).Seconds(), fit, r.s.Epochs)
+	r.logf("time budget: epoch %d took %.1f s, %.0f s after the run began; %d epochs fit, not %d",
+		done, epochSeconds, time.Since(r.began).Seconds(), fit, r.s.Epochs)
 	r.s.Epochs, r.report.Settings.Epochs, r.plan.Epochs = fit, fit, fit
 	r.trainer.Schedule = r.s.schedule(r.batches)
 }

@@ -132,7 +132,7 @@ func TestRunWithATimeBudget(t *testing.T) {
 	}
 }
 
-// A first epoch slower than planned shortens the run to what still fits, schedule and all; one
+// A second epoch slower than planned shortens the run to what still fits, schedule and all; one
 // as fast as planned changes nothing.
 func TestKeepToBudget(t *testing.T) {
 	s := DefaultSettings()
@@ -144,14 +144,14 @@ func TestKeepToBudget(t *testing.T) {
 		return r
 	}
 	r := newRun()
-	// 0.9 * 60 s - 4 s of indexing = 50 s: the first epoch and 10 more of 4.9 s.
-	r.keepToBudget(4.9)
-	if r.s.Epochs != 11 || r.report.Settings.Epochs != 11 || r.report.Budget.Epochs != 11 || r.trainer.Schedule.TotalSteps != 110 {
-		t.Errorf("after a 4.9 s epoch: %d epochs (report %d, plan %d), schedule of %d steps; want 11 and 110",
+	// 0.9 * 60 s - 4 s of indexing = 50 s: the two epochs done and 10 more of 4.9 s.
+	r.keepToBudget(2, 4.9)
+	if r.s.Epochs != 12 || r.report.Settings.Epochs != 12 || r.report.Budget.Epochs != 12 || r.trainer.Schedule.TotalSteps != 120 {
+		t.Errorf("after a 4.9 s epoch: %d epochs (report %d, plan %d), schedule of %d steps; want 12 and 120",
 			r.s.Epochs, r.report.Settings.Epochs, r.report.Budget.Epochs, r.trainer.Schedule.TotalSteps)
 	}
 	r = newRun()
-	r.keepToBudget(0.5)
+	r.keepToBudget(2, 0.5)
 	if r.s.Epochs != 50 || r.trainer.Schedule.TotalSteps != 500 {
 		t.Errorf("after a 0.5 s epoch: %d epochs, schedule of %d steps; want 50 and 500 unchanged", r.s.Epochs, r.trainer.Schedule.TotalSteps)
 	}

@@ -157,8 +157,12 @@ func (r *run) writeReport() error { return r.out.reportChanged(r.report, r.base)
 func (r *run) loop(ctx context.Context) error {
 	t := r.trainer
 	for t.Epoch < r.s.Epochs {
+		started := time.Now()
 		if err := r.epoch(ctx); err != nil {
 			return err
+		}
+		if t.Epoch == budgetCheckEpoch {
+			r.keepToBudget(budgetCheckEpoch, time.Since(started).Seconds())
 		}
 	}
 	r.report.Status = "complete"
@@ -250,9 +254,6 @@ func (r *run) epoch(ctx context.Context) error {
 	m.Seconds = r.epochSeconds + time.Since(started).Seconds()
 	r.report.Seconds += time.Since(started).Seconds()
 	r.report.Epochs = append(r.report.Epochs, m)
-	if len(r.report.Epochs) == 1 {
-		r.keepToBudget(m.Seconds)
-	}
 
 	isBest := r.report.BestEpoch == 0 || r.better(m, r.report.Epochs[r.report.BestEpoch-1])
 	if isBest {
