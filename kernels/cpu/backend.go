@@ -61,6 +61,8 @@ type Backend struct {
 	// direct, where set, runs the 3x3 stride-1 convolutions (see conv3x3.go) in directScratch.
 	direct        *direct.Variant
 	directScratch directScratch
+	// planeSums holds the partial sums of batch norm and the bias gradient (batchnorm.go).
+	planeSums planeSums
 }
 
 // New returns the "cpu" backend: this module's SGEMM with the fastest micro-kernel the CPU
@@ -206,6 +208,7 @@ func (b *Backend) Close() error {
 	defer b.mu.Unlock()
 	b.scratch = nil
 	b.directScratch = directScratch{}
+	b.planeSums = planeSums{}
 	return nil
 }
 
@@ -239,9 +242,9 @@ func hostI32(op, name string, t *tensor.Tensor) ([]int32, error) {
 }
 
 // grow returns buf resized to n elements, reallocating only when it is too small.
-func grow(buf []float32, n int) []float32 {
+func grow[T any](buf []T, n int) []T {
 	if cap(buf) < n {
-		return make([]float32, n)
+		return make([]T, n)
 	}
 	return buf[:n]
 }

@@ -2,11 +2,10 @@ package cpu
 
 // Batch normalisation over NCHW tensors with per-channel statistics (PyTorch's BatchNorm2d).
 //
-// A channel c owns the N planes x[n, c, :, :] (n = N·H·W values in all); its statistics, its
-// normalisation and its gradient touch nothing else, so the channels are split over the
-// workers and each worker runs its channels start to finish. Sums are accumulated in float64
-// in a fixed order (image by image, each plane in vec's eight lanes), so results do not
-// depend on scheduling or on the SIMD level (kernels/cpu/vec's loops),
+// A channel c owns the N planes x[n, c, :, :] (n = N·H·W values in all). Sums are accumulated
+// in float64 in a fixed order (each plane in vec's eight lanes, then the planes image by
+// image), so results do not depend on scheduling or on the SIMD level (kernels/cpu/vec's
+// loops),
 // and the variance is the two-pass Σ(x − mean)²: it does not lose the variance of a channel
 // whose mean is large, as E[x²] − E[x]² in float32 would.
 //
@@ -22,12 +21,32 @@ import (
 	"github.com/vgglab/vgg/tensor"
 )
 
-// channelPlanes calls visit for each of channel c's N planes of hw elements, in image order.
-func channelPlanes(n, c, channels, hw int, visit func(lo, hi int)) {
+// The work is split over the workers by planes in image order (plane i = n·C + c), the
+// order in which they lie, so that each worker touches the images that the convolutions
+// before and after it gave the same worker: a split by channel handed half of every
+// activation to the other core, and on a machine whose cores share no cache, memory-bound
+// passes lose more to that than they gain. Each pass writes one partial sum per plane
+// (planeSums); the sums of a channel are then added in image order, as a single worker would.
+
+// planeSums is the backend's float64 memory for partial sums, kept across calls (under
+// Backend.mu): one value per plane (parts, parts2) and per channel (mean, invstd).
+type planeSums struct{ parts, parts2, mean, invstd []float64 }
+
+// sums returns the scratch sized for planes planes of channels channels.
+func (be *Backend) sums(planes, channels int) *planeSums {
+	s := &be.planeSums
+	s.parts, s.parts2 = grow(s.parts, planes), grow(s.parts2, planes)
+	s.mean, s.invstd = grow(s.mean, channels), grow(s.invstd, channels)
+	return s
+}
+
+// channelTotal adds channel c's partial sums, one per plane, in image order.
+func channelTotal(parts []float64, n, c, channels int) float64 {
+	var sum float64
 	for img := 0; img < n; img++ {
-		lo := (img*channels + c) * hw
-		visit(lo, lo+hw)
+		sum += parts[img*channels+c]
 	}
+	return sum
 }
 
 // BatchNormTrain normalises with the batch's statistics and updates the running ones.
@@ -43,23 +62,33 @@ func (be *Backend) BatchNormTrain(y, saveMean, saveInvStd, runMean, runVar, x, g
 	}
 	yd, sm, si, rm, rv, xd, g, bt := d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]
 	n, channels, hw := x.Dim(0), x.Dim(1), x.Dim(2)*x.Dim(3)
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	planes, workers := n*channels, be.workersFor(len(xd))
+	s := be.sums(planes, channels)
 	count := float64(n * hw)
 	mom := float64(momentum)
-	parallelFor(channels, be.workersFor(len(xd)), func(_, lo, hi int) {
-		for c := lo; c < hi; c++ {
-			var sum float64
-			channelPlanes(n, c, channels, hw, func(lo, hi int) { sum += vec.Sum(xd[lo:hi]) })
-			mean := sum / count
-			var sq float64
-			channelPlanes(n, c, channels, hw, func(lo, hi int) { sq += vec.SumSqDev(xd[lo:hi], mean) })
-			variance := sq / count
-			invstd := 1 / math.Sqrt(variance+float64(eps))
-			normalise(yd, xd, n, c, channels, hw, mean, invstd, float64(g[c]), float64(bt[c]))
-			sm[c], si[c] = float32(mean), float32(invstd)
-			rm[c] = float32((1-mom)*float64(rm[c]) + mom*mean)
-			rv[c] = float32((1-mom)*float64(rv[c]) + mom*sq/(count-1))
+	parallelFor(planes, workers, func(_, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			s.parts[p] = vec.Sum(xd[p*hw : (p+1)*hw])
 		}
 	})
+	for c := range channels {
+		s.mean[c] = channelTotal(s.parts, n, c, channels) / count
+	}
+	parallelFor(planes, workers, func(_, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			s.parts[p] = vec.SumSqDev(xd[p*hw:(p+1)*hw], s.mean[p%channels])
+		}
+	})
+	for c := range channels {
+		mean, sq := s.mean[c], channelTotal(s.parts, n, c, channels)
+		s.invstd[c] = 1 / math.Sqrt(sq/count+float64(eps))
+		sm[c], si[c] = float32(mean), float32(s.invstd[c])
+		rm[c] = float32((1-mom)*float64(rm[c]) + mom*mean)
+		rv[c] = float32((1-mom)*float64(rv[c]) + mom*sq/(count-1))
+	}
+	be.normalise(yd, xd, n, channels, hw, s.mean, s.invstd, g, bt)
 	return nil
 }
 
@@ -76,20 +105,26 @@ func (be *Backend) BatchNormEval(y, x, gamma, beta, runMean, runVar *tensor.Tens
 	}
 	yd, xd, g, bt, rm, rv := d[0], d[1], d[2], d[3], d[4], d[5]
 	n, channels, hw := x.Dim(0), x.Dim(1), x.Dim(2)*x.Dim(3)
-	parallelFor(channels, be.workersFor(len(xd)), func(_, lo, hi int) {
-		for c := lo; c < hi; c++ {
-			invstd := 1 / math.Sqrt(float64(rv[c])+float64(eps))
-			normalise(yd, xd, n, c, channels, hw, float64(rm[c]), invstd, float64(g[c]), float64(bt[c]))
-		}
-	})
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	s := be.sums(n*channels, channels)
+	for c := range channels {
+		s.mean[c] = float64(rm[c])
+		s.invstd[c] = 1 / math.Sqrt(float64(rv[c])+float64(eps))
+	}
+	be.normalise(yd, xd, n, channels, hw, s.mean, s.invstd, g, bt)
 	return nil
 }
 
-// normalise writes channel c of y = gamma·(x − mean)·invstd + beta. Each element is computed
-// in float64 from its own x, so y may alias x, and a large mean costs no precision.
-func normalise(yd, xd []float32, n, c, channels, hw int, mean, invstd, gamma, beta float64) {
-	scale := gamma * invstd
-	channelPlanes(n, c, channels, hw, func(lo, hi int) { vec.Normalise(yd[lo:hi], xd[lo:hi], mean, scale, beta) })
+// normalise writes y = gamma·(x − mean)·invstd + beta, channel by channel. Each element is
+// computed in float64 from its own x, so y may alias x, and a large mean costs no precision.
+func (be *Backend) normalise(yd, xd []float32, n, channels, hw int, mean, invstd []float64, gamma, beta []float32) {
+	parallelFor(n*channels, be.workersFor(len(xd)), func(_, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			c := p % channels
+			vec.Normalise(yd[p*hw:(p+1)*hw], xd[p*hw:(p+1)*hw], mean[c], float64(gamma[c])*invstd[c], float64(beta[c]))
+		}
+	})
 }
 
 // BatchNormBackward: dgamma, dbeta and dx of the training-mode normalisation.
@@ -105,24 +140,31 @@ func (be *Backend) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, saveMean, 
 	}
 	dxd, dg, db, dyd, xd, g, sm, si := d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]
 	n, channels, hw := x.Dim(0), x.Dim(1), x.Dim(2)*x.Dim(3)
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	planes, workers := n*channels, be.workersFor(len(xd))
+	s := be.sums(planes, channels)
 	count := float64(n * hw)
-	parallelFor(channels, be.workersFor(len(xd)), func(_, lo, hi int) {
-		for c := lo; c < hi; c++ {
+	parallelFor(planes, workers, func(_, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			s.parts[p], s.parts2[p] = vec.SumDyDev(dyd[p*hw:(p+1)*hw], xd[p*hw:(p+1)*hw], float64(sm[p%channels]))
+		}
+	})
+	// Per channel, mean holds mean(dy) and invstd mean(dy·xhat) for the second pass.
+	for c := range channels {
+		sumDy := channelTotal(s.parts, n, c, channels)
+		sumDyXhat := channelTotal(s.parts2, n, c, channels) * float64(si[c])
+		dg[c], db[c] = float32(sumDyXhat), float32(sumDy)
+		s.mean[c], s.invstd[c] = sumDy/count, sumDyXhat/count
+	}
+	// dx = gamma·invstd·(dy − mean(dy) − xhat·mean(dy·xhat)); each element reads only its own
+	// dy, so dx may alias dy.
+	parallelFor(planes, workers, func(_, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			c := p % channels
 			mean, invstd := float64(sm[c]), float64(si[c])
-			var sumDy, sumDyDev float64
-			channelPlanes(n, c, channels, hw, func(lo, hi int) {
-				dy, dyDev := vec.SumDyDev(dyd[lo:hi], xd[lo:hi], mean)
-				sumDy, sumDyDev = sumDy+dy, sumDyDev+dyDev
-			})
-			sumDyXhat := sumDyDev * invstd
-			dg[c], db[c] = float32(sumDyXhat), float32(sumDy)
-			// dx = gamma·invstd·(dy − mean(dy) − xhat·mean(dy·xhat)); each element reads only
-			// its own dy, so dx may alias dy.
-			scale := float64(g[c]) * invstd
-			meanDy, meanDyXhat := sumDy/count, sumDyXhat/count
-			channelPlanes(n, c, channels, hw, func(lo, hi int) {
-				vec.NormaliseGrad(dxd[lo:hi], dyd[lo:hi], xd[lo:hi], mean, invstd, scale, meanDy, meanDyXhat)
-			})
+			vec.NormaliseGrad(dxd[p*hw:(p+1)*hw], dyd[p*hw:(p+1)*hw], xd[p*hw:(p+1)*hw], mean, invstd,
+				float64(g[c])*invstd, s.mean[c], s.invstd[c])
 		}
 	})
 	return nil

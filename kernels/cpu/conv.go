@@ -308,22 +308,22 @@ func (be *Backend) Conv2DBackward(dx, dw, db, x, dy, w *tensor.Tensor, p kernels
 }
 
 // biasGrad sets db = Σ_n Σ_pq dy, when db is not nil. Bias gradients sum N*P*Q terms each;
-// they are accumulated in float64 for accuracy. Each filter's sum is one worker's, in batch
-// order.
+// they are accumulated in float64 for accuracy: each plane's sum by one worker (planes split
+// in image order, as batch norm's), then each filter's in batch order. Called under be.mu.
 func (be *Backend) biasGrad(dbd, dyd []float32, g convGeometry) {
 	if dbd == nil {
 		return
 	}
-	pq := g.pixels()
-	parallelFor(g.k, be.workers, func(_, lo, hi int) {
-		for k := lo; k < hi; k++ {
-			var sum float64
-			for n := 0; n < g.n; n++ {
-				sum += vec.Sum(dyd[(n*g.k+k)*pq : (n*g.k+k+1)*pq])
-			}
-			dbd[k] = float32(sum)
+	pq, planes := g.pixels(), g.n*g.k
+	s := be.sums(planes, g.k)
+	parallelFor(planes, be.workersFor(len(dyd)), func(_, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			s.parts[p] = vec.Sum(dyd[p*pq : (p+1)*pq])
 		}
 	})
+	for k := range g.k {
+		dbd[k] = float32(channelTotal(s.parts, g.n, k, g.k))
+	}
 }
 
 // loweredBackwardFilter: dw = Σ_groups dy_group · col_groupᵀ.
@@ -445,7 +445,7 @@ type colTap struct {
 func (g convGeometry) colTaps(s *convScratch) []colTap {
 	pp := g.params
 	rs := g.r * g.s
-	s.taps = growTaps(s.taps, g.colRows())
+	s.taps = grow(s.taps, g.colRows())
 	for row := range s.taps {
 		c, r, t := row/rs, row%rs/g.s, row%g.s
 		pLo, pHi := validRange(g.p, g.h, pp.StrideH, pp.PadH, r)
@@ -453,13 +453,6 @@ func (g convGeometry) colTaps(s *convScratch) []colTap {
 		s.taps[row] = colTap{offset: c * g.h * g.w, r: r, s: t, pLo: pLo, pHi: pHi, qLo: qLo, qHi: qHi}
 	}
 	return s.taps
-}
-
-func growTaps(buf []colTap, n int) []colTap {
-	if cap(buf) < n {
-		return make([]colTap, n)
-	}
-	return buf[:n]
 }
 
 // colPos is a column of the column matrix: image i (counted from the group's first) and

@@ -32,6 +32,7 @@ type directScratch struct {
 	bias         []float32   // the biases, zeros for missing filters or none
 	grad         []float32   // the weight gradient's second planes (dy)
 	sums, totals [][]float32 // each worker's partial sums and their totals
+	shardSums    []float32   // the weight gradient's sums, shard by shard
 }
 
 // usesDirect reports whether this convolution's forward and input-gradient ops run on the
@@ -62,7 +63,7 @@ func (be *Backend) directCorrelate(out, in []float32, n, inputs, outputs, h, w i
 	v, s := be.direct, &be.directScratch
 	plane := direct.NewPlane(direct.Layout{N: n, H: h, W: w}, v.Cols)
 	s.in = grow(s.in, inputs*plane.Len)
-	parallelFor(inputs*n, be.workers, func(_, lo, hi int) { plane.Pack(s.in, in, inputs, 0, lo, hi) })
+	parallelFor(inputs*n, be.workers, func(_, lo, hi int) { plane.Pack(s.in, in, inputs, lo, hi) })
 	be.correlatePlanes(out, s.in, plane, inputs, outputs, bias)
 }
 
@@ -136,48 +137,82 @@ func (be *Backend) packGrad(dyd []float32, g convGeometry) direct.Plane {
 	plane := direct.NewPlane(direct.Layout{N: g.n, H: g.h, W: g.w}, v.Cols)
 	blocks := v.Blocks(g.k)
 	s.grad = grow(s.grad, blocks*v.FilterRows*plane.Len)
-	parallelFor(g.k*g.n, be.workers, func(_, lo, hi int) { plane.Pack(s.grad, dyd, g.k, 0, lo, hi) })
+	parallelFor(g.k*g.n, be.workers, func(_, lo, hi int) { plane.Pack(s.grad, dyd, g.k, lo, hi) })
 	clear(s.grad[g.k*plane.Len:])
 	return plane
 }
 
+// filterShards is how many parts of the batch the weight gradient of a layer with cols
+// positions is summed in, each part's sums added into dw in order at the end. Two parts on
+// layers of 4096 positions and more let two workers each sum the images that they packed
+// and whose gradients they computed (a worker reading the other's planes pays for moving
+// them between the cores' caches); the number depends on the layer alone, so that results
+// do not depend on the number of workers.
+func filterShards(cols int) int {
+	if cols >= 4096 {
+		return 2
+	}
+	return 1
+}
+
 // filterFromPlanes is the weight gradient from dy's planes in s.grad. A unit is one filter
-// block, input channel and filter row; each is summed by one worker, chunk after chunk, into
-// partial sums that are added across lanes at the end.
+// block, input channel and filter row in one shard of the positions; each is summed by one
+// worker, chunk after chunk, into partial sums that are added across lanes at the end, and
+// the shards' sums are added in order.
 func (be *Backend) filterFromPlanes(dwd, xd []float32, plane direct.Plane, g convGeometry) {
 	v, s := be.direct, &be.directScratch
 	blocks := ceilDiv(g.k, v.FilterRows)
 	s.in = grow(s.in, g.c*plane.Len)
-	parallelFor(g.c*g.n, be.workers, func(_, lo, hi int) { plane.Pack(s.in, xd, g.c, 0, lo, hi) })
+	parallelFor(g.c*g.n, be.workers, func(_, lo, hi int) { plane.Pack(s.in, xd, g.c, lo, hi) })
 	tile := v.FilterRows * 3 * v.Lanes
 	for len(s.sums) < be.workers {
 		s.sums = append(s.sums, nil)
 		s.totals = append(s.totals, make([]float32, filterBatch*v.FilterRows*3))
 	}
-	units := blocks * g.c * 3
-	parallelFor(units, be.workers, func(worker, lo, hi int) {
-		for first := lo; first < hi; first += filterBatch {
-			batch := min(filterBatch, hi-first)
+	// Shard i covers positions [bounds[i], bounds[i+1]): a whole number of lane groups,
+	// starting at the first image of its part of the batch.
+	shards := filterShards(plane.Cols)
+	bounds := make([]int, shards+1)
+	for i := 1; i < shards; i++ {
+		bounds[i] = i * g.n / shards * plane.ImageStride() / v.Lanes * v.Lanes
+	}
+	bounds[shards] = plane.Cols
+	perShard := blocks * g.c * 3
+	sumsLen := perShard * v.FilterRows * 3 // one unit's FilterRows x 3 sums after another
+	s.shardSums = grow(s.shardSums, shards*sumsLen)
+	parallelFor(shards*perShard, be.workers, func(worker, lo, hi int) {
+		for first := lo; first < hi; {
+			shard := first / perShard
+			batch := min(filterBatch, hi-first, (shard+1)*perShard-first)
 			sums := grow(s.sums[worker], batch*tile)
 			s.sums[worker] = sums
 			clear(sums)
-			for j := 0; j < plane.Cols; j += filterChunk {
-				n := min(filterChunk, plane.Cols-j)
+			for j := bounds[shard]; j < bounds[shard+1]; j += filterChunk {
+				n := min(filterChunk, bounds[shard+1]-j)
 				at := plane.Base() + j
 				for i := 0; i < batch; i++ {
-					b, c, ky := (first+i)/(g.c*3), (first+i)/3%g.c, (first+i)%3
+					u := (first + i) % perShard
+					b, c, ky := u/(g.c*3), u/3%g.c, u%3
 					x := s.in[c*plane.Len+at+(ky-1)*plane.RowStride()-1:]
 					v.Filter(sums[i*tile:], s.grad[b*v.FilterRows*plane.Len+at:], plane.Len, x, n)
 				}
 			}
-			totals := s.totals[worker][:batch*v.FilterRows*3]
-			v.SumLanes(totals, sums)
-			for i := 0; i < batch; i++ {
-				b, c, ky := (first+i)/(g.c*3), (first+i)/3%g.c, (first+i)%3
-				for m := 0; m < v.FilterRows && b*v.FilterRows+m < g.k; m++ {
-					copy(dwd[((b*v.FilterRows+m)*g.c+c)*9+ky*3:][:3], totals[(i*v.FilterRows+m)*3:][:3])
+			v.SumLanes(s.shardSums[first/perShard*sumsLen+first%perShard*v.FilterRows*3:][:batch*v.FilterRows*3], sums)
+			first += batch
+		}
+	})
+	// dw[k][c][ky][kx] from unit (block, c, ky), row m = k - block·FilterRows, tap kx: the
+	// shards' sums in order.
+	for u := range perShard {
+		b, c, ky := u/(g.c*3), u/3%g.c, u%3
+		for m := 0; m < v.FilterRows && b*v.FilterRows+m < g.k; m++ {
+			dw := dwd[((b*v.FilterRows+m)*g.c+c)*9+ky*3:][:3]
+			copy(dw, s.shardSums[(u*v.FilterRows+m)*3:][:3])
+			for shard := 1; shard < shards; shard++ {
+				for kx, sum := range s.shardSums[shard*sumsLen+(u*v.FilterRows+m)*3:][:3] {
+					dw[kx] += sum
 				}
 			}
 		}
-	})
+	}
 }

@@ -2,7 +2,6 @@ package cpu
 
 import (
 	"math"
-	"runtime"
 	"testing"
 
 	"github.com/vgglab/vgg/kernels"
@@ -74,8 +73,9 @@ func TestSgemmBackendsAgree(t *testing.T) {
 	}
 }
 
-// runOps runs a forward and backward pass of a convolution, a linear layer and dropout on
-// fixed random inputs and returns every output, for bit-for-bit comparison.
+// runOps runs a forward and backward pass of a convolution, a linear layer, dropout, batch
+// norm, ReLU and max-pool on fixed random inputs and returns every output, for bit-for-bit
+// comparison.
 func runOps(t *testing.T, be *Backend) [][]float32 {
 	rng := tensor.NewRand(9)
 	must := func(err error) {
@@ -85,10 +85,12 @@ func runOps(t *testing.T, be *Backend) [][]float32 {
 	}
 	var outs [][]float32
 	// Batch 5 of 24x24 images: lowered, the convolution runs in more than one image group;
-	// with 20 filters of 9 channels it runs on the direct kernels.
+	// with 20 filters of 9 channels it runs on the direct kernels; on 7 images of 27x26 the
+	// direct weight gradient sums two parts of the batch.
 	for _, s := range []kerneltest.ConvShape{
 		{N: 5, C: 6, H: 24, W: 24, K: 70, Params: kernels.Conv3x3},
 		{N: 5, C: 9, H: 24, W: 24, K: 20, Params: kernels.Conv3x3},
+		{N: 7, C: 9, H: 27, W: 26, K: 20, Params: kernels.Conv3x3},
 	} {
 		x, w := kerneltest.RandomTensor(rng, s.XShape()...), kerneltest.RandomTensor(rng, s.WShape()...)
 		bias, dy := kerneltest.RandomTensor(rng, s.K), kerneltest.RandomTensor(rng, s.YShape()...)
@@ -115,24 +117,51 @@ func runOps(t *testing.T, be *Backend) [][]float32 {
 	for _, o := range []*tensor.Tensor{ly, ldx, ldw, ldb, drop} {
 		outs = append(outs, o.Float32s())
 	}
+
+	// Batch norm, ReLU and max-pool on 5 images of 13 channels of 64x64 (planes split unevenly
+	// over the workers, enough elements for every worker), a non-zero mean as after a layer.
+	shape := []int{5, 13, 64, 64}
+	bx, bdy := kerneltest.RandomTensor(rng, shape...), kerneltest.RandomTensor(rng, shape...)
+	for i := range bx.Float32s() {
+		bx.Float32s()[i] += 3
+	}
+	gamma, beta := kerneltest.RandomTensor(rng, 13), kerneltest.RandomTensor(rng, 13)
+	runMean, runVar := tensor.Zeros(13), tensor.Zeros(13)
+	saveMean, saveInvStd := tensor.Zeros(13), tensor.Zeros(13)
+	by, bdx, dgamma, dbeta, eval := tensor.Zeros(shape...), tensor.Zeros(shape...), tensor.Zeros(13), tensor.Zeros(13), tensor.Zeros(shape...)
+	must(be.BatchNormTrain(by, saveMean, saveInvStd, runMean, runVar, bx, gamma, beta, 0.1, 1e-5))
+	must(be.BatchNormBackward(bdx, dgamma, dbeta, bdy, bx, gamma, saveMean, saveInvStd))
+	must(be.BatchNormEval(eval, bx, gamma, beta, runMean, runVar, 1e-5))
+	relu, reluGrad := tensor.Zeros(shape...), tensor.Zeros(shape...)
+	must(be.ReLU(relu, by))
+	must(be.ReLUBackward(reluGrad, bdy, relu))
+	pooled, argmax, unpooled := tensor.Zeros(5, 13, 32, 32), tensor.New(tensor.Int32, 5, 13, 32, 32), tensor.Zeros(shape...)
+	must(be.MaxPool2x2(pooled, argmax, bx))
+	must(be.MaxPool2x2Backward(unpooled, pooled, argmax))
+	for _, o := range []*tensor.Tensor{by, saveMean, saveInvStd, runMean, runVar, bdx, dgamma, dbeta, eval, relu, reluGrad, pooled, unpooled} {
+		outs = append(outs, o.Float32s())
+	}
 	return outs
 }
 
-// Training resumes must replay exactly, so results may not depend on how many threads run
-// them: one thread and all threads must agree bit for bit.
+// Training resumes must replay exactly, so results may not depend on how many workers run
+// them: one, two and three workers (an uneven split) must agree bit for bit. The worker
+// count is set directly, so the comparison runs on a machine with one core too.
 func TestDeterministicAcrossThreadCounts(t *testing.T) {
-	if runtime.GOMAXPROCS(0) < 2 {
-		t.Skip("needs at least 2 threads to compare against 1")
-	}
 	for _, tb := range testBackends() {
-		parallel := runOps(t, tb.make())
-		procs := runtime.GOMAXPROCS(1)
-		serial := runOps(t, tb.make())
-		runtime.GOMAXPROCS(procs)
-		for i := range parallel {
-			for j := range parallel[i] {
-				if math.Float32bits(parallel[i][j]) != math.Float32bits(serial[i][j]) {
-					t.Fatalf("%s: output %d element %d: %v with all threads, %v with one", tb.name, i, j, parallel[i][j], serial[i][j])
+		run := func(workers int) [][]float32 {
+			be := tb.make()
+			be.workers = workers
+			return runOps(t, be)
+		}
+		serial := run(1)
+		for _, workers := range []int{2, 3} {
+			parallel := run(workers)
+			for i := range parallel {
+				for j := range parallel[i] {
+					if math.Float32bits(parallel[i][j]) != math.Float32bits(serial[i][j]) {
+						t.Fatalf("%s: output %d element %d: %v with %d workers, %v with one", tb.name, i, j, parallel[i][j], workers, serial[i][j])
+					}
 				}
 			}
 		}

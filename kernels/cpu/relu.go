@@ -6,9 +6,11 @@ import (
 	"github.com/vgglab/vgg/tensor"
 )
 
-// elementwiseChunk is how many elements one goroutine handles at least; below it, starting
-// goroutines costs more than the loop.
-const elementwiseChunk = 1 << 16
+// elementwiseChunk is how many elements one worker handles at least; below it, handing work
+// to the team costs more than the loop. Memory-bound passes split by image keep each worker
+// on the images it computed in the ops before (see batchnorm.go), so they are split down to
+// 32 KiB a worker: at 2^16 the small network's 8x8 and 4x4 layers ran on one worker.
+const elementwiseChunk = 1 << 13
 
 // workersFor returns how many workers an elementwise pass over n elements deserves.
 func (be *Backend) workersFor(n int) int {

@@ -312,7 +312,8 @@ func must(t T, op string, err error) {
 // blocks and a partial one of the CPU's direct kernels, with more weight-gradient units
 // (filter block, channel, filter row) than one worker sums at once; and the 2x2 and 1x1
 // planes of a small network's last layers, where most of what the direct kernels compute is
-// padding.
+// padding; and 7 images of 27x26, enough positions for the CPU's weight gradient to sum
+// two parts of the batch apart, split inside an image.
 var ConformanceConvShapes = []ConvShape{
 	{N: 1, C: 3, H: 9, W: 11, K: 5, Params: kernels.Conv3x3},
 	{N: 2, C: 5, H: 13, W: 13, K: 7, Params: kernels.Conv3x3},
@@ -326,6 +327,7 @@ var ConformanceConvShapes = []ConvShape{
 	{N: 3, C: 9, H: 10, W: 6, K: 20, Params: kernels.Conv3x3},
 	{N: 8, C: 16, H: 2, W: 2, K: 24, Params: kernels.Conv3x3},
 	{N: 5, C: 8, H: 1, W: 1, K: 8, Params: kernels.Conv3x3},
+	{N: 7, C: 3, H: 27, W: 26, K: 10, Params: kernels.Conv3x3},
 }
 
 func convName(s ConvShape) string {

@@ -114,13 +114,13 @@ func TestPackScatter(t *testing.T) {
 	p := NewPlane(l, 24)
 	const channels = 4
 	src := randomSlice(rng, l.N*channels*l.H*l.W)
-	dst := poisoned(2 * p.Len)
-	for u := 0; u < 2*l.N; u++ { // one unit at a time, as workers would
-		p.Pack(dst, src, channels, 1, u, u+1)
+	dst := poisoned(channels * p.Len)
+	for u := channels*l.N - 1; u >= 0; u-- { // one unit at a time, in any order, as workers would
+		p.Pack(dst, src, channels, u, u+1)
 	}
 	pixels := 0
-	for c := 1; c < 3; c++ {
-		plane := dst[(c-1)*p.Len:][:p.Len]
+	for c := 0; c < channels; c++ {
+		plane := dst[c*p.Len:][:p.Len]
 		for i, v := range plane {
 			j := i - p.Base()
 			n, rest := j/l.ImageStride(), j%l.ImageStride()
@@ -136,14 +136,14 @@ func TestPackScatter(t *testing.T) {
 			}
 		}
 	}
-	if pixels != 2*l.N*l.H*l.W {
-		t.Fatalf("%d pixels packed, want %d", pixels, 2*l.N*l.H*l.W)
+	if pixels != channels*l.N*l.H*l.W {
+		t.Fatalf("%d pixels packed, want %d", pixels, channels*l.N*l.H*l.W)
 	}
 	// Scatter back in tiles of 24 positions, as the kernels compute them: every pixel of
 	// channels 1 and 2 comes back, nothing else is written.
 	back := poisoned(len(src))
 	for j := 0; j < p.Cols; j += 24 {
-		p.Scatter(back, channels, 1, 2, dst[p.Base()+j:], p.Len, j, 24)
+		p.Scatter(back, channels, 1, 2, dst[p.Len+p.Base()+j:], p.Len, j, 24)
 	}
 	for i, v := range back {
 		c := i / (l.H * l.W) % channels
@@ -193,7 +193,7 @@ func BenchmarkPack(b *testing.B) {
 		dst := make([]float32, s.c*p.Len)
 		b.Run(fmt.Sprintf("%dx%dx%d", s.c, s.hw, s.hw), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				p.Pack(dst, src, s.c, 0, 0, s.c*l.N)
+				p.Pack(dst, src, s.c, 0, s.c*l.N)
 			}
 			b.ReportMetric(float64(4*len(dst))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 		})

@@ -59,16 +59,17 @@ func NewPlane(l Layout, tileCols int) Plane {
 }
 
 // Pack copies images into planes, a unit (one image of one channel) at a time: unit u in
-// [lo, hi) is image u%N of channel c0 + u/N of the NCHW batch src (channels per image), which
-// goes into plane u/N of dst (planes Len floats apart), with the zeros around it; the first
-// image of a plane also writes the zeros before it, the last those after. Units split the
-// work evenly over workers whatever the number of channels.
-func (p Plane) Pack(dst, src []float32, channels, c0, lo, hi int) {
+// [lo, hi) is channel u%channels of image u/channels of the NCHW batch src, which goes into
+// plane u%channels of dst (planes Len floats apart), with the zeros around it; the first
+// image of a plane also writes the zeros before it, the last those after. Units run in the
+// order the batch lies, image by image, so that workers given contiguous units pack the
+// images whose positions they go on to compute (the kernels' tiles run in the same order).
+func (p Plane) Pack(dst, src []float32, channels, lo, hi int) {
 	hw, s, is := p.H*p.W, p.RowStride(), p.ImageStride()
 	for u := lo; u < hi; u++ {
-		plane, n := u/p.N, u%p.N
+		plane, n := u%channels, u/channels
 		d := dst[plane*p.Len:][:p.Len]
-		img := src[(n*channels+c0+plane)*hw:][:hw]
+		img := src[u*hw:][:hw]
 		at := p.Base() + n*is
 		if n == 0 {
 			clear(d[:at])
