@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -451,5 +452,67 @@ func TestAnswer(t *testing.T) {
 	}
 	if _, err := ParseRanking("votes"); err == nil {
 		t.Fatal("ParseRanking accepted votes")
+	}
+}
+
+// With Mirror, Run answers with the average of each picture's pass and its mirror image's
+// (logits and embedding), and Answer, given a single pass's logits and embedding (as Grad-CAM
+// gives them), answers the same.
+func TestEmbedderMirror(t *testing.T) {
+	b := openCPU(t)
+	m := tinyModel(t, b, 5)
+	norm := vision.Normalization{Mean: [3]float32{0.5, 0.5, 0.5}, Std: [3]float32{0.25, 0.25, 0.25}}
+	pictures := []*image.RGBA{basePicture(1, 32), basePicture(2, 32), basePicture(3, 32)}
+	plain := &Embedder{Model: m, Norm: norm, Temperature: 1.5}
+	mirrored := &Embedder{Model: m, Norm: norm, Temperature: 1.5, Mirror: true}
+	got, err := mirrored.Run(pictures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := plain.hostBatch(pictures, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := b.Alloc(tensor.Float32, host.Shape()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Release()
+	logits, emb, err := plain.pass(x, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, emb = slices.Clone(logits), slices.Clone(emb)
+	vision.MirrorCHW(host.Float32s(), 32)
+	mirrorLogits, mirrorEmb, err := plain.pass(x, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	classes, dim := len(logits)/len(pictures), len(emb)/len(pictures)
+	close := func(what string, a, b []float32) {
+		t.Helper()
+		for i := range a {
+			if d := math.Abs(float64(a[i] - b[i])); d > 1e-5*(1+math.Abs(float64(b[i]))) {
+				t.Fatalf("%s[%d] = %v, want %v", what, i, a[i], b[i])
+			}
+		}
+	}
+	for i, out := range got {
+		l, e := logits[i*classes:(i+1)*classes], emb[i*dim:(i+1)*dim]
+		avgL, avgE := slices.Clone(l), slices.Clone(e)
+		average(avgL, mirrorLogits[i*classes:(i+1)*classes])
+		average(avgE, mirrorEmb[i*dim:(i+1)*dim])
+		want := outputOf(avgL, avgE, 1.5)
+		close("embedding", out.Embedding, want.Embedding)
+		close("probabilities", out.Probabilities, want.Probabilities)
+		if slices.Equal(avgE, e) {
+			t.Fatalf("picture %d: its mirror image gives the same embedding; the test cannot tell", i)
+		}
+		single, err := mirrored.Answer(pictures[i], l, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		close("Answer's embedding", single.Embedding, out.Embedding)
+		close("Answer's probabilities", single.Probabilities, out.Probabilities)
 	}
 }

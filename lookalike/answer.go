@@ -194,7 +194,11 @@ func (mt *Matcher) answer(ctx context.Context, group []*Answer) error {
 			if err != nil {
 				return err
 			}
-			heatmaps[i], outs[i] = cam, gallery.OutputOf(cam.Logits, cam.Embedding, mt.Info.Temperature)
+			out, err := mt.Embedder().Answer(f.Picture, cam.Logits, cam.Embedding)
+			if err != nil {
+				return err
+			}
+			heatmaps[i], outs[i] = cam, out
 		}
 	} else {
 		var pictures []*image.RGBA

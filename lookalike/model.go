@@ -82,7 +82,7 @@ func (m *Model) Finder() *Finder { return m.finder }
 
 // Embedder runs face pictures through the model.
 func (m *Model) Embedder() *gallery.Embedder {
-	return &gallery.Embedder{Model: m.Net, Norm: m.Norm(), Temperature: m.Info.Temperature}
+	return &gallery.Embedder{Model: m.Net, Norm: m.Norm(), Temperature: m.Info.Temperature, Mirror: m.Info.Mirror}
 }
 
 // Norm is the input normalisation the model was trained with.

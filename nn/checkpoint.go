@@ -97,6 +97,11 @@ type ModelInfo struct {
 	// confidence words trust the probabilities of a model calibrated on many more readily
 	// (see ConfidenceLevel); 0 for none or unknown (files from before it was recorded).
 	CalibrationPhotos int
+	// Mirror says that the model's answers average each face's logits and embedding with its
+	// mirror image's (test-time flip), as its validation scores and temperature were
+	// measured; false for files from before it was recorded, whose galleries hold single
+	// passes.
+	Mirror bool
 }
 
 // Calibration is how the model's probabilities were calibrated.
@@ -129,6 +134,9 @@ func SaveModel(path string, m *Model, info ModelInfo) error {
 	}
 	if info.CalibrationPhotos > 0 {
 		meta["calibration_photos"] = strconv.Itoa(info.CalibrationPhotos)
+	}
+	if info.Mirror {
+		meta["mirror"] = "true"
 	}
 	srcs := backendSources(m.Ctx.Backend, m.floatState())
 	for _, c := range m.counters() {
@@ -257,6 +265,13 @@ func parseModelMetadata(path string, meta map[string]string) (Config, ModelInfo,
 			return Config{}, ModelInfo{}, bad("calibration_photos %q is not a positive whole number", n)
 		}
 		info.CalibrationPhotos = v
+	}
+	switch m := meta["mirror"]; m {
+	case "", "false":
+	case "true":
+		info.Mirror = true
+	default:
+		return Config{}, ModelInfo{}, bad("mirror %q is neither true nor false", m)
 	}
 	// Files from before batch norm have neither arch nor linear_init: "" means the defaults.
 	cfg, err := Config{Arch: meta["arch"], Classes: len(info.ClassNames), InputSize: size, WidthDivisor: width,

@@ -3,6 +3,7 @@ package nn
 import (
 	"encoding/binary"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ var testInfo = ModelInfo{
 	Std:               [3]float32{0.229, 0.224, 0.225},
 	Temperature:       2.375,
 	CalibrationPhotos: 18,
+	Mirror:            true,
 }
 
 // savedTiny saves a tiny 4-class model into a fresh directory and returns it and the path.
@@ -45,7 +47,7 @@ func TestModelCheckpointRoundTrip(t *testing.T) {
 		t.Errorf("config %+v, saved %+v", loaded.Config, m.Config)
 	}
 	if strings.Join(info.ClassNames, "|") != strings.Join(testInfo.ClassNames, "|") || info.Mean != testInfo.Mean || info.Std != testInfo.Std ||
-		info.Temperature != testInfo.Temperature || info.CalibrationPhotos != testInfo.CalibrationPhotos {
+		info.Temperature != testInfo.Temperature || info.CalibrationPhotos != testInfo.CalibrationPhotos || info.Mirror != testInfo.Mirror {
 		t.Errorf("info %+v, saved %+v", info, testInfo)
 	}
 	if !sameBits(paramBits(t, b, m), paramBits(t, b, loaded)) {
@@ -246,5 +248,35 @@ func TestSaveModelIsAtomic(t *testing.T) {
 	}
 	if err := SaveModel(filepath.Join(path, "not-a-dir", "x.safetensors"), m, testInfo); err == nil {
 		t.Error("saving under a file succeeded")
+	}
+}
+
+// The mirror flag is read back as saved, absent from files that predate it, and refused when
+// it is anything but true or false.
+func TestModelInfoMirror(t *testing.T) {
+	b := openCPU(t)
+	_, path := savedTiny(t, b)
+	f, err := openSafetensors(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, c := range []struct {
+		value string // "" deletes the key
+		want  bool
+		ok    bool
+	}{{"true", true, true}, {"false", false, true}, {"", false, true}, {"yes", false, false}, {"1", false, false}} {
+		meta := maps.Clone(f.metadata)
+		meta["mirror"] = c.value
+		if c.value == "" {
+			delete(meta, "mirror")
+		}
+		_, info, err := parseModelMetadata(path, meta)
+		if c.ok && (err != nil || info.Mirror != c.want) {
+			t.Errorf("mirror %q: Mirror %v, error %v; want %v", c.value, info.Mirror, err, c.want)
+		}
+		if !c.ok && (err == nil || !strings.Contains(err.Error(), "mirror")) {
+			t.Errorf("mirror %q: error %v, want one naming mirror", c.value, err)
+		}
 	}
 }

@@ -176,7 +176,8 @@ func timeCandidate(ctx context.Context, b kernels.Backend, s Settings, c budgetC
 	if _, err := forward(m, in, x); err != nil {
 		return t, err
 	}
-	perPicture := time.Since(start) / time.Duration(s.BatchSize)
+	// A new model validates and indexes each photo and its mirror image (nn.ModelInfo.Mirror).
+	perPicture := 2 * time.Since(start) / time.Duration(s.BatchSize)
 	valBatches := (n.Val + s.BatchSize - 1) / s.BatchSize
 	epoch := time.Duration(batches)*step + time.Duration(valBatches*s.BatchSize)*perPicture
 	index := time.Duration(n.Index) * perPicture

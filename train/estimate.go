@@ -100,6 +100,9 @@ func (r *run) timeSteps(ctx context.Context) (step, valPerEpoch time.Duration, e
 			return 0, 0, err
 		}
 		valPerEpoch = time.Since(start) * time.Duration(r.valLoader.NumBatches())
+		if r.info.Mirror {
+			valPerEpoch *= 2 // each batch runs again mirrored (see validate)
+		}
 		break
 	}
 	return step, valPerEpoch, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/nn"
+	"github.com/vgglab/vgg/vision"
 )
 
 // ErrInterrupted is returned, wrapped, when the context is cancelled (Ctrl-C): the run saved
@@ -293,7 +294,8 @@ func (r *run) step(batch *dataset.Batch) error {
 	return r.trainer.Step(x, labels)
 }
 
-// validate scores the validation split with the network in evaluation mode (no dropout).
+// validate scores the validation split with the network in evaluation mode (no dropout), each
+// photo averaged with its mirror image where the model answers so.
 func (r *run) validate(ctx context.Context) (scores, error) {
 	var sc scores
 	classes := r.model.Config.Classes
@@ -304,6 +306,17 @@ func (r *run) validate(ctx context.Context) (scores, error) {
 		logits, err := forward(r.model, r.inputs, batch.X)
 		if err != nil {
 			return sc, err
+		}
+		if r.info.Mirror { // as the model will answer: the average with the mirror images
+			mirrored := batch.X.Clone()
+			vision.MirrorCHW(mirrored.Float32s(), r.model.Config.InputSize)
+			mirrorLogits, err := forward(r.model, r.inputs, mirrored)
+			if err != nil {
+				return sc, err
+			}
+			for i := range logits {
+				logits[i] = (logits[i] + mirrorLogits[i]) / 2
+			}
 		}
 		for i, label := range batch.Labels.Int32s() {
 			sc.add(logits[i*classes:(i+1)*classes], int(label))

@@ -177,7 +177,9 @@ func (r *run) fresh(ctx context.Context, classes []string, trainSet *dataset.Dat
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	r.info = nn.ModelInfo{ClassNames: classes, Mean: norm.Mean, Std: norm.Std}
+	// A new model answers with each face averaged with its mirror image (test-time flip), and
+	// is validated and calibrated that way (see validate).
+	r.info = nn.ModelInfo{ClassNames: classes, Mean: norm.Mean, Std: norm.Std, Mirror: true}
 	r.model, err = nn.New(r.b, nn.Config{Arch: r.s.Arch, Classes: len(classes), InputSize: r.s.InputSize, WidthDivisor: r.s.WidthDivisor}, r.s.Seed)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)

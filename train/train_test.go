@@ -20,6 +20,7 @@ import (
 	"github.com/vgglab/vgg/dataset"
 	"github.com/vgglab/vgg/dataset/framecache"
 	_ "github.com/vgglab/vgg/kernels/cpu"
+	"github.com/vgglab/vgg/nn"
 	"github.com/vgglab/vgg/vision/synth"
 )
 
@@ -103,6 +104,10 @@ func TestRunWritesModelReportAndPlot(t *testing.T) {
 	}
 	if saved.Status != "complete" || len(saved.Epochs) != 3 || saved.Settings != report.Settings {
 		t.Errorf("saved report %+v differs from the returned one", saved)
+	}
+	// A new model answers with each face averaged with its mirror image.
+	if _, info, err := nn.ReadModelInfo(out); err != nil || !info.Mirror {
+		t.Errorf("%s: mirror %v (%v); a new model answers with the mirror images too", out, info.Mirror, err)
 	}
 	png := readFile(t, paths.Plot)
 	if !bytes.HasPrefix(png, []byte("\x89PNG")) {

@@ -3,6 +3,7 @@ package vision
 import (
 	"fmt"
 	"image"
+	"slices"
 )
 
 // Normalization is the per-channel standardisation applied to pixels before the network:
@@ -49,6 +50,17 @@ func ToCHW(img *image.RGBA, norm Normalization, dst []float32) {
 				dst[c*plane+y*w+x] = float32(row[4*x+c])*scale[c] + shift[c]
 			}
 		}
+	}
+}
+
+// MirrorCHW turns CHW samples of side x side pictures left for right in place: every row of
+// every plane reversed. It is what ToCHW gives for the mirror image of the picture.
+func MirrorCHW(chw []float32, side int) {
+	if side <= 0 || len(chw)%(side*side) != 0 {
+		panic(fmt.Sprintf("vision: MirrorCHW of %d values in rows of %d", len(chw), side))
+	}
+	for row := 0; row < len(chw); row += side {
+		slices.Reverse(chw[row : row+side])
 	}
 }
 

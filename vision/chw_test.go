@@ -50,3 +50,32 @@ func TestNormalizationValidate(t *testing.T) {
 		}
 	}
 }
+
+// MirrorCHW of a batch of two 5x5 samples is ToCHW of each picture's mirror image.
+func TestMirrorCHW(t *testing.T) {
+	const side = 5
+	norm := Normalization{Mean: [3]float32{0.5, 0.25, 0}, Std: [3]float32{0.5, 0.25, 2}}
+	plane := 3 * side * side
+	got, want := make([]float32, 2*plane), make([]float32, 2*plane)
+	for k := range 2 {
+		img := image.NewRGBA(image.Rect(0, 0, side, side))
+		mirror := image.NewRGBA(img.Rect)
+		for y := range side {
+			for x := range side {
+				for c := range 4 {
+					v := uint8(7*k + 31*y + 11*x + 50*c)
+					img.Pix[img.PixOffset(x, y)+c] = v
+					mirror.Pix[mirror.PixOffset(side-1-x, y)+c] = v
+				}
+			}
+		}
+		ToCHW(img, norm, got[k*plane:(k+1)*plane])
+		ToCHW(mirror, norm, want[k*plane:(k+1)*plane])
+	}
+	MirrorCHW(got, side)
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("value %d = %v, want %v (the mirror image's)", i, got[i], want[i])
+		}
+	}
+}
