@@ -128,8 +128,10 @@ func (j Jitter) resample(img *image.RGBA, norm vision.Normalization, dst []float
 	offset := func(x, y int) int {
 		return img.PixOffset(b.Min.X+min(max(x, 0), w-1), b.Min.Y+min(max(y, 0), h-1))
 	}
-	pix := img.Pix
+	pix, stride := img.Pix, img.Stride
 	for y := 0; y < h; y++ {
+		// This row of each of the three planes.
+		rows := [3][]float32{dst[y*w:][:w], dst[plane+y*w:][:w], dst[2*plane+y*w:][:w]}
 		for x := 0; x < w; x++ {
 			// Offsets from the centre, measured between pixel centres.
 			u := float64(x) + 0.5 - cx - j.ShiftX
@@ -143,13 +145,23 @@ func (j Jitter) resample(img *image.RGBA, norm vision.Normalization, dst []float
 			sx, sy := su+cx-0.5, sv+cy-0.5
 			x0, y0 := int(math.Floor(sx)), int(math.Floor(sy))
 			fx, fy := float32(sx-float64(x0)), float32(sy-float64(y0))
-			// The four neighbours are found once for the three channels.
-			o00, o10 := offset(x0, y0), offset(x0+1, y0)
-			o01, o11 := offset(x0, y0+1), offset(x0+1, y0+1)
+			// The four neighbours are found once for the three channels: inside the picture
+			// (most pixels) as two runs of 8 bytes, the row and the one below; at the edges
+			// each clamped to the nearest pixel.
+			var o00, o10, o01, o11 int
+			if x0 >= 0 && x0+1 < w && y0 >= 0 && y0+1 < h {
+				o00 = offset(x0, y0)
+				o10, o01, o11 = o00+4, o00+stride, o00+stride+4
+			} else {
+				o00, o10 = offset(x0, y0), offset(x0+1, y0)
+				o01, o11 = offset(x0, y0+1), offset(x0+1, y0+1)
+			}
+			p00, p10, p01, p11 := pix[o00:o00+3], pix[o10:o10+3], pix[o01:o01+3], pix[o11:o11+3]
+			gx, gy := 1-fx, 1-fy
 			for c := range 3 {
-				top := float32(pix[o00+c])*(1-fx) + float32(pix[o10+c])*fx
-				bottom := float32(pix[o01+c])*(1-fx) + float32(pix[o11+c])*fx
-				dst[c*plane+y*w+x] = (top*(1-fy)+bottom*fy)*scale[c] + shift[c]
+				top := float32(p00[c])*gx + float32(p10[c])*fx
+				bottom := float32(p01[c])*gx + float32(p11[c])*fx
+				rows[c][x] = (top*gy+bottom*fy)*scale[c] + shift[c]
 			}
 		}
 	}
