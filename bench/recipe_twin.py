@@ -102,8 +102,9 @@ def augment(x, gen, shift, scale, rotate, flip):
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-def evaluate(model, x, y, norm, batch):
-    """Top-1, top-5 and the mean cross-entropy of the model's answers for x against y."""
+def evaluate(model, x, y, norm, batch, mirror):
+    """Top-1, top-5 and the mean cross-entropy of the model's answers for x against y; with
+    mirror, each picture's logits averaged with its mirror image's (vgg's nn.ModelInfo.Mirror)."""
     model.eval()
     top1 = top5 = 0
     loss = 0.0
@@ -111,6 +112,8 @@ def evaluate(model, x, y, norm, batch):
         for i in range(0, len(x), batch):
             xb = (x[i:i + batch].float() / 255 - norm[0]) / norm[1]
             logits = model(xb)
+            if mirror:
+                logits = (logits + model(torch.flip(xb, dims=[3]))) / 2
             k = min(5, logits.shape[1])
             top = logits.topk(k, 1).indices
             yb = y[i:i + batch]
@@ -120,14 +123,24 @@ def evaluate(model, x, y, norm, batch):
     return top1 / len(x), top5 / len(x), loss / len(x)
 
 
-def embeddings(model, x, norm, batch):
-    """fc.4's output (after ReLU) for every picture, in evaluation mode."""
+def embeddings(model, x, norm, batch, layer, mirror):
+    """Every picture's embedding in evaluation mode, as vgg's nn.Model.Embedding: the flattened
+    features of the last max pool ("features") or fc.4's output after ReLU ("fc.4"); with mirror,
+    averaged with the mirror image's."""
     model.eval()
     outs = []
+
+    def embed(xb):
+        h = torch.flatten(model.cnn(xb), 1)
+        return h if layer == "features" else model.fc[:5](h)
+
     with torch.no_grad():
         for i in range(0, len(x), batch):
-            h = torch.flatten(model.cnn((x[i:i + batch].float() / 255 - norm[0]) / norm[1]), 1)
-            outs.append(model.fc[:5](h))
+            xb = (x[i:i + batch].float() / 255 - norm[0]) / norm[1]
+            e = embed(xb)
+            if mirror:
+                e = (e + embed(torch.flip(xb, dims=[3]))) / 2
+            outs.append(e)
     return torch.cat(outs)
 
 
@@ -177,8 +190,13 @@ def main():
     ap.add_argument("--test", help="facedump --val 0 of other photos of the same people (never trained or validated on): top-1 and top-5")
     ap.add_argument("--keep-best", action="store_true",
                     help="score --test and --enrol with the best epoch's weights (by validation top-1, as vgg keeps), not the last")
+    ap.add_argument("--embedding", default="features", choices=["features", "fc.4"],
+                    help="the layer the enrolment embeds at (vgg's nn.ModelInfo.EmbeddingLayer; fc.4 for models before it)")
+    ap.add_argument("--single-pass", action="store_true",
+                    help="answer each picture alone, not averaged with its mirror image (vgg's models before nn.ModelInfo.Mirror)")
     ap.add_argument("--json")
     a = ap.parse_args()
+    mirror = not a.single_pass
 
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -216,7 +234,7 @@ def main():
             sched.step()
             loss_sum += loss.item() * len(idx)
             correct += (logits.argmax(1) == yt[idx]).sum().item()
-        top1, top5, val_loss = evaluate(model, xv, yv, norm, 128)
+        top1, top5, val_loss = evaluate(model, xv, yv, norm, 128, mirror)
         row = {"epoch": epoch + 1, "train_loss": loss_sum / len(xt), "train_acc": correct / len(xt),
                "val_top1": top1, "val_top5": top5, "val_loss": val_loss, "seconds": time.time() - start}
         curves.append(row)
@@ -238,14 +256,14 @@ def main():
         if tmeta["classes"] != classes:
             raise SystemExit(f"{a.test}: its people {tmeta['classes']} are not those trained on, {classes}")
         xs, ys = load(a.test, "train", tmeta["input"])
-        top1, top5, _ = evaluate(model, xs, ys, norm, 128)
+        top1, top5, _ = evaluate(model, xs, ys, norm, 128, mirror)
         result["test"] = {"photos": len(xs), "top1": top1, "top5": top5}
         print(f"held-out photos: {len(xs)}, top-1 {100 * top1:.1f}%, top-5 {100 * top5:.1f}%")
     if a.enrol:
         emeta = json.load(open(os.path.join(a.enrol, "meta.json")))
         xe, ye = load(a.enrol, "train", emeta["input"])
-        mean = embeddings(model, xt, norm, 128).mean(0)
-        result["enrolment"] = enrolment_score(embeddings(model, xe, norm, 128), ye, mean, a.shots, a.seed)
+        mean = embeddings(model, xt, norm, 128, a.embedding, mirror).mean(0)
+        result["enrolment"] = enrolment_score(embeddings(model, xe, norm, 128, a.embedding, mirror), ye, mean, a.shots, a.seed)
         e = result["enrolment"]
         print(f"enrolment of {e['identities']} unseen people, {a.shots} photos each, {e['queries']} queries: "
               f"top-1 {100 * e['top1']:.1f}% (chance {100 / e['identities']:.1f}%), top-5 {100 * e['top5']:.1f}%, "

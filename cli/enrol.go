@@ -98,7 +98,7 @@ func runEnrol(c *cli.Context) error {
 	// the gallery already (same path, or same picture) is not added twice.
 	added := 0
 	g, err = gallery.Update(out, em.Fingerprint, func() *gallery.Gallery {
-		return gallery.New(em.Fingerprint, gallery.EmbeddingWidth(em.Net))
+		return gallery.New(em.Fingerprint, em.Net.EmbeddingWidth())
 	}, func(g *gallery.Gallery) error {
 		added = 0
 		for i, o := range outs {

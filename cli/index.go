@@ -24,7 +24,7 @@ func init() {
 		Usage:     "store the embedding of every photo of a collection in the model's gallery",
 		ArgsUsage: " ",
 		Description: "index runs every photo of DIR/<identity>/<photo> through the model and stores its " +
-			"embedding (the 2048-wide layer before the classifier, scaled to unit length) with its " +
+			"embedding (the convolutional features, or for older models the layer before the classifier; centred and scaled to unit length) with its " +
 			"identity and path in the gallery file beside the model (model.gallery), replacing the one " +
 			"there (a file there that is not a gallery is left alone unless --force; the model and the " +
 			"photos never are). 'vgg match' then shows, for each identity, the gallery photo most like the face, and " +

@@ -199,7 +199,7 @@ func TestMatchWarnsAboutAModelAtChance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := gallery.New(m.Fingerprint, gallery.EmbeddingWidth(m.Net))
+	g := gallery.New(m.Fingerprint, m.Net.EmbeddingWidth())
 	m.Close()
 	same := make([]float32, g.Dim)
 	for i := range same {

@@ -21,8 +21,8 @@ type CAM struct {
 	// Class is the classifier output explained and Logit its score for this face.
 	Class int
 	Logit float32
-	// Logits are the classifier's scores for every class and Embedding the face's raw fc.4
-	// activation, both from the same forward pass: a caller that wants the answer and its
+	// Logits are the classifier's scores for every class and Embedding the face's raw
+	// embedding (nn.Model.Embedding), both from the same forward pass: a caller that wants the answer and its
 	// heatmap runs the network once.
 	Logits, Embedding []float32
 }

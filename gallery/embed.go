@@ -29,7 +29,7 @@ type Embedder struct {
 
 // Output is what the network says about one picture.
 type Output struct {
-	// Embedding is the fc.4 activation, raw (see Gallery.Direction).
+	// Embedding is the model's embedding (nn.Model.Embedding), raw (see Gallery.Direction).
 	Embedding []float32
 	// Probabilities is the softmax of the logits, one per class of the model.
 	Probabilities []float32
@@ -173,15 +173,4 @@ func outputOf(logits, embedding []float32, temperature float64) Output {
 		out.Probabilities[i] = float32(p)
 	}
 	return out
-}
-
-// EmbeddingWidth is the length of the model's embedding: the width of fc.3, whose output fc.4's
-// ReLU passes on (2048 for the full network, 2048/WidthDivisor for the narrow ones).
-func EmbeddingWidth(m *nn.Model) int {
-	for _, p := range m.Params() {
-		if p.Name == "fc.3.bias" {
-			return p.Shape[0]
-		}
-	}
-	return 0 // not a VGG-D: VGGD always names fc.3
 }

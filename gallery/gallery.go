@@ -1,8 +1,9 @@
 // Package gallery stores the face embeddings of known photos beside a model and searches them:
 // which gallery photo is most like a new face, and which identity is, by cosine similarity.
 //
-// An embedding is the network's 2048-wide penultimate activation (after fc.4's ReLU, before the
-// classifier). The gallery compares directions: each embedding minus the gallery's mean
+// An embedding is nn.Model.Embedding: the network's convolutional features (the last max pool's
+// output, flattened), or for models from before them its penultimate activation (after fc.4's
+// ReLU, before the classifier). The gallery compares directions: each embedding minus the gallery's mean
 // embedding, scaled to unit length, so the dot product of two is their cosine similarity, 1 for
 // the same picture. The mean is taken out because ReLU outputs are all non-negative and share a
 // large common part: raw, every pair of faces has a cosine near 1 (0.99 between different
@@ -99,7 +100,7 @@ func (g *Gallery) Len() int { return len(g.Entries) }
 // Vector returns the direction of photo i (shared with the gallery: do not modify).
 func (g *Gallery) Vector(i int) []float32 { return g.vectors[i*g.Dim : (i+1)*g.Dim] }
 
-// ErrSilent says that an embedding has no direction: it is all zeros (no fc.4 unit fires) or,
+// ErrSilent says that an embedding has no direction: it is all zeros (no unit fires) or,
 // once centred, exactly the gallery's mean. It resembles nothing and cannot be compared.
 var ErrSilent = errors.New("the face's embedding has no direction (all zeros, or exactly the gallery mean), so it cannot be compared")
 

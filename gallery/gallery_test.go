@@ -103,7 +103,7 @@ func embedPhotos(t *testing.T, m *nn.Model, entries []Entry) *Gallery {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := New(fp, EmbeddingWidth(m))
+	g := New(fp, m.EmbeddingWidth())
 	src := dataset.NewSource(dataset.SourceOptions{Size: m.Config.InputSize})
 	skipped, err := g.AddPhotos(context.Background(), &Embedder{Model: m, Norm: vision.Identity, BatchSize: 4}, src, entries, nil)
 	if err != nil {
@@ -393,7 +393,7 @@ func TestAddPhotosSkipsBadFiles(t *testing.T) {
 	}
 	entries = append(entries, Entry{Identity: "Ann", Path: bad})
 	fp, _ := m.Fingerprint()
-	g := New(fp, EmbeddingWidth(m))
+	g := New(fp, m.EmbeddingWidth())
 	skipped, err := g.AddPhotos(context.Background(), &Embedder{Model: m, Norm: vision.Identity}, dataset.NewSource(dataset.SourceOptions{Size: 32}), entries, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -87,7 +87,7 @@ func TestAddPhotosSkipsNamesThatAreNotUTF8(t *testing.T) {
 	entries := writePhotos(t, dir, []string{"Ann"}, 2, 1)
 	entries[1].Path = filepath.Join(dir, "Ann", "bad\xff.png")
 	fp, _ := m.Fingerprint()
-	g := New(fp, EmbeddingWidth(m))
+	g := New(fp, m.EmbeddingWidth())
 	skipped, err := g.AddPhotos(context.Background(), &Embedder{Model: m, Norm: vision.Identity}, dataset.NewSource(dataset.SourceOptions{Size: 32}), entries, nil)
 	if err != nil || g.Len() != 1 || len(skipped) != 1 || !strings.Contains(skipped[0].Error(), "UTF-8") {
 		t.Fatalf("gallery of %d photos, skipped %v, error %v", g.Len(), skipped, err)

@@ -44,7 +44,7 @@ func (m *Model) GalleryOf(ctx context.Context, set *dataset.Dataset, opts Collec
 		}
 		photos = append(photos, gallery.Entry{Identity: set.Classes[s.Label], Path: path})
 	}
-	g := gallery.New(m.Fingerprint, gallery.EmbeddingWidth(m.Net))
+	g := gallery.New(m.Fingerprint, m.Net.EmbeddingWidth())
 	if opts.OwnCentre {
 		if own, err := gallery.Load(gallery.PathFor(m.Path), m.Fingerprint); err == nil {
 			g.Mean = own.Mean

@@ -101,7 +101,7 @@ func (m *Model) Source(cache *framecache.Cache) *dataset.Source {
 // gallery that does not exist yet is an empty one.
 func (m *Model) LoadGallery(path string, orEmpty bool) (*gallery.Gallery, error) {
 	if _, err := os.Stat(path); orEmpty && errors.Is(err, os.ErrNotExist) {
-		return gallery.New(m.Fingerprint, gallery.EmbeddingWidth(m.Net)), nil
+		return gallery.New(m.Fingerprint, m.Net.EmbeddingWidth()), nil
 	}
 	return gallery.Load(path, m.Fingerprint)
 }

@@ -53,9 +53,11 @@ import (
 //	    def forward(self, x):
 //	        return self.fc(torch.flatten(self.cnn(x), 1))
 //
-//	    def embedding(self, x):
-//	        """The 2048-wide face descriptor: fc.4's ReLU output."""
-//	        return self.fc[:5](torch.flatten(self.cnn(x), 1))
+//	    def embedding(self, x, layer="features"):
+//	        """The face descriptor: the flattened features (metadata "embedding": "features"),
+//	        or fc.4's ReLU output (no "embedding" in the metadata, or "fc.4")."""
+//	        h = torch.flatten(self.cnn(x), 1)
+//	        return h if layer == "features" else self.fc[:5](h)
 //
 //	def load_vgg(path):
 //	    """Returns the model (eval mode), the class names and the input mean and std."""
@@ -102,6 +104,9 @@ type ModelInfo struct {
 	// measured; false for files from before it was recorded, whose galleries hold single
 	// passes.
 	Mirror bool
+	// EmbeddingLayer is where the model's embedding is taken (Model.EmbeddingLayer):
+	// EmbeddingFeatures, or "" for EmbeddingFC4 (files from before it was recorded).
+	EmbeddingLayer string
 }
 
 // Calibration is how the model's probabilities were calibrated.
@@ -137,6 +142,9 @@ func SaveModel(path string, m *Model, info ModelInfo) error {
 	}
 	if info.Mirror {
 		meta["mirror"] = "true"
+	}
+	if info.EmbeddingLayer != "" {
+		meta["embedding"] = info.EmbeddingLayer
 	}
 	srcs := backendSources(m.Ctx.Backend, m.floatState())
 	for _, c := range m.counters() {
@@ -202,6 +210,7 @@ func LoadModel(b kernels.Backend, path string) (*Model, ModelInfo, error) {
 		m.Release()
 		return nil, ModelInfo{}, err
 	}
+	m.EmbeddingLayer = info.EmbeddingLayer
 	return m, info, nil
 }
 
@@ -272,6 +281,12 @@ func parseModelMetadata(path string, meta map[string]string) (Config, ModelInfo,
 		info.Mirror = true
 	default:
 		return Config{}, ModelInfo{}, bad("mirror %q is neither true nor false", m)
+	}
+	switch e := meta["embedding"]; e {
+	case "", EmbeddingFC4, EmbeddingFeatures:
+		info.EmbeddingLayer = e
+	default:
+		return Config{}, ModelInfo{}, bad("embedding %q is neither %s nor %s", e, EmbeddingFeatures, EmbeddingFC4)
 	}
 	// Files from before batch norm have neither arch nor linear_init: "" means the defaults.
 	cfg, err := Config{Arch: meta["arch"], Classes: len(info.ClassNames), InputSize: size, WidthDivisor: width,

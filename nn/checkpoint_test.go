@@ -20,6 +20,7 @@ var testInfo = ModelInfo{
 	Temperature:       2.375,
 	CalibrationPhotos: 18,
 	Mirror:            true,
+	EmbeddingLayer:    EmbeddingFeatures,
 }
 
 // savedTiny saves a tiny 4-class model into a fresh directory and returns it and the path.
@@ -47,7 +48,8 @@ func TestModelCheckpointRoundTrip(t *testing.T) {
 		t.Errorf("config %+v, saved %+v", loaded.Config, m.Config)
 	}
 	if strings.Join(info.ClassNames, "|") != strings.Join(testInfo.ClassNames, "|") || info.Mean != testInfo.Mean || info.Std != testInfo.Std ||
-		info.Temperature != testInfo.Temperature || info.CalibrationPhotos != testInfo.CalibrationPhotos || info.Mirror != testInfo.Mirror {
+		info.Temperature != testInfo.Temperature || info.CalibrationPhotos != testInfo.CalibrationPhotos || info.Mirror != testInfo.Mirror ||
+		info.EmbeddingLayer != testInfo.EmbeddingLayer || loaded.EmbeddingLayer != testInfo.EmbeddingLayer {
 		t.Errorf("info %+v, saved %+v", info, testInfo)
 	}
 	if !sameBits(paramBits(t, b, m), paramBits(t, b, loaded)) {
@@ -251,9 +253,9 @@ func TestSaveModelIsAtomic(t *testing.T) {
 	}
 }
 
-// The mirror flag is read back as saved, absent from files that predate it, and refused when
-// it is anything but true or false.
-func TestModelInfoMirror(t *testing.T) {
+// The mirror flag and the embedding layer are read back as saved, absent from files that
+// predate them, and refused when they hold anything else.
+func TestModelInfoMirrorAndEmbedding(t *testing.T) {
 	b := openCPU(t)
 	_, path := savedTiny(t, b)
 	f, err := openSafetensors(path)
@@ -262,21 +264,65 @@ func TestModelInfoMirror(t *testing.T) {
 	}
 	f.Close()
 	for _, c := range []struct {
-		value string // "" deletes the key
-		want  bool
-		ok    bool
-	}{{"true", true, true}, {"false", false, true}, {"", false, true}, {"yes", false, false}, {"1", false, false}} {
+		key, value string // "" deletes the key
+		ok         bool
+		check      func(ModelInfo) bool
+	}{
+		{"mirror", "true", true, func(i ModelInfo) bool { return i.Mirror }},
+		{"mirror", "false", true, func(i ModelInfo) bool { return !i.Mirror }},
+		{"mirror", "", true, func(i ModelInfo) bool { return !i.Mirror }},
+		{"mirror", "yes", false, nil},
+		{"mirror", "1", false, nil},
+		{"embedding", "features", true, func(i ModelInfo) bool { return i.EmbeddingLayer == EmbeddingFeatures }},
+		{"embedding", "fc.4", true, func(i ModelInfo) bool { return i.EmbeddingLayer == EmbeddingFC4 }},
+		{"embedding", "", true, func(i ModelInfo) bool { return i.EmbeddingLayer == "" }},
+		{"embedding", "fc.1", false, nil},
+	} {
 		meta := maps.Clone(f.metadata)
-		meta["mirror"] = c.value
+		meta[c.key] = c.value
 		if c.value == "" {
-			delete(meta, "mirror")
+			delete(meta, c.key)
 		}
 		_, info, err := parseModelMetadata(path, meta)
-		if c.ok && (err != nil || info.Mirror != c.want) {
-			t.Errorf("mirror %q: Mirror %v, error %v; want %v", c.value, info.Mirror, err, c.want)
+		if c.ok && (err != nil || !c.check(info)) {
+			t.Errorf("%s %q: info %+v, error %v", c.key, c.value, info, err)
 		}
-		if !c.ok && (err == nil || !strings.Contains(err.Error(), "mirror")) {
-			t.Errorf("mirror %q: error %v, want one naming mirror", c.value, err)
+		if !c.ok && (err == nil || !strings.Contains(err.Error(), c.key)) {
+			t.Errorf("%s %q: error %v, want one naming %s", c.key, c.value, err, c.key)
+		}
+	}
+}
+
+// Embedding is the flattened features or fc.4's activation, as EmbeddingLayer says, of the
+// width EmbeddingWidth says.
+func TestEmbeddingLayer(t *testing.T) {
+	b := openCPU(t)
+	m, _ := savedTiny(t, b)
+	x, err := b.Alloc(tensor.Float32, m.InputShape(2)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Release()
+	if err := b.Fill(x, 0.5); err != nil {
+		t.Fatal(err)
+	}
+	m.SetTraining(false)
+	if _, err := m.Forward(x); err != nil {
+		t.Fatal(err)
+	}
+	feat := m.Features().Shape()
+	for _, c := range []struct {
+		layer string
+		want  *tensor.Tensor
+		width int
+	}{
+		{"", m.embeddingReLU.y, m.FC.Layers[3].(*Linear).Out},
+		{EmbeddingFC4, m.embeddingReLU.y, m.FC.Layers[3].(*Linear).Out},
+		{EmbeddingFeatures, m.flat, feat[1] * feat[2] * feat[3] / 4}, // after the last 2x2 pool
+	} {
+		m.EmbeddingLayer = c.layer
+		if got := m.Embedding(); got != c.want || m.EmbeddingWidth() != c.width || got.Dim(1) != c.width {
+			t.Errorf("layer %q: embedding %v of width %d (EmbeddingWidth %d), want width %d", c.layer, got.Shape(), got.Dim(1), m.EmbeddingWidth(), c.width)
 		}
 	}
 }

@@ -103,10 +103,15 @@ type Model struct {
 	Flatten *Flatten
 	FC      *Sequential
 
+	// EmbeddingLayer is where Embedding is taken: EmbeddingFeatures or EmbeddingFC4 (""
+	// means EmbeddingFC4, a checkpoint's from before it was recorded). LoadModel sets it from
+	// the checkpoint (ModelInfo.EmbeddingLayer).
+	EmbeddingLayer string
+
 	// The layers whose outputs are the model's by-products: the last convolution's ReLU
-	// (Grad-CAM's feature maps) and fc.4's ReLU (the embedding).
+	// (Grad-CAM's feature maps) and fc.4's ReLU (the fc.4 embedding).
 	lastConvReLU, embeddingReLU *ReLU
-	features, embedding         *tensor.Tensor
+	features, flat, embedding   *tensor.Tensor
 	// batchNorms are the cnn's batch norms, in order (none for ArchVGGD).
 	batchNorms []*BatchNorm2D
 }
@@ -290,7 +295,7 @@ func (m *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.features = m.lastConvReLU.y
+	m.features, m.flat = m.lastConvReLU.y, flat
 	logits, err := m.FC.Forward(flat)
 	if err != nil {
 		return nil, err
@@ -358,9 +363,37 @@ func (m *Model) Features() *tensor.Tensor { return m.features }
 // "cnn.29" in vgg-d and "cnn.42" in vgg-d-bn.
 func (m *Model) FeaturesLayer() string { return m.lastConvReLU.Name() }
 
-// Embedding returns the 2048-wide (2048/width) activation after fc.4's ReLU, before dropout and
-// the classifier, from the last Forward: the face descriptor for nearest-neighbour search.
-func (m *Model) Embedding() *tensor.Tensor { return m.embedding }
+// The layers an embedding may be taken at (Model.EmbeddingLayer, ModelInfo.EmbeddingLayer).
+const (
+	// EmbeddingFeatures is the last max pool's output, flattened: what the fully connected
+	// layers read, 512/width x (InputSize/32)^2 values (256 for the README's small network,
+	// 8,192 for the full one at 128 pixels). It tells apart people the model never trained on
+	// better than fc.4 (measured: 22.5% -> 29.8%, 47.6% -> 61.2% and 36.7% -> 50.5% top-1 in
+	// three enrolments, notes/recipe.md), as the fully connected layers learn the training
+	// identities. New models use it.
+	EmbeddingFeatures = "features"
+	// EmbeddingFC4 is the activation after fc.4's ReLU, before dropout and the classifier,
+	// 2048/width values: the embedding of models from before EmbeddingFeatures.
+	EmbeddingFC4 = "fc.4"
+)
+
+// Embedding returns the face descriptor for nearest-neighbour search from the last Forward, at
+// EmbeddingLayer: [N, EmbeddingWidth()].
+func (m *Model) Embedding() *tensor.Tensor {
+	if m.EmbeddingLayer == EmbeddingFeatures {
+		return m.flat
+	}
+	return m.embedding
+}
+
+// EmbeddingWidth is the length of Embedding: the input width of fc.0 for the features, the
+// width of fc.3, whose output fc.4's ReLU passes on, for fc.4.
+func (m *Model) EmbeddingWidth() int {
+	if m.EmbeddingLayer == EmbeddingFeatures {
+		return m.FC.Layers[0].(*Linear).In
+	}
+	return m.FC.Layers[3].(*Linear).Out
+}
 
 // Release hands all activation buffers and parameters back to the backend.
 func (m *Model) Release() {
@@ -374,5 +407,5 @@ func (m *Model) Release() {
 	for _, buf := range m.Buffers() {
 		release(&buf.Value)
 	}
-	m.features, m.embedding = nil, nil
+	m.features, m.flat, m.embedding = nil, nil, nil
 }

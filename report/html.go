@@ -78,7 +78,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`{{define "answer"}}
 </tr>
 {{end}}</table>
 </section>
-{{end}}<footer>Ranked by {{.RankedByText}}. Similarity is the cosine of the angle between the two faces' embeddings (the network's penultimate layer, fc.4, less the gallery's mean face): 1 means the same picture, 0 nothing in particular in common, below 0 unlike. Model: {{.Model}}.</footer>
+{{end}}<footer>Ranked by {{.RankedByText}}. Similarity is the cosine of the angle between the two faces' embeddings (the network's convolutional features, or its penultimate layer fc.4 for older models, less the gallery's mean face): 1 means the same picture, 0 nothing in particular in common, below 0 unlike. Model: {{.Model}}.</footer>
 {{end}}<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -105,9 +105,10 @@ func TestRunWritesModelReportAndPlot(t *testing.T) {
 	if saved.Status != "complete" || len(saved.Epochs) != 3 || saved.Settings != report.Settings {
 		t.Errorf("saved report %+v differs from the returned one", saved)
 	}
-	// A new model answers with each face averaged with its mirror image.
-	if _, info, err := nn.ReadModelInfo(out); err != nil || !info.Mirror {
-		t.Errorf("%s: mirror %v (%v); a new model answers with the mirror images too", out, info.Mirror, err)
+	// A new model answers with each face averaged with its mirror image, and embeds at the
+	// convolutional features.
+	if _, info, err := nn.ReadModelInfo(out); err != nil || !info.Mirror || info.EmbeddingLayer != nn.EmbeddingFeatures {
+		t.Errorf("%s: mirror %v, embedding %q (%v); want true and %q", out, info.Mirror, info.EmbeddingLayer, err, nn.EmbeddingFeatures)
 	}
 	png := readFile(t, paths.Plot)
 	if !bytes.HasPrefix(png, []byte("\x89PNG")) {
