@@ -7,7 +7,9 @@
 //	VGG_SIMD=avx512  at most AVX-512 (the default where the CPU has it)
 //
 // Every package with assembly kernels picks its variants through Allowed, so a cap applies to
-// all of them at once.
+// all of them at once. The variable is read when the package initialises, which go test's
+// result cache does not track: test under a cap with -count=1 (as .ci/run does), or the
+// results of an earlier run at another level are replayed.
 package simd
 
 import (
