@@ -2,13 +2,14 @@ package nn
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/vgglab/vgg/tensor"
 )
 
-// Features and Embedding are what the documentation says: the last conv ReLU's maps and the
-// classifier's input; BackwardToFeatures gives the loss gradient with respect to the maps
+// Features and Embedding are what the documentation says: the last conv ReLU's maps, and their
+// max pool flattened or the classifier's input; BackwardToFeatures gives the loss gradient with respect to the maps
 // (checked against float64 differences, as the end-to-end gradient check does).
 func TestFeaturesEmbeddingAndTheirGradient(t *testing.T) {
 	b := openCPU(t)
@@ -28,11 +29,24 @@ func TestFeaturesEmbeddingAndTheirGradient(t *testing.T) {
 	if got := m.Features().Shape(); !got.Equal(tensor.Shape{n, 32, 4, 4}) {
 		t.Errorf("features have shape %v, want [2 32 4 4]", got)
 	}
-	if got := m.Embedding().Shape(); !got.Equal(tensor.Shape{n, 128}) {
-		t.Fatalf("embedding has shape %v, want [2 128]", got)
+	// A new model's embedding is the last max pool's output, flattened: the features pooled.
+	if got := m.Embedding().Shape(); m.EmbeddingLayer != EmbeddingFeatures || !got.Equal(tensor.Shape{n, 32 * 2 * 2}) {
+		t.Fatalf("embedding at %q has shape %v, want the features' [2 128]", m.EmbeddingLayer, got)
+	}
+	maps, pooled := download(t, b, m.Features()), download(t, b, m.Embedding())
+	for i := range pooled { // plane p, output (y, x) of 2x2: the max of its window of the 4x4 maps
+		p, y, x := i/4, i%4/2, i%2
+		window := []float32{maps[p*16+2*y*4+2*x], maps[p*16+2*y*4+2*x+1], maps[p*16+(2*y+1)*4+2*x], maps[p*16+(2*y+1)*4+2*x+1]}
+		if want := slices.Max(window); pooled[i] != want {
+			t.Fatalf("embedding[%d] = %g, want the max of its window, %g", i, pooled[i], want)
+		}
 	}
 
-	// In evaluation the logits are fc.6 applied to the embedding.
+	// At fc.4 (older models), the logits in evaluation are fc.6 applied to the embedding.
+	m.EmbeddingLayer = EmbeddingFC4
+	if got := m.Embedding().Shape(); !got.Equal(tensor.Shape{n, 128}) {
+		t.Fatalf("fc.4 embedding has shape %v, want [2 128]", got)
+	}
 	emb, lg := download(t, b, m.Embedding()), download(t, b, logits)
 	fc6 := m.FC.Layers[len(m.FC.Layers)-1].(*Linear)
 	w, bias := download(t, b, fc6.Weight.Value), download(t, b, fc6.Bias.Value)

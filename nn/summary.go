@@ -31,10 +31,11 @@ func (m *Model) Summary() []LayerSummary {
 			params += int64(p.Shape.Numel())
 		}
 		var note string
-		switch l {
-		case m.lastConvReLU:
+		switch {
+		case l == m.lastConvReLU:
 			note = "<- feature maps (Grad-CAM)"
-		case m.embeddingReLU:
+		case l == m.Flatten && m.EmbeddingLayer == EmbeddingFeatures,
+			l == m.embeddingReLU && m.EmbeddingLayer != EmbeddingFeatures:
 			note = "<- embedding"
 		}
 		rows = append(rows, LayerSummary{Name: l.Name(), What: l.Describe(), Out: out[1:], Params: params, FLOPs: l.FLOPs(shape), Note: note})

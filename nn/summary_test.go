@@ -22,9 +22,9 @@ func TestWriteSummary(t *testing.T) {
 		`(?m)^cnn\.4 +max pool 2x2 +64 x 64 x 64$`,
 		`(?m)^cnn\.29 +relu +512 x 8 x 8 +<- feature maps \(Grad-CAM\)$`,
 		`(?m)^cnn\.30 +max pool 2x2 +512 x 4 x 4$`,
-		`(?m)^flatten +flatten +8192$`,
+		`(?m)^flatten +flatten +8192 +<- embedding$`,
 		`(?m)^fc\.0 +linear, 8192 -> 4096 +4096 +33,558,528 +67\.1 M$`,
-		`(?m)^fc\.4 +relu +2048 +<- embedding$`,
+		`(?m)^fc\.4 +relu +2048$`,
 		`(?m)^fc\.6 +linear, 2048 -> 30 +30 +61,470 +122\.9 k$`,
 		`(?m)^total +56,725,342 +10\.106 G$`,
 	} {

@@ -104,8 +104,8 @@ type Model struct {
 	FC      *Sequential
 
 	// EmbeddingLayer is where Embedding is taken: EmbeddingFeatures or EmbeddingFC4 (""
-	// means EmbeddingFC4, a checkpoint's from before it was recorded). LoadModel sets it from
-	// the checkpoint (ModelInfo.EmbeddingLayer).
+	// means EmbeddingFC4, a checkpoint's from before it was recorded). VGGD sets
+	// EmbeddingFeatures, LoadModel what the checkpoint says (ModelInfo.EmbeddingLayer).
 	EmbeddingLayer string
 
 	// The layers whose outputs are the model's by-products: the last convolution's ReLU
@@ -125,7 +125,8 @@ func VGGD(cfg Config) (*Model, error) {
 		return nil, err
 	}
 	ctx := &Context{}
-	m := &Model{Config: cfg, Ctx: ctx, CNN: &Sequential{}, FC: &Sequential{}}
+	// A new network embeds at its features; LoadModel sets what a checkpoint says.
+	m := &Model{Config: cfg, Ctx: ctx, CNN: &Sequential{}, FC: &Sequential{}, EmbeddingLayer: EmbeddingFeatures}
 	in, size := InputChannels, cfg.InputSize
 	for _, out := range convPlan {
 		name := fmt.Sprintf("cnn.%d", len(m.CNN.Layers))

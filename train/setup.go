@@ -185,7 +185,6 @@ func (r *run) fresh(ctx context.Context, classes []string, trainSet *dataset.Dat
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	r.model.EmbeddingLayer = r.info.EmbeddingLayer
 	if r.s.Init != "" {
 		return r.initFrom(r.s.Init)
 	}
