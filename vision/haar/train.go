@@ -211,43 +211,49 @@ func mineNegatives(c *Cascade, patches []*image.Gray, bgs []Background, cfg Trai
 			jobs = append(jobs, job{i, float32(f), rng.Uint64()})
 		}
 	}
-	var mu sync.Mutex
-	var scanned, accepted int
-	next := 0
-	var wg sync.WaitGroup
-	model := c.compile()
-	for w := 0; w < cfg.Workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := newScanner(model)
-			local := newSampleSet(cfg.Width, cfg.Height, cfg.Tilted)
-			for {
-				mu.Lock()
-				if next >= len(jobs) || set.len() >= cfg.Negatives {
-					mu.Unlock()
-					return
-				}
-				j := jobs[next]
-				next++
-				mu.Unlock()
-				n, a, wins := s.mineLevel(bgs[j.bg], j.factor, perLevel, rand.New(rand.NewPCG(j.seed, 1)))
-				local.tables, local.invNorm = local.tables[:0], local.invNorm[:0]
-				for _, p := range wins {
-					local.add(s.level[p:], s.levelStride)
-				}
-				mu.Lock()
-				scanned += n
-				accepted += a
-				for i := 0; i < local.len() && set.len() < cfg.Negatives; i++ {
-					set.tables = append(set.tables, local.tables[i*set.tableLen:(i+1)*set.tableLen]...)
-					set.invNorm = append(set.invNorm, local.invNorm[i])
-				}
-				mu.Unlock()
-			}
-		}()
+	// The jobs run in batches, each job's windows found on any worker but taken into the set in
+	// job order, up to the job that fills it: the set (and the training after it) does not
+	// depend on the number of workers or on which of them finishes first.
+	type found struct {
+		scanned, accepted int
+		samples           *sampleSet
 	}
-	wg.Wait()
+	model := c.compile()
+	workers := max(1, cfg.Workers)
+	var scanned, accepted int
+	for first := 0; first < len(jobs) && set.len() < cfg.Negatives; first += 4 * workers {
+		batch := jobs[first:min(first+4*workers, len(jobs))]
+		results := make([]found, len(batch))
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s := newScanner(model)
+				for k := w; k < len(batch); k += workers {
+					j := batch[k]
+					n, a, wins := s.mineLevel(bgs[j.bg], j.factor, perLevel, rand.New(rand.NewPCG(j.seed, 1)))
+					local := newSampleSet(cfg.Width, cfg.Height, cfg.Tilted)
+					for _, p := range wins {
+						local.add(s.level[p:], s.levelStride)
+					}
+					results[k] = found{n, a, local}
+				}
+			}()
+		}
+		wg.Wait()
+		for _, r := range results {
+			if set.len() >= cfg.Negatives {
+				break
+			}
+			scanned += r.scanned
+			accepted += r.accepted
+			for i := 0; i < r.samples.len() && set.len() < cfg.Negatives; i++ {
+				set.tables = append(set.tables, r.samples.tables[i*set.tableLen:(i+1)*set.tableLen]...)
+				set.invNorm = append(set.invNorm, r.samples.invNorm[i])
+			}
+		}
+	}
 	rate := 1.0
 	if scanned > 0 {
 		rate = float64(accepted) / float64(scanned)

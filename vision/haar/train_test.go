@@ -145,3 +145,30 @@ func TestTrainRejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+// Training gives the same cascade whatever the number of workers: negatives mined in parallel
+// are taken in the order of their jobs, not as the workers finish.
+func TestTrainIsDeterministicAcrossWorkers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	var faces []*image.Gray
+	for range 200 {
+		faces = append(faces, syntheticFace(rng))
+	}
+	var bgs []Background
+	for range 12 {
+		bgs = append(bgs, Background{Img: noiseImage(rng, 80, 60)})
+	}
+	var first *Cascade
+	for _, workers := range []int{1, 2, 3} {
+		c, _, err := Train(faces, nil, bgs, TrainConfig{Width: 12, Height: 12, Stages: 3, FeatureSample: 300,
+			Negatives: 200, Seed: 5, Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = c
+		} else if !reflect.DeepEqual(c, first) {
+			t.Fatalf("%d workers trained another cascade than 1 worker", workers)
+		}
+	}
+}
