@@ -177,14 +177,14 @@ func (r *run) fresh(ctx context.Context, classes []string, trainSet *dataset.Dat
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	// A new model answers with each face averaged with its mirror image (test-time flip), is
-	// validated and calibrated that way (see validate),
-	// and takes its embedding at the convolutional features (nn.EmbeddingFeatures).
-	r.info = nn.ModelInfo{ClassNames: classes, Mean: norm.Mean, Std: norm.Std, Mirror: true, EmbeddingLayer: nn.EmbeddingFeatures}
 	r.model, err = nn.New(r.b, nn.Config{Arch: r.s.Arch, Classes: len(classes), InputSize: r.s.InputSize, WidthDivisor: r.s.WidthDivisor}, r.s.Seed)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
+	// A new model answers with each face averaged with its mirror image (test-time flip), is
+	// validated and calibrated that way (see validate), and records where the new network
+	// takes its embedding (the features).
+	r.info = nn.ModelInfo{ClassNames: classes, Mean: norm.Mean, Std: norm.Std, Mirror: true, EmbeddingLayer: r.model.EmbeddingLayer}
 	if r.s.Init != "" {
 		return r.initFrom(r.s.Init)
 	}

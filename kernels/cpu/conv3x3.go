@@ -27,12 +27,12 @@ const filterBatch = 64
 
 // directScratch is the direct convolutions' memory, kept across calls.
 type directScratch struct {
-	in, filters  []float32   // planes read, packed filters
-	tiles        [][]float32 // each worker's tile of results, before they are scattered
-	bias         []float32   // the biases, zeros for missing filters or none
-	grad         []float32   // the weight gradient's second planes (dy)
-	sums, totals [][]float32 // each worker's partial sums and their totals
-	shardSums    []float32   // the weight gradient's sums, shard by shard
+	in, filters []float32   // planes read, packed filters
+	tiles       [][]float32 // each worker's tile of results, before they are scattered
+	bias        []float32   // the biases, zeros for missing filters or none
+	grad        []float32   // the weight gradient's second planes (dy)
+	sums        [][]float32 // each worker's partial sums
+	shardSums   []float32   // the weight gradient's sums, shard by shard
 }
 
 // usesDirect reports whether this convolution's forward and input-gradient ops run on the
@@ -148,12 +148,15 @@ func (be *Backend) packGrad(dyd []float32, g convGeometry) direct.Plane {
 // and whose gradients they computed (a worker reading the other's planes pays for moving
 // them between the cores' caches); the number depends on the layer alone, so that results
 // do not depend on the number of workers.
-func filterShards(cols int) int {
+func filterShards(cols int) int { // at most maxFilterShards
 	if cols >= 4096 {
 		return 2
 	}
 	return 1
 }
+
+// maxFilterShards is the most parts filterShards splits a batch into.
+const maxFilterShards = 2
 
 // filterFromPlanes is the weight gradient from dy's planes in s.grad. A unit is one filter
 // block, input channel and filter row in one shard of the positions; each is summed by one
@@ -167,12 +170,11 @@ func (be *Backend) filterFromPlanes(dwd, xd []float32, plane direct.Plane, g con
 	tile := v.FilterRows * 3 * v.Lanes
 	for len(s.sums) < be.workers {
 		s.sums = append(s.sums, nil)
-		s.totals = append(s.totals, make([]float32, filterBatch*v.FilterRows*3))
 	}
 	// Shard i covers positions [bounds[i], bounds[i+1]): a whole number of lane groups,
 	// starting at the first image of its part of the batch.
 	shards := filterShards(plane.Cols)
-	bounds := make([]int, shards+1)
+	var bounds [maxFilterShards + 1]int
 	for i := 1; i < shards; i++ {
 		bounds[i] = i * g.n / shards * plane.ImageStride() / v.Lanes * v.Lanes
 	}

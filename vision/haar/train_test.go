@@ -48,19 +48,26 @@ func noiseImage(rng *rand.Rand, w, h int) *image.Gray {
 	return g
 }
 
+// syntheticSet draws faces synthetic faces and backgrounds 80x60 noise images from seed.
+func syntheticSet(seed uint64, faces, backgrounds int) ([]*image.Gray, []Background) {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	var fs []*image.Gray
+	for range faces {
+		fs = append(fs, syntheticFace(rng))
+	}
+	var bgs []Background
+	for range backgrounds {
+		bgs = append(bgs, Background{Img: noiseImage(rng, 80, 60)})
+	}
+	return fs, bgs
+}
+
 // TestTrainLearnsAndRoundTrips trains a small cascade on synthetic faces and backgrounds, then
 // checks that it keeps the faces, rejects most background windows, and survives Write/Read
 // unchanged (the XML holds every number exactly).
 func TestTrainLearnsAndRoundTrips(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	var faces []*image.Gray
-	for range 300 {
-		faces = append(faces, syntheticFace(rng))
-	}
-	var bgs []Background
-	for range 20 {
-		bgs = append(bgs, Background{Img: noiseImage(rng, 80, 60)})
-	}
+	faces, bgs := syntheticSet(1, 300, 20)
+	rng := rand.New(rand.NewPCG(7, 7)) // the faces and windows it is checked on
 	for _, discrete := range []bool{false, true} {
 		c, reps, err := Train(faces, nil, bgs, TrainConfig{Width: 12, Height: 12, Stages: 3, FeatureSample: 400,
 			Negatives: 300, Discrete: discrete, Seed: 3, Workers: 2})
@@ -149,15 +156,7 @@ func TestTrainRejectsBadInput(t *testing.T) {
 // Training gives the same cascade whatever the number of workers: negatives mined in parallel
 // are taken in the order of their jobs, not as the workers finish.
 func TestTrainIsDeterministicAcrossWorkers(t *testing.T) {
-	rng := rand.New(rand.NewPCG(2, 2))
-	var faces []*image.Gray
-	for range 200 {
-		faces = append(faces, syntheticFace(rng))
-	}
-	var bgs []Background
-	for range 12 {
-		bgs = append(bgs, Background{Img: noiseImage(rng, 80, 60)})
-	}
+	faces, bgs := syntheticSet(2, 200, 12)
 	var first *Cascade
 	for _, workers := range []int{1, 2, 3} {
 		c, _, err := Train(faces, nil, bgs, TrainConfig{Width: 12, Height: 12, Stages: 3, FeatureSample: 300,
