@@ -19,8 +19,11 @@ the model does not train on) it also scores the final model's embeddings as `vgg
 does: fc.4's activations centred on the training photos' mean and scaled to unit length, each
 person enrolled from --shots random photos, every other photo ranked against the enrolled ones
 by the mean similarity of each person's three closest photos (gallery.RankIdentities).
---keep-best scores both with the best epoch's weights instead, the model vgg keeps
-(bench/quality runs it so).
+--keep-best scores both with the weights of the epoch vgg would keep instead (train.run.keeps:
+the latest whose validation top-1 is within two standard errors of the highest; bench/quality
+runs it so). --mixup SHARE mixes that share of the batches in pairs as dataset.MixBatch does
+(lambda uniform in [0.5, 1], a random partner in the batch) and learns each picture as lambda of
+its identity and 1-lambda of its partner's.
 """
 import argparse
 import copy
@@ -166,6 +169,12 @@ def enrolment_score(emb, labels, mean, shots, seed):
             "other_similarity": sims[~same].mean().item()}
 
 
+def noise_margin(p, n):
+    """Two standard errors of an accuracy p on n photos, Agresti-Coull (train.noiseMargin)."""
+    adjusted = (p * n + 2) / (n + 4)
+    return 2 * math.sqrt(adjusted * (1 - adjusted) / (n + 4))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dump", required=True)
@@ -179,6 +188,7 @@ def main():
     ap.add_argument("--weight-decay", type=float, default=5e-4)
     ap.add_argument("--linear-init", default="normal", choices=["normal", "kaiming"])
     ap.add_argument("--label-smoothing", type=float, default=0.0)
+    ap.add_argument("--mixup", type=float, default=0.0, help="share of batches mixed in pairs (vgg train --mixup)")
     ap.add_argument("--shift", type=float, default=0.06)
     ap.add_argument("--scale", type=float, default=0.08)
     ap.add_argument("--rotate", type=float, default=8.0)
@@ -226,8 +236,16 @@ def main():
             idx = order[i:i + a.batch]
             xb = augment(xt[idx].float() / 255, gen, a.shift, a.scale, a.rotate, not a.no_flip)
             xb = (xb - norm[0]) / norm[1]
-            logits = model(xb)
-            loss = F.cross_entropy(logits, yt[idx], label_smoothing=a.label_smoothing)
+            if a.mixup > 0 and torch.rand(1, generator=gen).item() < a.mixup:
+                lam = 0.5 + 0.5 * torch.rand(1, generator=gen).item()
+                partner = torch.randperm(len(idx), generator=gen)
+                xb = lam * xb + (1 - lam) * xb[partner]
+                logits = model(xb)
+                loss = (lam * F.cross_entropy(logits, yt[idx], label_smoothing=a.label_smoothing) +
+                        (1 - lam) * F.cross_entropy(logits, yt[idx][partner], label_smoothing=a.label_smoothing))
+            else:
+                logits = model(xb)
+                loss = F.cross_entropy(logits, yt[idx], label_smoothing=a.label_smoothing)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -238,16 +256,16 @@ def main():
         row = {"epoch": epoch + 1, "train_loss": loss_sum / len(xt), "train_acc": correct / len(xt),
                "val_top1": top1, "val_top5": top5, "val_loss": val_loss, "seconds": time.time() - start}
         curves.append(row)
-        # --keep-best keeps what vgg keeps (train.run.better): a higher validation top-1, or an
-        # equal one with a lower validation loss.
-        tie = a.keep_best and top1 == best["val_top1"] and val_loss < best["val_loss"] if best else False
-        if best is None or top1 > best["val_top1"] or tie:
+        # --keep-best keeps what vgg keeps (train.run.keeps): the latest epoch whose validation
+        # top-1 is within two standard errors of the highest so far.
+        peak = max(r["val_top1"] for r in curves)
+        if best is None or top1 >= peak - noise_margin(peak, len(xv)):
             best = row
             if a.keep_best:
                 best_state = copy.deepcopy(model.state_dict())
         print(f"epoch {epoch + 1:3d}  loss {row['train_loss']:.3f}  train {100 * row['train_acc']:5.1f}%  "
               f"val top-1 {100 * top1:5.1f}%  top-5 {100 * top5:5.1f}%  {row['seconds']:.0f}s", flush=True)
-    print(f"best epoch {best['epoch']}: val top-1 {100 * best['val_top1']:.1f}%, top-5 {100 * best['val_top5']:.1f}%")
+    print(f"kept epoch {best['epoch']}: val top-1 {100 * best['val_top1']:.1f}%, top-5 {100 * best['val_top5']:.1f}%")
     result = {"settings": vars(a), "curves": curves, "best": best}
     if a.keep_best:
         model.load_state_dict(best_state)

@@ -122,6 +122,9 @@ func TestTrainCommand(t *testing.T) {
 	if report.Status != "complete" || report.Settings.Optimizer != "adam" || report.Settings.InputSize != 32 {
 		t.Errorf("report %+v does not reflect the flags", report.Settings)
 	}
+	if report.Settings.Augment.Mixup != 0.5 {
+		t.Errorf("mixup share %v; the default recipe mixes half the batches", report.Settings.Augment.Mixup)
+	}
 	if c := report.Calibration; c == nil || c.Photos != report.ValPhotos || len(c.Bins) != 10 || c.Calibration.Temperature != report.Epochs[report.BestEpoch-1].Temperature || c.Calibration.Photos != report.ValPhotos {
 		t.Errorf("report calibration %+v, want the best epoch's on its %d validation photos", c, report.ValPhotos)
 	}

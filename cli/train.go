@@ -27,17 +27,17 @@ func init() {
 		ArgsUsage: " ",
 		Description: "train reads DIR/<identity>/<photo>, finds and aligns the face in each photo (--aligned skips that), holds out part of each identity for validation, " +
 			"and trains epoch after epoch, printing the training loss and accuracy and the validation " +
-			"top-1 and top-5. It saves the best model to --out and the last epoch beside it (.last), with " +
+			"top-1 and top-5. It saves to --out the latest epoch whose validation top-1 is within the noise of the highest (on a few validation photos, the last epochs recognise new photos best), and the last epoch beside it (.last), with " +
 			"a JSON report and a PNG of the curves. Ctrl-C saves and stops; --resume continues exactly " +
 			"where the run stopped, with the settings it was started with. Framed photos are kept in a cache (--cache, --no-cache) " +
 			"so that a later run over the same photos, and the gallery indexed at the end, need not frame them again. --time gives the run a budget: " +
 			"it times training steps of a few networks here first and chooses the network and epochs that fit. Before the first epoch it times a few " +
-			"steps and estimates the run's duration. At the end it compares the best validation top-1 with " +
+			"steps and estimates the run's duration. At the end it compares the kept epoch's validation top-1 with " +
 			"guessing (chance, and always naming the largest identity); a model no better than that is still " +
 			"written, with its gallery, but the command fails (exit status 3) unless --allow-chance.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "data", Usage: "photo folder: DIR/<identity>/<photo>"},
-			&cli.StringFlag{Name: "out", Value: "model.safetensors", Usage: "where the best model goes; the other files go beside it"},
+			&cli.StringFlag{Name: "out", Value: "model.safetensors", Usage: "where the kept model goes; the other files go beside it"},
 			&cli.StringFlag{Name: "recipe", Value: "default", Usage: "the settings the other flags change: default (vgg-d-bn, adamw, as below) or seed " +
 				"(the blog post's: vgg-d, sgd at lr 0.01 with weight decay 5e-4, which stays at chance on small sets)"},
 			&cli.StringFlag{Name: "arch", Value: d.Arch, Usage: "the network: vgg-d-bn (a batch norm after every convolution, torchvision's vgg16_bn layout) or vgg-d (the seed's, without)"},
@@ -57,8 +57,9 @@ func init() {
 			&cli.IntFlag{Name: "input", Value: d.InputSize, Usage: "side of the network's input pictures, a multiple of 32"},
 			&cli.Float64Flag{Name: "val", Value: d.ValFraction, Usage: "share of each identity's photos held out for validation"},
 			&cli.Uint64Flag{Name: "seed", Value: d.Seed, Usage: "fixes initial weights, split, shuffles, augmentation and dropout"},
-			&cli.StringFlag{Name: "augment", Value: "default", Usage: "training-picture variation: default (flip, shift, zoom, tilt), flip-shift or none"},
+			&cli.StringFlag{Name: "augment", Value: "default", Usage: "training-picture variation: default (flip, shift, zoom, tilt), flip-shift or none (--erase and --mixup apart)"},
 			&cli.Float64Flag{Name: "erase", Usage: "share of training pictures that get a random rectangle blanked (random erasing), on top of --augment; 0: none"},
+			&cli.Float64Flag{Name: "mixup", Value: d.Augment.Mixup, Usage: "share of training batches whose pictures are mixed in pairs and learnt as a mix of both identities (mixup), on top of --augment; 0: none"},
 			&cli.IntFlag{Name: "workers", Usage: "goroutines decoding photos (0: one per CPU)"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue the run saved beside --out"},
 			&cli.BoolFlag{Name: "allow-chance", Usage: "exit 0 even when the model has not learned (no better than guessing); the log and the report still say so"},
@@ -138,12 +139,15 @@ func runTrain(c *cli.Context) error {
 		if !ok {
 			augmentErr = fmt.Errorf("train: --augment %q is unknown; use default, flip-shift or none", c.String("augment"))
 		}
+		// The recipe's erasing and mixup are not picture variations of --augment's: they stay.
+		a.Erase, a.Mixup = s.Augment.Erase, s.Augment.Mixup
 		s.Augment = a
 	})
 	if augmentErr != nil {
 		return augmentErr
 	}
 	set("erase", func() { s.Augment.Erase = c.Float64("erase") })
+	set("mixup", func() { s.Augment.Mixup = c.Float64("mixup") })
 	if s.Data == "" {
 		return fmt.Errorf("train: --data is required: the folder of photos, DIR/<identity>/<photo>")
 	}

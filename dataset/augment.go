@@ -24,6 +24,10 @@ type Augment struct {
 	// normalised mean in this share of the pictures (Zhong et al.'s random erasing), so that
 	// the network cannot lean on any one part of the face. 0: never.
 	Erase float64 `json:",omitempty"`
+	// Mixup is the share of training batches whose pictures are mixed in pairs (Zhang et
+	// al.'s mixup, see MixBatch): each picture becomes lam*itself + (1-lam)*another picture of
+	// the batch, and is learnt as lam of its identity and 1-lam of the other's. 0: never.
+	Mixup float64 `json:",omitempty"`
 }
 
 // DefaultAugment is mild, as suits faces already framed by an aligner: a flip, ±6% shift,
@@ -80,8 +84,8 @@ func (a Augment) Draw(seed uint64, epoch, index, size int) Jitter {
 
 // Validate reports settings outside sensible ranges.
 func (a Augment) Validate() error {
-	if a.MaxShift < 0 || a.MaxShift > 0.5 || a.MaxScale < 0 || a.MaxScale >= 1 || a.MaxRotate < 0 || a.MaxRotate > 180 || !(a.Erase >= 0 && a.Erase <= 1) {
-		return fmt.Errorf("dataset: augmentation %+v out of range (shift 0..0.5, scale 0..<1, rotate 0..180 degrees, erase 0..1)", a)
+	if a.MaxShift < 0 || a.MaxShift > 0.5 || a.MaxScale < 0 || a.MaxScale >= 1 || a.MaxRotate < 0 || a.MaxRotate > 180 || !(a.Erase >= 0 && a.Erase <= 1) || !(a.Mixup >= 0 && a.Mixup <= 1) {
+		return fmt.Errorf("dataset: augmentation %+v out of range (shift 0..0.5, scale 0..<1, rotate 0..180 degrees, erase 0..1, mixup 0..1)", a)
 	}
 	return nil
 }

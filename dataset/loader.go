@@ -42,6 +42,9 @@ type Batch struct {
 	Labels *tensor.Tensor
 	// Paths are the photo files, for reports of what was misclassified.
 	Paths []string
+	// Mix, when set, says that the pictures were mixed in pairs (Augment.Mixup, MixBatch):
+	// each is to be learnt as Mix.Lambda of its label and 1-Lambda of its partner's.
+	Mix *Mix
 }
 
 // Loader turns a Dataset into batches, epoch after epoch.
@@ -192,6 +195,12 @@ func (l *Loader) build(ctx context.Context, epoch, index int, samples []int) (*B
 		l.opts.Augment.Draw(l.opts.Seed, epoch, si, size).Apply(img, l.opts.Norm, xs[k*plane:(k+1)*plane])
 		ys[k] = int32(s.Label)
 		b.Paths[k] = s.Path
+	}
+	if l.opts.Augment.Mixup > 0 {
+		rng := kernels.NewStreamRand(l.opts.Seed, purposeMixup, epoch, index)
+		if rng.Float64() < l.opts.Augment.Mixup {
+			b.Mix = MixBatch(x, labels, 0.5+0.5*rng.Float64(), rng.Perm(len(samples)))
+		}
 	}
 	return b, nil
 }

@@ -10,4 +10,5 @@ const (
 	purposeSplit uint32 = iota + 1
 	purposeShuffle
 	purposeAugment
+	purposeMixup
 )

@@ -53,6 +53,48 @@ func (s *SoftmaxCrossEntropy) Backward() (*tensor.Tensor, error) {
 	return s.DLogits, s.ctx.Backend.SoftmaxCrossEntropyBackward(s.DLogits, s.Probs, s.labels)
 }
 
+// BackwardMixed returns the gradient of the batch mean of lambda*CE(labels) + (1-lambda)*CE(partner),
+// the loss of mixup (pictures mixed in pairs, each learnt as lambda of its own identity and
+// 1-lambda of its partner's): (probs - lambda*onehot(labels) - (1-lambda)*onehot(partner)) / N,
+// that is Backward's (probs - onehot(labels)) / N plus (1-lambda)/N at each label and minus as
+// much at each partner's. partner is an int32 [N] host tensor. The contract has no op for soft
+// targets, so the correction is made on the host: the [N, C] gradient goes down and back up
+// once a step, a few hundred values next to a step's millions.
+func (s *SoftmaxCrossEntropy) BackwardMixed(partner *tensor.Tensor, lambda float32) (*tensor.Tensor, error) {
+	d, err := s.Backward()
+	if err != nil {
+		return nil, err
+	}
+	n, c := d.Dim(0), d.Dim(1)
+	if err := tensor.Check("cross-entropy", "partner labels", partner, n); err != nil {
+		return nil, err
+	}
+	if err := tensor.CheckDType("cross-entropy", "partner labels", partner, tensor.Int32); err != nil {
+		return nil, err
+	}
+	if !(lambda >= 0 && lambda <= 1) {
+		return nil, fmt.Errorf("cross-entropy: mixing weight %v is not in [0, 1]", lambda)
+	}
+	b := s.ctx.Backend
+	host, labels := tensor.Zeros(n, c), tensor.New(tensor.Int32, n)
+	if err := b.Download(host, d); err != nil {
+		return nil, err
+	}
+	if err := b.Download(labels, s.labels); err != nil {
+		return nil, err
+	}
+	hd, own, other := host.Float32s(), labels.Int32s(), partner.Int32s()
+	shift := (1 - lambda) / float32(n)
+	for i := range n {
+		if other[i] < 0 || int(other[i]) >= c {
+			return nil, fmt.Errorf("cross-entropy: partner label %d of example %d is outside [0, %d)", other[i], i, c)
+		}
+		hd[i*c+int(own[i])] += shift
+		hd[i*c+int(other[i])] -= shift
+	}
+	return d, b.Upload(d, host)
+}
+
 // Accumulate adds this batch's loss sum, correct count and size to a [3] stats tensor on the
 // backend (see kernels.Backend.AccumulateStats); nothing is copied to the host.
 func (s *SoftmaxCrossEntropy) Accumulate(stats *tensor.Tensor) error {

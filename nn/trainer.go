@@ -55,7 +55,17 @@ func NewTrainer(m *Model, opt OptimizerConfig, sched Schedule) (*Trainer, error)
 
 // Step does one step on a batch already on the backend: images x [N, 3, S, S] and int32
 // labels [N].
-func (t *Trainer) Step(x, labels *tensor.Tensor) error {
+func (t *Trainer) Step(x, labels *tensor.Tensor) error { return t.step(x, labels, nil, 1) }
+
+// StepMixed does one step on a batch of pictures mixed in pairs (mixup): each is learnt as
+// lambda of its label and 1-lambda of its partner's, partner an int32 [N] host tensor (see
+// SoftmaxCrossEntropy.BackwardMixed). The training loss and accuracy it tallies are against
+// labels, the larger share when lambda >= 0.5.
+func (t *Trainer) StepMixed(x, labels, partner *tensor.Tensor, lambda float32) error {
+	return t.step(x, labels, partner, lambda)
+}
+
+func (t *Trainer) step(x, labels, partner *tensor.Tensor, lambda float32) error {
 	m := t.Model
 	m.SetTraining(true)
 	m.Ctx.Step = uint64(t.Steps)
@@ -69,7 +79,12 @@ func (t *Trainer) Step(x, labels *tensor.Tensor) error {
 	if err := t.loss.Accumulate(t.trainStats); err != nil {
 		return err
 	}
-	dlogits, err := t.loss.Backward()
+	var dlogits *tensor.Tensor
+	if partner != nil {
+		dlogits, err = t.loss.BackwardMixed(partner, lambda)
+	} else {
+		dlogits, err = t.loss.Backward()
+	}
 	if err != nil {
 		return err
 	}

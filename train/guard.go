@@ -12,21 +12,21 @@ import (
 	"github.com/vgglab/vgg/tensor"
 )
 
-// The learning guard. A network that learnt nothing still finishes its epochs, saves a "best"
+// The learning guard. A network that learnt nothing still finishes its epochs, saves an
 // epoch and answers every photo; on a few people its answers look plausible. The guard compares
 // what the run reached with what guessing reaches, says so plainly when they are the same, and
 // makes Run fail (unless Options.AllowChance) so that no one builds on a model that guesses.
 
-// ErrNotLearned is returned, wrapped, when a run completed but its best epoch is no better than
+// ErrNotLearned is returned, wrapped, when a run completed but its kept epoch is no better than
 // guessing (see Verdict). The model, its report and its curves are written all the same, for
 // inspection.
 var ErrNotLearned = errors.New("the model has not learned to tell these people apart")
 
-// The verdict's rule. The best epoch has learned when its accuracy is
+// The verdict's rule. The kept epoch (run.keeps) has learned when its accuracy is
 //
 //   - significantly above the baseline: a one-sided exact binomial test of its correct answers
 //     against the baseline rate, p < significance after a Bonferroni correction for the epochs
-//     the best was chosen among (taking the best of 30 noisy epochs is 30 chances to be lucky).
+//     it was chosen among (taking the best of 30 noisy epochs is 30 chances to be lucky).
 //     The level is the usual 5%: the correction treats the epochs as independent chances,
 //     though they are close to one another, so a guess passes far less often than that. At 1%
 //     a real small set (6 people, 18 validation photos, 50% right against 16.7% by chance,
@@ -57,12 +57,12 @@ const (
 
 // Verdict is the guard's judgement of a completed run, in its report.
 type Verdict struct {
-	// Learned is false when the best epoch is no better than guessing.
+	// Learned is false when the kept epoch is no better than guessing.
 	Learned bool `json:"learned"`
 	// Basis is "validation" (top-1 on the validation split) or "training" (the run has no
 	// validation split: training accuracy, a weaker judgement, see Reason).
 	Basis string `json:"basis"`
-	// Epoch is the best epoch, Accuracy its accuracy on the Photos judged.
+	// Epoch is the kept epoch, Accuracy its accuracy on the Photos judged.
 	Epoch    int     `json:"epoch"`
 	Accuracy float64 `json:"accuracy"`
 	Photos   int     `json:"photos"`
@@ -97,7 +97,7 @@ func newBaseline(basis string, counts []int) baseline {
 		majority: float64(most) / float64(max(total, 1))}
 }
 
-// judge decides whether accuracy, the best of epochs epochs, is better than guessing.
+// judge decides whether accuracy, the kept one of epochs epochs, is better than guessing.
 func judge(b baseline, epoch int, accuracy float64, epochs int) Verdict {
 	v := Verdict{Basis: b.basis, Epoch: epoch, Accuracy: accuracy, Photos: b.photos, Chance: b.chance, Majority: b.majority}
 	base := max(b.chance, b.majority)
@@ -214,7 +214,7 @@ func (r *run) photosPerIdentity() float64 {
 	return float64(r.report.TrainPhotos+r.report.ValPhotos) / float64(max(len(r.report.Classes), 1))
 }
 
-// judgeRun records the verdict on the best epoch in the report and, when the run has not
+// judgeRun records the verdict on the kept epoch in the report and, when the run has not
 // learned, says so plainly in the log and returns ErrNotLearned (nil with Options.AllowChance).
 func (r *run) judgeRun() error {
 	best := r.report.Epochs[r.report.BestEpoch-1]
@@ -236,7 +236,7 @@ func (r *run) judgeRun() error {
 	} else {
 		fmt.Fprintf(&b, "the run cannot show that the model has learned to tell these people apart; its answers may be guesses.\n")
 	}
-	fmt.Fprintf(&b, "  best epoch %d: %s.\n", v.Epoch, v.Reason)
+	fmt.Fprintf(&b, "  kept epoch %d: %s.\n", v.Epoch, v.Reason)
 	fmt.Fprintf(&b, "  The model, its report and its curves are written to inspect, but they are not usable for matching.\n")
 	fmt.Fprintf(&b, "  Things to try:")
 	for _, tip := range v.Advice {

@@ -26,7 +26,8 @@ type observer interface {
 	// epochTrained says that the epoch's training batches are over (done, or stopped).
 	epochTrained()
 	// epochEnded gives an epoch's metrics once it is trained and validated (validated says
-	// whether there is a validation split); best when it is the best epoch so far.
+	// whether there is a validation split); best when it is kept (run.keeps): its weights are
+	// now in the model file.
 	epochEnded(m EpochMetrics, epochs int, validated, best bool)
 	// reportChanged says the report has changed (an epoch, a verdict, a stop); base is what
 	// guessing scores, for its plot.

@@ -31,7 +31,9 @@ type Report struct {
 	// FLOPsPerImage counts one forward pass (a multiply-add is two).
 	FLOPsPerImage int64          `json:"flops_per_image"`
 	Epochs        []EpochMetrics `json:"epochs"`
-	// BestEpoch (from 1) is the epoch whose weights are in the best model file; 0 if none yet.
+	// BestEpoch (from 1) is the epoch whose weights are in the model file (Paths.Best): the
+	// latest whose validation top-1 is within the noise of the highest (run.keeps); 0 if none
+	// yet.
 	BestEpoch int `json:"best_epoch"`
 	// Seconds is the wall time spent training and validating, over all sessions of a resumed
 	// run; data preparation is left out.
@@ -44,7 +46,7 @@ type Report struct {
 	// Budget is what a time budget chose (Settings.TimeBudget) and the timings it chose by;
 	// nil without one.
 	Budget *BudgetPlan `json:"budget,omitempty"`
-	// Verdict is the learning guard's judgement of the best epoch, once the run is complete.
+	// Verdict is the learning guard's judgement of the kept epoch, once the run is complete.
 	Verdict *Verdict `json:"verdict,omitempty"`
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"image"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -557,5 +558,47 @@ func TestRunStartsFromAnEarlierModel(t *testing.T) {
 	_, err := Run(context.Background(), s, Options{Out: filepath.Join(t.TempDir(), "w.safetensors"), Device: "cpu", NoEstimate: true, AllowChance: true})
 	if err == nil || !strings.Contains(err.Error(), "--init") {
 		t.Errorf("a start of another width: %v, want a refusal naming --init", err)
+	}
+}
+
+// TestKeepsTheLatestEpochWithinTheNoise runs the kept-epoch rule over sequences of epoch
+// scores: a later epoch replaces the kept one unless it is below the highest so far by more
+// than two standard errors of a score on that many photos.
+func TestKeepsTheLatestEpochWithinTheNoise(t *testing.T) {
+	cases := []struct {
+		name   string
+		photos int
+		scores []float64
+		want   int // the kept epoch, from 1
+	}{
+		{"18 photos: the last epoch, 11 points below the highest", 18, []float64{0.50, 13.0 / 18, 11.0 / 18}, 3},
+		{"18 photos: a collapse of 28 points is not noise", 18, []float64{13.0 / 18, 8.0 / 18}, 1},
+		{"18 photos: a perfect score still has a margin", 18, []float64{1, 16.0 / 18}, 2},
+		{"279 photos: 3 points below the highest", 279, []float64{0.70, 0.73, 0.70}, 3},
+		{"279 photos: 7 points below the highest", 279, []float64{0.70, 0.73, 0.66}, 2},
+		{"279 photos: a rise is always kept", 279, []float64{0.40, 0.50, 0.60}, 3},
+		{"the highest is remembered after a kept dip", 279, []float64{0.73, 0.70, 0.66}, 2},
+	}
+	for _, c := range cases {
+		peak, kept := 0.0, 0
+		for i, s := range c.scores {
+			peak = max(peak, s)
+			if keeps(s, peak, c.photos) {
+				kept = i + 1
+			}
+		}
+		if kept != c.want {
+			t.Errorf("%s: kept epoch %d of %v, want %d", c.name, kept, c.scores, c.want)
+		}
+	}
+	// The margins the comments quote.
+	for _, c := range []struct {
+		p    float64
+		n    int
+		want float64
+	}{{13.0 / 18, 18, 0.199}, {0.73, 279, 0.053}} {
+		if got := noiseMargin(c.p, c.n); math.Abs(got-c.want) > 0.001 {
+			t.Errorf("noiseMargin(%.3f, %d) = %.4f, want %.3f", c.p, c.n, got, c.want)
+		}
 	}
 }

@@ -66,6 +66,7 @@ func main() {
 	flag.Float64Var(&s.LR, "lr", s.LR, "as vgg train --lr")
 	flag.IntVar(&s.BatchSize, "batch", s.BatchSize, "as vgg train --batch")
 	flag.Float64Var(&s.Augment.Erase, "erase", s.Augment.Erase, "as vgg train --erase")
+	flag.Float64Var(&s.Augment.Mixup, "mixup", s.Augment.Mixup, "as vgg train --mixup")
 	flag.DurationVar(&s.TimeBudget, "time", 0, "as vgg train --time: the run chooses the epochs, and the --width and --input not given, that fit")
 	flag.Parse()
 	if s.TimeBudget > 0 {
@@ -363,7 +364,8 @@ func runTwin(ctx context.Context, o options, dirs splitDirs, epochs int, log io.
 	args := []string{"bench/recipe_twin.py", "--dump", dumps["train"], "--test", dumps["test"], "--keep-best",
 		"--arch", s.Arch, "--width", fmt.Sprint(s.WidthDivisor), "--epochs", fmt.Sprint(epochs), "--batch", fmt.Sprint(s.BatchSize),
 		"--optimizer", s.Optimizer, "--lr", fmt.Sprint(s.LR), "--weight-decay", fmt.Sprint(s.WeightDecay),
-		"--seed", fmt.Sprint(s.Seed), "--threads", fmt.Sprint(runtime.NumCPU()), "--shots", fmt.Sprint(o.shots), "--json", out}
+		"--seed", fmt.Sprint(s.Seed), "--threads", fmt.Sprint(runtime.NumCPU()), "--shots", fmt.Sprint(o.shots), "--json", out,
+		"--mixup", fmt.Sprint(s.Augment.Mixup)}
 	if dirs.unseen != "" {
 		args = append(args, "--enrol", dumps["unseen"])
 	}
