@@ -16,7 +16,9 @@ Prints one line per epoch (training loss and accuracy, validation top-1 and top-
 --json, writes the curves and the best epoch. With --test DUMP3 (a facedump --val 0 of other photos of
 the same people) it scores the final model's top-1 and top-5 on them. With --enrol DUMP2 (a facedump --val 0 of people
 the model does not train on) it also scores the final model's embeddings as `vgg evaluate`
-does: fc.4's activations centred on the training photos' mean and scaled to unit length, each
+does: the embedding (--embedding) centred on the training photos' mean, whitened by their
+spread about each identity's mean (gallery.Whitening; --no-whitening leaves that out) and
+scaled to unit length, each
 person enrolled from --shots random photos, every other photo ranked against the enrolled ones
 by the mean similarity of each person's three closest photos (gallery.RankIdentities).
 --keep-best scores both with the weights of the epoch vgg would keep instead (train.run.keeps:
@@ -147,9 +149,35 @@ def embeddings(model, x, norm, batch, layer, mirror):
     return torch.cat(outs)
 
 
-def enrolment_score(emb, labels, mean, shots, seed):
-    """gallery.EvaluateEnrolment: top-1/top-5 of queries against shots enrolled photos each."""
-    d = F.normalize(emb - mean, dim=1)
+def fit_whitening(train_emb, train_labels, mean, max_dim=2048, ridge=1e-3):
+    """gallery.fitWhitening: (S + ridge * largest eigenvalue * I)^(-1/2), S the covariance of
+    the training photos' centred unit directions about their own identity's mean; None when the
+    embedding is wider than max_dim or fewer than two identities have two photos."""
+    d = F.normalize(train_emb - mean, dim=1).double()
+    if d.shape[1] > max_dim:
+        return None
+    s, photos, groups = torch.zeros(d.shape[1], d.shape[1], dtype=torch.float64), 0, 0
+    for p in train_labels.unique().tolist():
+        members = d[train_labels == p]
+        if len(members) < 2:
+            continue
+        c = members - members.mean(0)
+        s += c.T @ c
+        photos, groups = photos + len(members), groups + 1
+    if groups < 2:
+        return None
+    values, vectors = torch.linalg.eigh(s / photos)
+    scale = 1 / torch.sqrt(values.clamp(min=0) + ridge * values[-1])
+    return ((vectors * scale) @ vectors.T).float()
+
+
+def enrolment_score(emb, labels, mean, shots, seed, whitening=None):
+    """gallery.EvaluateEnrolment: top-1/top-5 of queries against shots enrolled photos each,
+    their centred embeddings whitened first as the model's gallery is (gallery.Direction)."""
+    d = emb - mean
+    if whitening is not None:
+        d = d @ whitening.T
+    d = F.normalize(d, dim=1)
     gen = torch.Generator().manual_seed(seed)
     enrolled, queries = [], []
     people = [p for p in labels.unique().tolist() if (labels == p).sum() > shots]
@@ -204,6 +232,8 @@ def main():
                     help="the layer the enrolment embeds at (vgg's nn.ModelInfo.EmbeddingLayer; fc.4 for models before it)")
     ap.add_argument("--single-pass", action="store_true",
                     help="answer each picture alone, not averaged with its mirror image (vgg's models before nn.ModelInfo.Mirror)")
+    ap.add_argument("--no-whitening", action="store_true",
+                    help="compare the unseen people's embeddings unwhitened (vgg's galleries from before gallery.Whitening)")
     ap.add_argument("--json")
     a = ap.parse_args()
     mirror = not a.single_pass
@@ -280,8 +310,10 @@ def main():
     if a.enrol:
         emeta = json.load(open(os.path.join(a.enrol, "meta.json")))
         xe, ye = load(a.enrol, "train", emeta["input"])
-        mean = embeddings(model, xt, norm, 128, a.embedding, mirror).mean(0)
-        result["enrolment"] = enrolment_score(embeddings(model, xe, norm, 128, a.embedding, mirror), ye, mean, a.shots, a.seed)
+        train_emb = embeddings(model, xt, norm, 128, a.embedding, mirror)
+        mean = train_emb.mean(0)
+        whitening = None if a.no_whitening else fit_whitening(train_emb, yt, mean)
+        result["enrolment"] = enrolment_score(embeddings(model, xe, norm, 128, a.embedding, mirror), ye, mean, a.shots, a.seed, whitening)
         e = result["enrolment"]
         print(f"enrolment of {e['identities']} unseen people, {a.shots} photos each, {e['queries']} queries: "
               f"top-1 {100 * e['top1']:.1f}% (chance {100 / e['identities']:.1f}%), top-5 {100 * e['top5']:.1f}%, "

@@ -138,7 +138,11 @@ func indexCollection(ctx context.Context, out, errOut io.Writer, job indexJob) e
 }
 
 func printGallerySummary(w io.Writer, path string, g *gallery.Gallery, skipped int, framingName string) error {
-	_, err := fmt.Fprintf(w, "gallery %s: %d photos of %d identities, %d-wide embeddings (photos framed by %s; %d skipped)\n",
-		path, g.Len(), len(g.Identities()), g.Dim, framingName, skipped)
+	whitened := ""
+	if g.Whitening != nil {
+		whitened = ", whitened by the spread within each identity"
+	}
+	_, err := fmt.Fprintf(w, "gallery %s: %d photos of %d identities, %d-wide embeddings%s (photos framed by %s; %d skipped)\n",
+		path, g.Len(), len(g.Identities()), g.Dim, whitened, framingName, skipped)
 	return err
 }

@@ -49,7 +49,7 @@ func EvaluateEnrolment(g *Gallery, shots int, seed uint64) (EnrolmentScore, erro
 	if len(names) < 2 {
 		return score, fmt.Errorf("gallery: enrolment needs two identities with more than %d photos each; %d have", shots, len(names))
 	}
-	enrolled := &Gallery{ModelSHA256: g.ModelSHA256, Dim: g.Dim, Mean: g.Mean}
+	enrolled := &Gallery{ModelSHA256: g.ModelSHA256, Dim: g.Dim, Mean: g.Mean, Whitening: g.Whitening}
 	var queries []int
 	for k, name := range names {
 		photos := byIdentity[name]

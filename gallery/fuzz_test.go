@@ -33,6 +33,10 @@ func hostileGalleries() map[string][]byte {
 		"4 x 2^61 photos":     rawGallery(`{"version":1,"model_sha256":"abc","dim":2305843009213693952,"entries":[` + entry + `,` + entry + `]}`),
 		"NaN embedding":       rawGallery(`{"version":1,"model_sha256":"abc","dim":2,"entries":[`+entry+`]}`, float32(math.NaN()), 1),
 		"infinite embedding":  rawGallery(`{"version":1,"model_sha256":"abc","dim":2,"entries":[`+entry+`]}`, 0, float32(math.Inf(1))),
+		// A whitening of 2^62 x 2^62 values, or one that is missing, or NaN.
+		"whitening of dim 2^62": rawGallery(`{"version":2,"model_sha256":"abc","dim":4611686018427387904,"whitened":true,"entries":[]}`),
+		"whitening missing":     rawGallery(`{"version":2,"model_sha256":"abc","dim":2,"whitened":true,"entries":[`+entry+`]}`, 1, 0),
+		"NaN whitening":         rawGallery(`{"version":2,"model_sha256":"abc","dim":2,"whitened":true,"entries":[`+entry+`]}`, 1, 0, 1, 0, float32(math.NaN()), 1),
 	}
 }
 

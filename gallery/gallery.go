@@ -9,7 +9,9 @@
 // large common part: raw, every pair of faces has a cosine near 1 (0.99 between different
 // people is usual for a small model) and the ranking drowns in rounding; centred, what all
 // faces share is gone and similarities spread over [-1, 1]. The mean is that of the photos
-// 'vgg index' embedded; photos enrolled later are centred with the same mean.
+// 'vgg index' embedded; photos enrolled later are centred with the same mean. Where the
+// gallery has a Whitening (fitted on the same photos, see fitWhitening), the centred embedding
+// is whitened before it is scaled.
 //
 // A gallery is tied to the model that computed it: the file records a fingerprint of the
 // model's weights, and a gallery from another model (or from an earlier state of the same
@@ -19,11 +21,14 @@
 //
 //	"vgg-gallery\n"                 magic line
 //	uint32 little-endian            length of the JSON header
-//	JSON header                     {"version", "model_sha256", "dim", "mean", "entries": [{"identity", "path"}], "separation"}
+//	JSON header                     {"version", "model_sha256", "dim", "mean", "whitened", "entries": [{"identity", "path"}], "separation"}
 //	float32 little-endian           len(entries) x dim embedding values, row after row
+//	float32 little-endian           dim x dim whitening values, row after row, when "whitened"
 //
 // "separation" (see Separation) was added within version 1: readers ignore a field they do not
-// know, and a gallery without it has it measured when it is asked for.
+// know, and a gallery without it has it measured when it is asked for. Version 2 added the
+// whitening; a version 1 gallery, which has none, is read as it was written, and a reader of
+// version 1 refuses version 2 rather than compare whitened photos with unwhitened faces.
 //
 // It is written atomically (temporary file, then rename), so a crash never leaves half a gallery,
 // and under an OS lock on MODEL.gallery.lock (see Update), so that two processes adding people
@@ -49,7 +54,7 @@ import (
 )
 
 // Version is the gallery file version this program writes and reads.
-const Version = 1
+const Version = 2
 
 const magic = "vgg-gallery\n"
 
@@ -74,7 +79,16 @@ type Gallery struct {
 	// Dim is the length of every embedding.
 	Dim int
 	// Mean is the embedding subtracted before normalising (nil: none yet, see AddPhotos).
-	Mean    []float32
+	Mean []float32
+	// Whitening, Dim x Dim row after row, is applied to every centred embedding before it is
+	// normalised (nil: none): the within-identity spread of the photos it was fitted on,
+	// scaled away (see fitWhitening).
+	Whitening []float32
+	// Whiten asks AddPhotos to fit Whitening where it fits the mean (into an empty gallery
+	// without one): true for a model's own gallery, whose identities are the people it
+	// knows; false where the photos added are the ones being scored, whose identities must not
+	// shape the space they are scored in. It is not stored.
+	Whiten  bool
 	Entries []Entry
 	// vectors holds len(Entries) directions (centred, unit length) of Dim values, row after row.
 	vectors []float32
@@ -105,7 +119,7 @@ func (g *Gallery) Vector(i int) []float32 { return g.vectors[i*g.Dim : (i+1)*g.D
 var ErrSilent = errors.New("the face's embedding has no direction (all zeros, or exactly the gallery mean), so it cannot be compared")
 
 // Direction turns a raw embedding into what the gallery compares: minus the gallery's mean,
-// scaled to unit length.
+// whitened where the gallery has a Whitening, scaled to unit length.
 func (g *Gallery) Direction(embedding []float32) ([]float32, error) {
 	if len(embedding) != g.Dim {
 		return nil, fmt.Errorf("gallery: an embedding of %d values, the gallery holds %d", len(embedding), g.Dim)
@@ -116,6 +130,9 @@ func (g *Gallery) Direction(embedding []float32) ([]float32, error) {
 		for i, v := range embedding {
 			centred[i] = v - g.Mean[i]
 		}
+	}
+	if g.Whitening != nil {
+		centred = whiten(g.Whitening, centred)
 	}
 	unit, err := normalize(centred)
 	if err != nil {
@@ -281,6 +298,7 @@ type header struct {
 	ModelSHA256 string      `json:"model_sha256"`
 	Dim         int         `json:"dim"`
 	Mean        []float32   `json:"mean,omitempty"`
+	Whitened    bool        `json:"whitened,omitempty"`
 	Entries     []Entry     `json:"entries"`
 	Separation  *Separation `json:"separation,omitempty"`
 }
@@ -321,7 +339,8 @@ func Update(path, modelSHA256 string, empty func() *Gallery, change func(*Galler
 
 func (g *Gallery) save(path string) error {
 	sep := g.Separation()
-	head, err := json.Marshal(header{Version: Version, ModelSHA256: g.ModelSHA256, Dim: g.Dim, Mean: g.Mean, Entries: g.Entries, Separation: &sep})
+	head, err := json.Marshal(header{Version: Version, ModelSHA256: g.ModelSHA256, Dim: g.Dim, Mean: g.Mean, Whitened: g.Whitening != nil,
+		Entries: g.Entries, Separation: &sep})
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -332,6 +351,11 @@ func (g *Gallery) save(path string) error {
 		bw.Write(head)
 		if err := binary.Write(bw, binary.LittleEndian, g.vectors); err != nil {
 			return err
+		}
+		if g.Whitening != nil {
+			if err := binary.Write(bw, binary.LittleEndian, g.Whitening); err != nil {
+				return err
+			}
 		}
 		return bw.Flush()
 	})
@@ -386,14 +410,21 @@ func Load(path, modelSHA256 string) (*Gallery, error) {
 	if err := json.Unmarshal(head, &h); err != nil {
 		return nil, bad("header: %v", err)
 	}
-	if h.Version != Version {
-		return nil, bad("format version %d; this program reads version %d", h.Version, Version)
+	if h.Version < 1 || h.Version > Version {
+		return nil, bad("format version %d; this program reads versions 1 to %d", h.Version, Version)
 	}
 	if h.Dim <= 0 || h.Dim > maxDim || (h.Mean != nil && len(h.Mean) != h.Dim) {
 		return nil, bad("embedding width %d with a mean of %d values (a width is from 1 to %d)", h.Dim, len(h.Mean), maxDim)
 	}
 	vectorBytes, ok := tensor.CheckedProduct(4, int64(len(h.Entries)), int64(h.Dim))
-	want := int64(len(magic)) + 4 + int64(headLen) + vectorBytes
+	whiteningBytes := int64(0)
+	if h.Whitened {
+		if h.Dim > maxWhitenDim {
+			return nil, bad("a whitening for %d-wide embeddings; at most %d are whitened (damaged header)", h.Dim, maxWhitenDim)
+		}
+		whiteningBytes = 4 * int64(h.Dim) * int64(h.Dim)
+	}
+	want := int64(len(magic)) + 4 + int64(headLen) + vectorBytes + whiteningBytes
 	if !ok {
 		return nil, bad("%d photos of %d values are more than any file can hold (damaged header)", len(h.Entries), h.Dim)
 	}
@@ -408,6 +439,17 @@ func Load(path, modelSHA256 string) (*Gallery, error) {
 		separation: h.Separation}
 	if err := binary.Read(r, binary.LittleEndian, g.vectors); err != nil {
 		return nil, bad("embeddings: %v", err)
+	}
+	if h.Whitened {
+		g.Whitening = make([]float32, h.Dim*h.Dim)
+		if err := binary.Read(r, binary.LittleEndian, g.Whitening); err != nil {
+			return nil, bad("whitening: %v", err)
+		}
+		for _, v := range g.Whitening {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, bad("the whitening holds %v; rebuild the gallery with 'vgg index'", v)
+			}
+		}
 	}
 	// A NaN or an infinity would score every photo "NaN" and rank them anyhow.
 	for i, v := range g.vectors {

@@ -309,7 +309,7 @@ func TestLoadRefusesBadFiles(t *testing.T) {
 		{write("trunc.gallery", data[:len(data)-3]), "abc", "truncated or damaged"},
 		{write("text.gallery", []byte("hello, world\n")), "abc", "does not start with"},
 		{write("head.gallery", data[:20]), "abc", "truncated header"},
-		{write("v2.gallery", []byte(strings.Replace(string(data), `"version":1`, `"version":2`, 1))), "abc", "format version 2"},
+		{write("v3.gallery", []byte(strings.Replace(string(data), `"version":2`, `"version":3`, 1))), "abc", "format version 3"},
 		{filepath.Join(dir, "missing.gallery"), "abc", "no gallery yet"},
 	}
 	for _, c := range cases {

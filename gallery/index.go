@@ -17,7 +17,8 @@ import (
 // nil, is told how many photos are done after each batch.
 //
 // Into an empty gallery without a mean, the photos' mean embedding becomes the gallery's centre
-// (see Gallery.Direction); a gallery that has one keeps it.
+// and, when g.Whiten asks, their spread about each identity's mean its Whitening (see
+// Gallery.Direction); a gallery that has a mean keeps it and its whitening.
 func (g *Gallery) AddPhotos(ctx context.Context, e *Embedder, src *dataset.Source, photos []Entry, progress func(done int)) (skipped []error, err error) {
 	if src.Size() != e.Model.Config.InputSize {
 		return nil, fmt.Errorf("gallery: the photo source makes %d-pixel pictures, the model takes %d", src.Size(), e.Model.Config.InputSize)
@@ -64,10 +65,15 @@ func (g *Gallery) AddPhotos(ctx context.Context, e *Embedder, src *dataset.Sourc
 			progress(start + len(group))
 		}
 	}
-	added := &Gallery{ModelSHA256: g.ModelSHA256, Dim: g.Dim, Mean: g.Mean}
+	added := &Gallery{ModelSHA256: g.ModelSHA256, Dim: g.Dim, Mean: g.Mean, Whitening: g.Whitening}
 	if g.Len() == 0 && g.Mean == nil && len(raw) > 1 {
 		if err := added.SetMean(raw); err != nil {
 			return nil, err
+		}
+		if g.Whiten {
+			if added.Whitening, err = fitOn(added, raw, kept); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for i, r := range raw {
@@ -77,7 +83,7 @@ func (g *Gallery) AddPhotos(ctx context.Context, e *Embedder, src *dataset.Sourc
 			return nil, err
 		}
 	}
-	g.Mean = added.Mean
+	g.Mean, g.Whitening = added.Mean, added.Whitening
 	g.Entries = append(g.Entries, added.Entries...)
 	g.vectors = append(g.vectors, added.vectors...)
 	g.separation = nil
@@ -95,4 +101,18 @@ func loadPictures(src *dataset.Source, photos []Entry) ([]*image.RGBA, []error) 
 	}
 	wg.Wait()
 	return pictures, errs
+}
+
+// fitOn fits a whitening (fitWhitening) on the centred unit directions of the raw embeddings
+// of photos under g's mean; those with no direction are left out.
+func fitOn(g *Gallery, raw [][]float32, photos []Entry) ([]float32, error) {
+	var dirs [][]float32
+	var identities []string
+	for i, r := range raw {
+		if d, err := g.Direction(r); err == nil {
+			dirs = append(dirs, d)
+			identities = append(identities, photos[i].Identity)
+		}
+	}
+	return fitWhitening(dirs, identities, g.Dim)
 }

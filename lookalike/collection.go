@@ -14,9 +14,12 @@ import (
 type CollectionOptions struct {
 	// Cache keeps the framed photos (nil: none).
 	Cache *framecache.Cache
-	// OwnCentre centres the embeddings on the model's own gallery (beside the model) when it
-	// has one, as every embedding it compares is centred, enrolled people's included; without
-	// it, or without a gallery there, the photos' own mean is the centre.
+	// OwnCentre centres and whitens the embeddings as the model's own gallery (beside the
+	// model) does when it has one, as every embedding it compares is, enrolled people's
+	// included: for scoring photos of people it does not know. Without it the photos' own mean
+	// is the centre and their own identities fit the whitening (a model's own gallery); with
+	// it but without a gallery there, their mean is the centre and nothing is whitened, since
+	// the identities being scored must not shape the space they are scored in.
 	OwnCentre bool
 	// Progress, when not nil, is told how many photos are embedded after each batch.
 	Progress func(done int)
@@ -45,9 +48,10 @@ func (m *Model) GalleryOf(ctx context.Context, set *dataset.Dataset, opts Collec
 		photos = append(photos, gallery.Entry{Identity: set.Classes[s.Label], Path: path})
 	}
 	g := gallery.New(m.Fingerprint, m.Net.EmbeddingWidth())
+	g.Whiten = !opts.OwnCentre
 	if opts.OwnCentre {
 		if own, err := gallery.Load(gallery.PathFor(m.Path), m.Fingerprint); err == nil {
-			g.Mean = own.Mean
+			g.Mean, g.Whitening = own.Mean, own.Whitening
 		}
 	}
 	src := m.Source(opts.Cache)

@@ -53,10 +53,29 @@ func TestGalleryOfACollection(t *testing.T) {
 		}
 	}
 
-	// The model's own gallery, with a centre of its own: taken only with OwnCentre.
+	// A collection indexed as a model's own gallery fits its whitening on its identities.
+	if len(g.Whitening) != g.Dim*g.Dim {
+		t.Errorf("the own gallery's whitening has %d values, want %d x %d", len(g.Whitening), g.Dim, g.Dim)
+	}
+	// Photos scored against the model's gallery (OwnCentre) never fit one on their own
+	// identities: without a gallery beside the model they are not whitened.
+	scored, err := m.GalleryOf(context.Background(), set, CollectionOptions{OwnCentre: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scored.Whitening != nil {
+		t.Error("photos being scored were whitened on their own identities")
+	}
+
+	// The model's own gallery, with a centre and a whitening of its own: taken only with
+	// OwnCentre.
 	own := gallery.New(m.Fingerprint, g.Dim)
 	own.Mean = make([]float32, g.Dim)
 	own.Mean[0] = 42
+	own.Whitening = make([]float32, g.Dim*g.Dim)
+	for i := range g.Dim {
+		own.Whitening[i*g.Dim+i] = 2
+	}
 	if err := own.Save(gallery.PathFor(model)); err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +86,9 @@ func TestGalleryOfACollection(t *testing.T) {
 		}
 		if took := g.Mean[0] == 42; took != ownCentre {
 			t.Errorf("OwnCentre %v: centred on the model's own gallery %v", ownCentre, took)
+		}
+		if took := slices.Equal(g.Whitening, own.Whitening); took != ownCentre {
+			t.Errorf("OwnCentre %v: whitened as the model's own gallery %v", ownCentre, took)
 		}
 	}
 }
