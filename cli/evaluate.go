@@ -25,7 +25,8 @@ func init() {
 			"enrolled photos alone, as 'vgg match --by embedding' does. It prints top-1 and top-5 " +
 			"(with chance for comparison) and how similar a photo is to its own person's enrolled " +
 			"photos against the others'. Use people the model was not trained on: that is the score " +
-			"of enrolment and of 'most similar photo'. The model's own gallery is not changed.",
+			"of enrolment and of 'most similar photo'. The embeddings are centred and whitened as the model's own gallery " +
+			"(built by 'vgg train' or 'vgg index') does it, never fitted on the people scored; the gallery is not changed.",
 		Flags: append([]cli.Flag{
 			modelFlag(),
 			&cli.StringFlag{Name: "data", Required: true, Usage: "the folder of people to enrol, DIR/<identity>/<photo>"},
@@ -78,9 +79,10 @@ func init() {
 			if c.Bool("json") {
 				out := struct {
 					gallery.EnrolmentScore
-					Data    string   `json:"data"`
-					Trained []string `json:"trained_on,omitempty"`
-				}{score, data, trained}
+					Data     string   `json:"data"`
+					Trained  []string `json:"trained_on,omitempty"`
+					Whitened bool     `json:"whitened"`
+				}{score, data, trained, g.Whitening != nil}
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")
 				return enc.Encode(out)
@@ -93,6 +95,10 @@ func init() {
 			if len(trained) > 0 {
 				fmt.Fprintf(c.App.Writer, "note: the model was trained on %d of these people (%s first), so this is not a score for unseen people\n",
 					len(trained), trained[0])
+			}
+			if g.Whitening == nil && g.Dim <= gallery.MaxWhitenedWidth {
+				fmt.Fprintf(c.App.Writer, "note: these embeddings were not whitened: the model's gallery (%s) is missing or from before whitening; "+
+					"'vgg index' of the model's training photos rebuilds it, and enrolment then scores higher\n", gallery.PathFor(c.String("model")))
 			}
 			return nil
 		},

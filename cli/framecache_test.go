@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vgglab/vgg/dataset/framecache"
+	"github.com/vgglab/vgg/gallery"
 	"github.com/vgglab/vgg/train"
 )
 
@@ -85,9 +86,18 @@ func TestTrainAndIndexFrameOnce(t *testing.T) {
 	if err != nil || !strings.Contains(stderr, "vgg: index: framed 18 photos: 0 from the cache ("+mine+"), 18 framed now") {
 		t.Errorf("index --cache %s: %v\n%s", mine, err, stderr)
 	}
-	_, stderr, err = run(t, "evaluate", "--model", first, "--data", data, "--shots", "2", "--cache", mine)
+	stdout, stderr, err = run(t, "evaluate", "--model", first, "--data", data, "--shots", "2", "--cache", mine)
 	if err != nil || !strings.Contains(stderr, "vgg: evaluate: framed 18 photos: 18 from the cache ("+mine+"), 0 framed now") {
 		t.Errorf("evaluate --cache %s: %v\n%s", mine, err, stderr)
+	}
+	// The gallery 'vgg index' just wrote whitens the embeddings; without it, evaluate says
+	// that its score is of unwhitened embeddings.
+	if strings.Contains(stdout, "not whitened") {
+		t.Errorf("evaluate with the model's whitened gallery says it is not whitened:\n%s", stdout)
+	}
+	os.Remove(gallery.PathFor(first))
+	if stdout, _, err = run(t, "evaluate", "--model", first, "--data", data, "--shots", "2", "--cache", mine); err != nil || !strings.Contains(stdout, "not whitened") {
+		t.Errorf("evaluate without the model's gallery: %v, and no word that it is not whitened:\n%s", err, stdout)
 	}
 	if n := cacheEntries(t, frames); n != 0 {
 		t.Errorf("--cache elsewhere wrote %d entries to the default cache", n)

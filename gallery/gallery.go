@@ -419,8 +419,8 @@ func Load(path, modelSHA256 string) (*Gallery, error) {
 	vectorBytes, ok := tensor.CheckedProduct(4, int64(len(h.Entries)), int64(h.Dim))
 	whiteningBytes := int64(0)
 	if h.Whitened {
-		if h.Dim > maxWhitenDim {
-			return nil, bad("a whitening for %d-wide embeddings; at most %d are whitened (damaged header)", h.Dim, maxWhitenDim)
+		if h.Dim > MaxWhitenedWidth {
+			return nil, bad("a whitening for %d-wide embeddings; at most %d are whitened (damaged header)", h.Dim, MaxWhitenedWidth)
 		}
 		whiteningBytes = 4 * int64(h.Dim) * int64(h.Dim)
 	}

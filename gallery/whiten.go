@@ -17,10 +17,10 @@ import (
 // top-1, from 29.7% to 35.5% ('vgg evaluate' of a model trained on 20 celebs60 people, on the
 // other 40) and from 62.8% to 64.4% (bench/quality's 48 people, on 12 others).
 
-// maxWhitenDim is the widest embedding that is whitened: the fit decomposes a Dim x Dim
+// MaxWhitenedWidth is the widest embedding that is whitened: the fit decomposes a Dim x Dim
 // matrix (Dim³ work: a second at 1,024) and the file holds Dim² more values (16 MiB at 2,048).
 // The full network's 8,192-wide features are compared as they are.
-const maxWhitenDim = 2048
+const MaxWhitenedWidth = 2048
 
 // whiteningRidge is added to the within-identity covariance, as a share of its largest
 // eigenvalue, before it is inverted: directions in which the training photos barely vary
@@ -32,9 +32,9 @@ const whiteningRidge = 1e-3
 // is the covariance of the unit directions dirs about the mean direction of their own
 // identity (identities[i] is dirs[i]'s) and ridge is whiteningRidge times S's largest
 // eigenvalue. It returns nil, nil when there is nothing to fit: fewer than two identities
-// with two photos or more, or an embedding wider than maxWhitenDim.
+// with two photos or more, or an embedding wider than MaxWhitenedWidth.
 func fitWhitening(dirs [][]float32, identities []string, dim int) ([]float32, error) {
-	if dim > maxWhitenDim {
+	if dim > MaxWhitenedWidth {
 		return nil, nil
 	}
 	byIdentity := map[string][]int{}

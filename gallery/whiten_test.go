@@ -186,8 +186,8 @@ func TestFitWhiteningInvertsTheSpread(t *testing.T) {
 	if w, err := fitWhitening(dirs[:5], ids[:5], dim); w != nil || err != nil {
 		t.Errorf("one identity: %d values, %v; want none", len(w), err)
 	}
-	if w, err := fitWhitening(nil, nil, maxWhitenDim+1); w != nil || err != nil {
-		t.Errorf("%d-wide: %d values, %v; want none", maxWhitenDim+1, len(w), err)
+	if w, err := fitWhitening(nil, nil, MaxWhitenedWidth+1); w != nil || err != nil {
+		t.Errorf("%d-wide: %d values, %v; want none", MaxWhitenedWidth+1, len(w), err)
 	}
 }
 
