@@ -61,6 +61,10 @@ type Backend struct {
 	// direct, where set, runs the 3x3 stride-1 convolutions (see conv3x3.go) in directScratch.
 	direct        *direct.Variant
 	directScratch directScratch
+	// winogradKernel, where set, is the SGEMM micro-kernel the Winograd convolutions
+	// (winograd.go) multiply with, in winograd's memory.
+	winogradKernel *sgemm.Variant
+	winograd       winogradScratch
 	// planeSums holds the partial sums of batch norm and the bias gradient (batchnorm.go).
 	planeSums planeSums
 }
@@ -76,7 +80,7 @@ func NewGonum() *Backend {
 
 // newWithVariant is the "cpu" backend with a given micro-kernel, so that tests can run each.
 func newWithVariant(v *sgemm.Variant) *Backend {
-	b := &Backend{name: "cpu", gemmName: "sgemm with " + v.Describe(), gemm: v.SgemmWorkers, gemmPackedB: v.SgemmPackedB, workers: runtime.GOMAXPROCS(0)}
+	b := &Backend{name: "cpu", gemmName: "sgemm with " + v.Describe(), gemm: v.SgemmWorkers, gemmPackedB: v.SgemmPackedB, workers: runtime.GOMAXPROCS(0), winogradKernel: v}
 	if v.Name != "go" && sgemm.HasDotKernel() {
 		b.dots = sgemm.Dots
 	}
@@ -115,8 +119,11 @@ func (b *Backend) Name() string { return b.name }
 
 func (b *Backend) Describe() string {
 	convs := ""
+	if b.winogradKernel != nil {
+		convs = fmt.Sprintf("Winograd F(4x4,3x3) for 3x3 layers of %d+ channels, ", winogradMinChannels)
+	}
 	if b.direct != nil {
-		convs = fmt.Sprintf("direct 3x3 convolutions (%s %dx%d tiles), ", b.direct.Name, b.direct.Rows, b.direct.Cols)
+		convs += fmt.Sprintf("direct 3x3 convolutions (%s %dx%d tiles), ", b.direct.Name, b.direct.Rows, b.direct.Cols)
 	}
 	return fmt.Sprintf("%s: Go ops, %s%s, %d threads", b.name, convs, b.gemmName, b.workers)
 }
@@ -208,6 +215,7 @@ func (b *Backend) Close() error {
 	defer b.mu.Unlock()
 	b.scratch = nil
 	b.directScratch = directScratch{}
+	b.winograd = winogradScratch{}
 	b.planeSums = planeSums{}
 	return nil
 }

@@ -65,9 +65,17 @@ func cpuSeconds() float64 {
 // Gaussian noise; "relu" feeds what training sees, inputs and output gradients with half
 // their entries zero (ReLU and its backward mask), except conv1_1's input, which is the
 // image itself.
+//
+// "cpu-no-winograd" is the cpu backend with the Winograd convolutions turned off, so that
+// usesWinograd's choices can be measured against what the layers would run otherwise.
 func BenchmarkConvVGG(b *testing.B) {
-	for _, be := range []*Backend{New(), NewGonum()} {
-		b.Run(be.Name(), func(b *testing.B) { benchConvVGG(b, be) })
+	noWinograd := New()
+	noWinograd.winogradKernel = nil
+	for _, be := range []struct {
+		name string
+		be   *Backend
+	}{{"cpu", New()}, {"cpu-no-winograd", noWinograd}, {"cpu-gonum", NewGonum()}} {
+		b.Run(be.name, func(b *testing.B) { benchConvVGG(b, be.be) })
 	}
 }
 

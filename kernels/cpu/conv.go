@@ -12,9 +12,11 @@ import (
 	"github.com/vgglab/vgg/tensor"
 )
 
-// Convolutions are lowered to matrix products (im2col) here, except those that conv3x3.go
-// computes directly: VGG's 3x3, stride-1 ones, where the CPU has AVX2 or AVX-512 (see
-// usesDirect for the exceptions measured). For a group of images, the column
+// Convolutions are lowered to matrix products (im2col) here, except VGG's 3x3, stride-1
+// ones: the forward pass and input gradient of layers of 64 channels or more run as
+// Winograd F(4x4, 3x3) (winograd.go), and the rest run on the direct kernels of conv3x3.go
+// where the CPU has AVX2 or AVX-512 (see usesWinograd and usesDirect for the measured
+// exceptions). For a group of images, the column
 // matrix col[C*R*S, images*P*Q] holds in row (c,r,s) and column (image,p,q) the input pixel
 // that filter tap (r,s) of channel c sees at output position (p,q), or 0 in the padding.
 // With w as the [K, C*R*S] matrix it is in memory and dy, y as [K, images*P*Q], the three
@@ -161,6 +163,10 @@ func (be *Backend) Conv2D(y, x, w, b *tensor.Tensor, p kernels.ConvParams) error
 	}
 	be.mu.Lock()
 	defer be.mu.Unlock()
+	if be.usesWinograd(g) {
+		be.winogradForward(yd, xd, wd, bd, g)
+		return nil
+	}
 	if be.usesDirect(g) {
 		be.directForward(yd, xd, wd, bd, g)
 		return nil
@@ -216,6 +222,10 @@ func (be *Backend) Conv2DBackwardData(dx, dy, w *tensor.Tensor, p kernels.ConvPa
 	}
 	be.mu.Lock()
 	defer be.mu.Unlock()
+	if be.usesWinograd(g) {
+		be.winogradBackwardData(dxd, dyd, wd, g)
+		return nil
+	}
 	if be.usesDirect(g) {
 		be.directBackwardData(dxd, dyd, wd, g)
 		return nil
@@ -271,8 +281,9 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 }
 
 // Conv2DBackward computes what Conv2DBackwardData and Conv2DBackwardFilter compute, in one
-// call (kernels.ConvBackward). On the direct kernels dy is copied into its flat planes once,
-// for both gradients; elsewhere it is the two ops in turn. The results are bit for bit those
+// call (kernels.ConvBackward). Where the direct kernels compute both gradients, dy is copied
+// into its flat planes once, for both; elsewhere (Winograd's input gradient, the lowering)
+// it is the two ops in turn. The results are bit for bit those
 // of the two ops.
 func (be *Backend) Conv2DBackward(dx, dw, db, x, dy, w *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2DBackward"
@@ -284,7 +295,7 @@ func (be *Backend) Conv2DBackward(dx, dw, db, x, dy, w *tensor.Tensor, p kernels
 		return err
 	}
 	g := geometry(kg, p)
-	if !be.usesDirectFilter(g) {
+	if !be.usesDirectFilter(g) || be.usesWinograd(g) {
 		if err := be.Conv2DBackwardData(dx, dy, w, p); err != nil {
 			return err
 		}

@@ -65,6 +65,19 @@ func (v *Variant) Describe() string {
 	return fmt.Sprintf("%s %dx%d micro-kernel", v.Name, v.mr, v.nr)
 }
 
+// Tile returns the micro-kernel's register tile, mr rows by nr columns, and kc, the most
+// steps of the inner dimension its panels are sized for (a B panel of kc·nr floats in L1).
+func (v *Variant) Tile() (mr, nr, kc int) { return v.mr, v.nr, v.kc }
+
+// MultiplyPanels runs the micro-kernel alone on panels the caller packed: the mr x nr tile
+// c = a·b (beta 0: c is not read) or c + a·b (beta 1), from an A panel of k steps of mr rows
+// (a[p*mr+i]) and a B panel of k steps of nr columns (b[p*nr+j]); c's rows lie ldc apart.
+// It is for callers that multiply the same packed operands many times, such as the Winograd
+// convolutions' 36 products per block of tiles, which Sgemm would pack again on every call.
+func (v *Variant) MultiplyPanels(k int, a, b, c []float32, ldc int, beta float32) {
+	v.kernel(k, a, b, c, ldc, beta)
+}
+
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C with the default variant, on up to
 // GOMAXPROCS goroutines.
 func Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
