@@ -13,8 +13,8 @@ import (
 )
 
 // Convolutions are lowered to matrix products (im2col) here, except VGG's 3x3, stride-1
-// ones: the forward pass and input gradient of layers of 64 channels or more run as
-// Winograd F(4x4, 3x3) (winograd.go), and the rest run on the direct kernels of conv3x3.go
+// ones: layers of 64 channels or more run as Winograd F(4x4, 3x3) (winograd.go,
+// winograd_filter.go), and the rest run on the direct kernels of conv3x3.go
 // where the CPU has AVX2 or AVX-512 (see usesWinograd and usesDirect for the measured
 // exceptions). For a group of images, the column
 // matrix col[C*R*S, images*P*Q] holds in row (c,r,s) and column (image,p,q) the input pixel
@@ -271,9 +271,12 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 	}
 	be.mu.Lock()
 	defer be.mu.Unlock()
-	if be.usesDirectFilter(g) {
+	switch {
+	case be.usesWinograd(g):
+		be.winogradBackwardFilter(dwd, xd, dyd, g)
+	case be.usesDirectFilter(g):
 		be.directBackwardFilter(dwd, xd, dyd, g)
-	} else {
+	default:
 		be.loweredBackwardFilter(dwd, xd, dyd, g)
 	}
 	be.biasGrad(dbd, dyd, g)
@@ -282,8 +285,8 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 
 // Conv2DBackward computes what Conv2DBackwardData and Conv2DBackwardFilter compute, in one
 // call (kernels.ConvBackward). Where the direct kernels compute both gradients, dy is copied
-// into its flat planes once, for both; elsewhere (Winograd's input gradient, the lowering)
-// it is the two ops in turn. The results are bit for bit those
+// into its flat planes once, for both; elsewhere (Winograd, the lowering) it is the two ops
+// in turn. The results are bit for bit those
 // of the two ops.
 func (be *Backend) Conv2DBackward(dx, dw, db, x, dy, w *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2DBackward"

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/kernels/cpu/sgemm"
+	"github.com/vgglab/vgg/kernels/cpu/winograd"
 	"github.com/vgglab/vgg/kernels/kerneltest"
 	"github.com/vgglab/vgg/tensor"
 )
@@ -24,9 +25,10 @@ var winogradShapes = []kerneltest.ConvShape{
 	{N: 2, C: 7, K: 261, H: 8, W: 4},
 }
 
-// TestWinogradAgainstReference runs the Winograd forward pass and input gradient on every
-// micro-kernel this machine can run, plain Go included, against the float64 references, the
-// outputs NaN-filled before each run. The error allowed is Conformance's for products,
+// TestWinogradAgainstReference runs the Winograd forward pass, input gradient and weight
+// gradient (in one chunk of tiles, and in chunks of 32 tiles) on every micro-kernel this
+// machine can run, plain Go included, against the float64 references, the outputs
+// NaN-filled before each run. The error allowed is Conformance's for products,
 // relative to the output's norm: the transforms' rounding (see winograd.go) is logged, and
 // on these sizes stays within a few times 1e-6.
 func TestWinogradAgainstReference(t *testing.T) {
@@ -50,6 +52,17 @@ func TestWinogradAgainstReference(t *testing.T) {
 				dx := poisoned(s.XShape())
 				be.winogradBackwardData(dx.Float32s(), dy.Float32s(), w.Float32s(), g)
 				kerneltest.CheckClose(t, "dx", dx, kerneltest.RefConv2DBackwardData(kerneltest.Float64s(dy), kerneltest.Float64s(w), s), tol)
+
+				refDW, _ := kerneltest.RefConv2DBackwardFilter(kerneltest.Float64s(x), kerneltest.Float64s(dy), s)
+				for _, chunks := range []string{"one chunk", "chunks of one stage"} {
+					if chunks != "one chunk" {
+						defer func(saved int) { winogradChunkBytes = saved }(winogradChunkBytes)
+						winogradChunkBytes = winograd.Terms * (s.C + s.K) * 4 * winograd.StageLanes
+					}
+					dw := poisoned(s.WShape())
+					be.winogradBackwardFilter(dw.Float32s(), x.Float32s(), dy.Float32s(), g)
+					kerneltest.CheckClose(t, "dw in "+chunks, dw, refDW, tol)
+				}
 			})
 		}
 	}
@@ -64,8 +77,9 @@ func poisoned(shape []int) *tensor.Tensor {
 	return t
 }
 
-// TestWinogradSameForAnyWorkers checks that 1, 2 and 3 workers give the same bits: each output
-// is computed by one worker in a fixed order.
+// TestWinogradSameForAnyWorkers checks that 1, 2 and 3 workers give the same bits in all three
+// ops: each output, and each sum over a chunk of tiles, is computed by one worker in a fixed
+// order.
 func TestWinogradSameForAnyWorkers(t *testing.T) {
 	s := kerneltest.ConvShape{N: 5, C: 37, K: 29, H: 12, W: 16, Params: kernels.Conv3x3}
 	rng := tensor.NewRand(3)
@@ -73,16 +87,26 @@ func TestWinogradSameForAnyWorkers(t *testing.T) {
 	w := kerneltest.RandomTensor(rng, s.WShape()...)
 	bias := kerneltest.RandomTensor(rng, s.K)
 	g := geometry(kernels.ConvGeometry{N: s.N, C: s.C, H: s.H, W: s.W, K: s.K, P: s.H, Q: s.W}, s.Params)
-	var first []float32
+	dy := kerneltest.RandomTensor(rng, s.YShape()...)
+	defer func(saved int) { winogradChunkBytes = saved }(winogradChunkBytes)
+	winogradChunkBytes = winograd.Terms * (s.C + s.K) * 4 * winograd.StageLanes // two chunks
+	var first [][]float32
 	for _, workers := range []int{1, 2, 3} {
 		be := New()
 		be.workers = workers
-		y := poisoned(s.YShape())
+		y, dx, dw := poisoned(s.YShape()), poisoned(s.XShape()), poisoned(s.WShape())
 		be.winogradForward(y.Float32s(), x.Float32s(), w.Float32s(), bias.Float32s(), g)
+		be.winogradBackwardData(dx.Float32s(), dy.Float32s(), w.Float32s(), g)
+		be.winogradBackwardFilter(dw.Float32s(), x.Float32s(), dy.Float32s(), g)
+		got := [][]float32{y.Float32s(), dx.Float32s(), dw.Float32s()}
 		if first == nil {
-			first = y.Float32s()
-		} else if !slices.Equal(first, y.Float32s()) {
-			t.Errorf("%d workers give other bits than 1", workers)
+			first = got
+			continue
+		}
+		for i, name := range []string{"y", "dx", "dw"} {
+			if !slices.Equal(first[i], got[i]) {
+				t.Errorf("%s: %d workers give other bits than 1", name, workers)
+			}
 		}
 	}
 }

@@ -18,6 +18,15 @@ func packA(dst []float32, transA bool, a []float32, lda, i0, rows, p0, kc, mr in
 			packA6(panel, transA, a, lda, i0+r, p0, kc, alpha)
 			continue
 		}
+		if transA && h == 12 && mr == 12 && alpha == 1 {
+			// A whole panel row is one fixed-size copy (a few vector moves; see packB): the
+			// Winograd weight gradient packs an A as large as its B, and each value feeds
+			// only 2·n flops.
+			for p := 0; p < kc; p++ {
+				*(*[12]float32)(panel[p*12:]) = *(*[12]float32)(a[(p0+p)*lda+i0+r:])
+			}
+			continue
+		}
 		if transA {
 			// Each k step's mr values are contiguous in A.
 			for p := 0; p < kc; p++ {

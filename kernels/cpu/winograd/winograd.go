@@ -33,9 +33,10 @@ const StageLanes = 32
 // at [ξ·StageLanes + t].
 type DataStage [Terms * StageLanes]float32
 
-// ResultStage holds the 4x4 results of up to StageLanes tiles, element r·4+c of tile t at
-// [(r·4+c)·StageLanes + t], and after them room for the result transform's halfway values.
-type ResultStage [(Out*Out + In*Out) * StageLanes]float32
+// TileStage holds 4x4 tiles of up to StageLanes tiles (a convolution's results, or the tiles
+// of its output gradient), element r·4+c of tile t at [(r·4+c)·StageLanes + t], and after
+// them room for a transform's halfway values.
+type TileStage [(Out*Out + In*Out) * StageLanes]float32
 
 // useAVX2 says whether the assembly transforms run (they need AVX2 and FMA).
 var useAVX2 = simd.Allowed(simd.AVX2)
@@ -70,7 +71,7 @@ func dataGo(v []float32, stride int, s *DataStage, lanes int) {
 
 // Result sets the results in o to Aᵀ P A + bias for the products P of each tile t < lanes
 // (lanes ≤ StageLanes), element ξ of P at m[ξ·stride + t].
-func Result(o *ResultStage, m []float32, stride, lanes int, bias float32) {
+func Result(o *TileStage, m []float32, stride, lanes int, bias float32) {
 	if lanes <= 0 {
 		return
 	}
@@ -83,7 +84,7 @@ func Result(o *ResultStage, m []float32, stride, lanes int, bias float32) {
 }
 
 // resultGo is Result in plain Go, one tile at a time.
-func resultGo(o *ResultStage, m []float32, stride, lanes int, bias float32) {
+func resultGo(o *TileStage, m []float32, stride, lanes int, bias float32) {
 	var p [Terms]float32
 	var y [Out * Out]float32
 	for t := range lanes {
@@ -206,8 +207,8 @@ func Gather(s *DataStage, plane []float32, offsets []int32, rowStride, lanes int
 	}
 }
 
-// inRow reports whether the patches at offsets lie side by side, Out floats apart.
-func inRow(offsets []int32) bool {
+// inRow reports whether the tiles at offsets lie side by side, Out floats apart.
+func inRow[T int32 | int](offsets []T) bool {
 	for i := 1; i < len(offsets); i++ {
 		if offsets[i]-offsets[i-1] != Out {
 			return false
@@ -230,7 +231,7 @@ func gatherGo(s *DataStage, plane []float32, offsets []int32, rowStride, lanes i
 
 // Scatter copies the results of count tiles (count ≤ StageLanes) from o into out: row r of
 // tile t's 4x4 results to out[offsets[t] + r·width:][:4]. offsets must increase with t.
-func Scatter(out []float32, o *ResultStage, offsets []int, width, count int) {
+func Scatter(out []float32, o *TileStage, offsets []int, width, count int) {
 	if count <= 0 {
 		return
 	}
@@ -247,13 +248,141 @@ func Scatter(out []float32, o *ResultStage, offsets []int, width, count int) {
 }
 
 // scatterGo is Scatter in plain Go for the tiles from first on.
-func scatterGo(out []float32, o *ResultStage, offsets []int, width, first int) {
+func scatterGo(out []float32, o *TileStage, offsets []int, width, first int) {
 	for i, at := range offsets {
 		t := first + i
 		for r := range Out {
 			row := out[at+r*width:][:Out]
 			for c := range row {
 				row[c] = o[(r*Out+c)*StageLanes+t]
+			}
+		}
+	}
+}
+
+// GatherTiles copies lanes 4x4 tiles (lanes ≤ StageLanes) into s: tile t is the 4x4 window of
+// plane whose rows start at offsets[t] + r·rowStride. offsets must increase with t.
+func GatherTiles(s *TileStage, plane []float32, offsets []int32, rowStride, lanes int) {
+	if lanes <= 0 {
+		return
+	}
+	if offsets[0] < 0 || !slices.IsSorted(offsets[:lanes]) {
+		panic("winograd: GatherTiles: offsets negative or out of order")
+	}
+	_ = plane[int(offsets[lanes-1])+(Out-1)*rowStride+Out-1]
+	for g := 0; g < lanes; g += 8 {
+		n := min(8, lanes-g)
+		if useAVX2 && n == 8 && inRow(offsets[g:g+8]) {
+			tileRowAVX2(&s[g], &plane[offsets[g]], rowStride)
+			continue
+		}
+		gatherTilesGo(s, plane, offsets[g:g+n], rowStride, g)
+	}
+}
+
+// gatherTilesGo is GatherTiles in plain Go for the tiles from first on.
+func gatherTilesGo(s *TileStage, plane []float32, offsets []int32, rowStride, first int) {
+	for i, at := range offsets {
+		for r := range Out {
+			row := plane[int(at)+r*rowStride:][:Out]
+			for c, x := range row {
+				s[(r*Out+c)*StageLanes+first+i] = x
+			}
+		}
+	}
+}
+
+// Grad sets v[ξ·stride + t] to element ξ of A y Aᵀ for the 4x4 tile y of each tile t < lanes
+// in s (lanes ≤ StageLanes): the output gradient's side of the weight gradient, which sums
+// Gᵀ [ (A dy Aᵀ) ⊙ (Bᵀ d B) ] G over the tiles (the forward pass transposed).
+func Grad(v []float32, stride int, s *TileStage, lanes int) {
+	if lanes <= 0 {
+		return
+	}
+	_ = v[(Terms-1)*stride+lanes-1]
+	if useAVX2 && lanes%8 == 0 {
+		gradAVX2(&v[0], stride, &s[0], lanes)
+		return
+	}
+	gradGo(v, stride, s, lanes)
+}
+
+// gradGo is Grad in plain Go, one tile at a time.
+func gradGo(v []float32, stride int, s *TileStage, lanes int) {
+	var y [Out * Out]float32
+	var e [Terms]float32
+	for t := range lanes {
+		for i := range y {
+			y[i] = s[i*StageLanes+t]
+		}
+		gradTransform(&e, &y)
+		for xi, x := range e {
+			v[xi*stride+t] = x
+		}
+	}
+}
+
+// gradTransform sets e to A y Aᵀ for the 4x4 tile y (row-major), A being Aᵀ's transpose.
+func gradTransform(e *[Terms]float32, y *[Out * Out]float32) {
+	var t [In * Out]float32 // A y: 6 rows of 4
+	for c := range Out {
+		t[c], t[4+c], t[8+c], t[12+c], t[16+c], t[20+c] = grad1(y[c], y[4+c], y[8+c], y[12+c])
+	}
+	for r := range In {
+		row := t[r*Out:][:Out]
+		e[r*In], e[r*In+1], e[r*In+2], e[r*In+3], e[r*In+4], e[r*In+5] = grad1(row[0], row[1], row[2], row[3])
+	}
+}
+
+// grad1 is A times the 4-vector (y0, y1, y2, y3).
+func grad1(y0, y1, y2, y3 float32) (e0, e1, e2, e3, e4, e5 float32) {
+	even, odd := y0+y2, y1+y3
+	fours, twos := y0+4*y2, y1+4*y3
+	return y0, even + odd, even - odd, fours + 2*twos, fours - 2*twos, y3
+}
+
+// FilterGrad sets dw to Gᵀ u G for the 6x6 u (row-major): a 3x3 weight gradient from its
+// products summed over the tiles.
+func FilterGrad(dw *[9]float32, u *[Terms]float32) {
+	var t [3 * In]float32 // Gᵀ u: 3 rows of 6
+	for c := range In {
+		t[c], t[6+c], t[12+c] = filterGrad1(u[c], u[6+c], u[12+c], u[18+c], u[24+c], u[30+c])
+	}
+	for r := range 3 {
+		row := t[r*In:][:In]
+		dw[r*3], dw[r*3+1], dw[r*3+2] = filterGrad1(row[0], row[1], row[2], row[3], row[4], row[5])
+	}
+}
+
+// filterGrad1 is Gᵀ times the 6-vector (u0, ..., u5).
+func filterGrad1(u0, u1, u2, u3, u4, u5 float32) (g0, g1, g2 float32) {
+	const sixth, twelfth, twentyFourth = float32(1.0 / 6), float32(1.0 / 12), float32(1.0 / 24)
+	sum12, diff12, sum34, diff34 := u1+u2, u1-u2, u3+u4, u3-u4
+	return u0*0.25 - sum12*sixth + sum34*twentyFourth,
+		diff34*twelfth - diff12*sixth,
+		(sum34-sum12)*sixth + u5
+}
+
+// Transpose8 transposes n 8x8 blocks: for b < n and i, j < 8,
+//
+//	dst[b·dstStep + j·dstLd + i] = src[b·srcStep + i·srcLd + j]
+//
+// It turns transforms made eight tiles to a vector, channel by channel, into rows of
+// channels, tile by tile, as the weight gradient's products read them.
+func Transpose8(dst []float32, dstLd, dstStep int, src []float32, srcLd, srcStep, n int) {
+	if n <= 0 {
+		return
+	}
+	_ = dst[(n-1)*dstStep+7*dstLd+7]
+	_ = src[(n-1)*srcStep+7*srcLd+7]
+	if useAVX2 {
+		transpose8AVX2(&dst[0], dstLd, dstStep, &src[0], srcLd, srcStep, n)
+		return
+	}
+	for b := range n {
+		for i := range 8 {
+			for j := range 8 {
+				dst[b*dstStep+j*dstLd+i] = src[b*srcStep+i*srcLd+j]
 			}
 		}
 	}

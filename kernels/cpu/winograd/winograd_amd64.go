@@ -25,3 +25,19 @@ func scatterAVX2(out *float32, o *float32, offsets *int, width int, groups int)
 //
 //go:noescape
 func rowAVX2(s *float32, x *float32, rowStride int)
+
+// gradAVX2 is Grad for lanes, a positive multiple of 8, tiles (winograd_amd64.s).
+//
+//go:noescape
+func gradAVX2(v *float32, stride int, s *float32, lanes int)
+
+// tileRowAVX2 is GatherTiles for 8 tiles side by side in one row, starting 4 floats apart at
+// x (winograd_amd64.s).
+//
+//go:noescape
+func tileRowAVX2(s *float32, x *float32, rowStride int)
+
+// transpose8AVX2 is Transpose8 for n ≥ 1 blocks (winograd_amd64.s).
+//
+//go:noescape
+func transpose8AVX2(dst *float32, dstLd, dstStep int, src *float32, srcLd, srcStep, n int)

@@ -376,3 +376,206 @@ TEXT ·rowAVX2(SB), NOSPLIT, $0-24
 	ROW_PATCHES(5)
 	VZEROUPPER
 	RET
+
+// GRAD_1D: Y6..Y11 = A (Y0..Y3), with Y13 = 4, Y15 = 2; Y12 and Y14 clobbered.
+//   e0 = y0                     e3 = (y0 + 4y2) + 2(y1 + 4y3)
+//   e1 = (y0 + y2) + (y1 + y3)  e4 = (y0 + 4y2) - 2(y1 + 4y3)
+//   e2 = (y0 + y2) - (y1 + y3)  e5 = y3
+#define GRAD_1D \
+	VMOVAPS      Y0, Y6       \
+	VMOVAPS      Y3, Y11      \
+	VADDPS       Y2, Y0, Y12  \
+	VADDPS       Y3, Y1, Y14  \
+	VADDPS       Y14, Y12, Y7 \
+	VSUBPS       Y14, Y12, Y8 \
+	VMOVAPS      Y0, Y9       \
+	VFMADD231PS  Y13, Y2, Y9  \
+	VMOVAPS      Y1, Y12      \
+	VFMADD231PS  Y13, Y3, Y12 \
+	VMOVAPS      Y9, Y10      \
+	VFMADD231PS  Y15, Y12, Y9 \
+	VFNMADD231PS Y15, Y12, Y10
+
+// GRAD_COLUMN(c): column c of eight 4x4 tiles (stage rows c, 4+c, 8+c, 12+c), times A into
+// stage rows 16+c, 20+c, ..., 36+c.
+#define GRAD_COLUMN(c) \
+	VMOVUPS ((c)*128)(SI), Y0         \
+	VMOVUPS ((4+(c))*128)(SI), Y1     \
+	VMOVUPS ((8+(c))*128)(SI), Y2     \
+	VMOVUPS ((12+(c))*128)(SI), Y3    \
+	GRAD_1D                           \
+	STORE6(16+(c), 20+(c), 24+(c), 28+(c), 32+(c), 36+(c), SI)
+
+// GRAD_ROW(i): row i of those (stage rows 16+4i .. 19+4i), times A, to the next six rows of
+// v (R10, stride R8 bytes).
+#define GRAD_ROW(i) \
+	VMOVUPS ((16+(i)*4)*128)(SI), Y0  \
+	VMOVUPS ((17+(i)*4)*128)(SI), Y1  \
+	VMOVUPS ((18+(i)*4)*128)(SI), Y2  \
+	VMOVUPS ((19+(i)*4)*128)(SI), Y3  \
+	GRAD_1D                  \
+	VMOVUPS Y6, (R10)        \
+	ADDQ    R8, R10          \
+	VMOVUPS Y7, (R10)        \
+	ADDQ    R8, R10          \
+	VMOVUPS Y8, (R10)        \
+	ADDQ    R8, R10          \
+	VMOVUPS Y9, (R10)        \
+	ADDQ    R8, R10          \
+	VMOVUPS Y10, (R10)       \
+	ADDQ    R8, R10          \
+	VMOVUPS Y11, (R10)       \
+	ADDQ    R8, R10
+
+// func gradAVX2(v *float32, stride int, s *float32, lanes int)
+// v[ξ·stride + t] = (A y Aᵀ)_ξ of tile t, whose element r·4+c is s[(r·4+c)·32 + t], for
+// t < lanes (a positive multiple of 8); rows 16 to 39 of s are scratch. 10 transforms of
+// 13 operations per 8 tiles.
+TEXT ·gradAVX2(SB), NOSPLIT, $0-32
+	MOVQ v+0(FP), DI
+	MOVQ stride+8(FP), R8
+	SHLQ $2, R8
+	MOVQ s+16(FP), SI
+	MOVQ lanes+24(FP), CX
+	BROADCAST(0x40800000, X13, Y13) // 4
+	BROADCAST(0x40000000, X15, Y15) // 2
+
+gradGroup:
+	GRAD_COLUMN(0)
+	GRAD_COLUMN(1)
+	GRAD_COLUMN(2)
+	GRAD_COLUMN(3)
+	MOVQ DI, R10
+	GRAD_ROW(0)
+	GRAD_ROW(1)
+	GRAD_ROW(2)
+	GRAD_ROW(3)
+	GRAD_ROW(4)
+	GRAD_ROW(5)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JG   gradGroup
+	VZEROUPPER
+	RET
+
+// TILE_ROW(r): row r of eight 4x4 tiles side by side (x[4t + c] at BX), unpacked as in
+// ROW_PATCHES into stage rows 4r .. 4r+3.
+#define TILE_ROW(r) \
+	VMOVUPS   (BX), Y0                      \
+	VMOVUPS   32(BX), Y1                    \
+	VMOVUPS   64(BX), Y2                    \
+	VMOVUPS   96(BX), Y3                    \
+	VUNPCKLPS Y1, Y0, Y4                    \
+	VUNPCKHPS Y1, Y0, Y5                    \
+	VUNPCKLPS Y3, Y2, Y6                    \
+	VUNPCKHPS Y3, Y2, Y7                    \
+	VUNPCKLPD Y6, Y4, Y8                    \
+	VUNPCKHPD Y6, Y4, Y9                    \
+	VUNPCKLPD Y7, Y5, Y10                   \
+	VUNPCKHPD Y7, Y5, Y11                   \
+	VPERMPS   Y8, Y15, Y8                   \
+	VPERMPS   Y9, Y15, Y9                   \
+	VPERMPS   Y10, Y15, Y10                 \
+	VPERMPS   Y11, Y15, Y11                 \
+	VMOVUPS   Y8, (((r)*4)*128)(DI)         \
+	VMOVUPS   Y9, (((r)*4+1)*128)(DI)       \
+	VMOVUPS   Y10, (((r)*4+2)*128)(DI)      \
+	VMOVUPS   Y11, (((r)*4+3)*128)(DI)      \
+	ADDQ      R8, BX
+
+// func tileRowAVX2(s *float32, x *float32, rowStride int)
+// s[(r·4+c)·32 + t] = x[r·rowStride + 4t + c] for t < 8: eight 4x4 tiles side by side.
+TEXT ·tileRowAVX2(SB), NOSPLIT, $0-24
+	MOVQ    s+0(FP), DI
+	MOVQ    x+8(FP), BX
+	MOVQ    rowStride+16(FP), R8
+	SHLQ    $2, R8
+	VMOVDQU tileOrder<>(SB), Y15
+	TILE_ROW(0)
+	TILE_ROW(1)
+	TILE_ROW(2)
+	TILE_ROW(3)
+	VZEROUPPER
+	RET
+
+// func transpose8AVX2(dst *float32, dstLd, dstStep int, src *float32, srcLd, srcStep, n int)
+// For b < n: dst[b·dstStep + j·dstLd + i] = src[b·srcStep + i·srcLd + j], i, j < 8: n 8x8
+// blocks transposed, each in 8 loads, 24 shuffles and 8 stores (unpacks of floats, shuffles
+// of pairs, exchanges of halves).
+TEXT ·transpose8AVX2(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ dstLd+8(FP), R8
+	SHLQ $2, R8
+	MOVQ dstStep+16(FP), R9
+	SHLQ $2, R9
+	MOVQ src+24(FP), SI
+	MOVQ srcLd+32(FP), R10
+	SHLQ $2, R10
+	MOVQ srcStep+40(FP), R11
+	SHLQ $2, R11
+	MOVQ n+48(FP), CX
+
+transposeBlock:
+	MOVQ       SI, AX
+	VMOVUPS    (AX), Y0
+	ADDQ       R10, AX
+	VMOVUPS    (AX), Y1
+	ADDQ       R10, AX
+	VMOVUPS    (AX), Y2
+	ADDQ       R10, AX
+	VMOVUPS    (AX), Y3
+	ADDQ       R10, AX
+	VMOVUPS    (AX), Y4
+	ADDQ       R10, AX
+	VMOVUPS    (AX), Y5
+	ADDQ       R10, AX
+	VMOVUPS    (AX), Y6
+	ADDQ       R10, AX
+	VMOVUPS    (AX), Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y9
+	VUNPCKLPS  Y3, Y2, Y10
+	VUNPCKHPS  Y3, Y2, Y11
+	VUNPCKLPS  Y5, Y4, Y12
+	VUNPCKHPS  Y5, Y4, Y13
+	VUNPCKLPS  Y7, Y6, Y14
+	VUNPCKHPS  Y7, Y6, Y15
+	VSHUFPS    $0x44, Y10, Y8, Y0
+	VSHUFPS    $0xEE, Y10, Y8, Y1
+	VSHUFPS    $0x44, Y11, Y9, Y2
+	VSHUFPS    $0xEE, Y11, Y9, Y3
+	VSHUFPS    $0x44, Y14, Y12, Y4
+	VSHUFPS    $0xEE, Y14, Y12, Y5
+	VSHUFPS    $0x44, Y15, Y13, Y6
+	VSHUFPS    $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	MOVQ       DI, AX
+	VMOVUPS    Y8, (AX)
+	ADDQ       R8, AX
+	VMOVUPS    Y9, (AX)
+	ADDQ       R8, AX
+	VMOVUPS    Y10, (AX)
+	ADDQ       R8, AX
+	VMOVUPS    Y11, (AX)
+	ADDQ       R8, AX
+	VMOVUPS    Y12, (AX)
+	ADDQ       R8, AX
+	VMOVUPS    Y13, (AX)
+	ADDQ       R8, AX
+	VMOVUPS    Y14, (AX)
+	ADDQ       R8, AX
+	VMOVUPS    Y15, (AX)
+	ADDQ       R9, DI
+	ADDQ       R11, SI
+	DECQ       CX
+	JNZ        transposeBlock
+	VZEROUPPER
+	RET

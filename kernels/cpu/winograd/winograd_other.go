@@ -17,3 +17,11 @@ func scatterAVX2(out *float32, o *float32, offsets *int, width int, groups int) 
 }
 
 func rowAVX2(s *float32, x *float32, rowStride int) { panic("winograd: no AVX2 here") }
+
+func gradAVX2(v *float32, stride int, s *float32, lanes int) { panic("winograd: no AVX2 here") }
+
+func tileRowAVX2(s *float32, x *float32, rowStride int) { panic("winograd: no AVX2 here") }
+
+func transpose8AVX2(dst *float32, dstLd, dstStep int, src *float32, srcLd, srcStep, n int) {
+	panic("winograd: no AVX2 here")
+}

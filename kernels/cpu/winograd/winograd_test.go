@@ -124,7 +124,7 @@ func TestResult(t *testing.T) {
 					m[i] = float32(rng.NormFloat64())
 				}
 				bias := float32(rng.NormFloat64())
-				var o ResultStage
+				var o TileStage
 				for i := range o {
 					o[i] = float32(math.NaN())
 				}
@@ -258,7 +258,7 @@ func TestScatter(t *testing.T) {
 	const width, across = 36, 9
 	for _, count := range []int{1, 7, 8, 13, 16, 29, 32} {
 		t.Run(fmt.Sprint(count), func(t *testing.T) {
-			var o ResultStage
+			var o TileStage
 			for i := range o {
 				o[i] = float32(rng.NormFloat64())
 			}
@@ -291,5 +291,177 @@ func TestScatter(t *testing.T) {
 				t.Fatalf("%d elements outside the tiles were written", -written)
 			}
 		})
+	}
+}
+
+// transpose returns mᵀ.
+func transpose(m [][]float64) [][]float64 {
+	t := make([][]float64, len(m[0]))
+	for j := range t {
+		t[j] = make([]float64, len(m))
+		for i := range m {
+			t[j][i] = m[i][j]
+		}
+	}
+	return t
+}
+
+// TestGrad runs Grad (assembly on multiples of 8 lanes where the CPU runs it) and gradGo
+// against A y Aᵀ in float64; lanes beyond and rows between stay NaN.
+func TestGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	a := transpose(at)
+	for _, lanes := range []int{1, 5, 8, 16, 24, 32} {
+		for _, impl := range []string{"Grad", "gradGo"} {
+			t.Run(fmt.Sprintf("%s/%d", impl, lanes), func(t *testing.T) {
+				var s TileStage
+				tiles := make([][][]float64, lanes)
+				for tile := range lanes {
+					tiles[tile] = make([][]float64, Out)
+					for r := range Out {
+						tiles[tile][r] = make([]float64, Out)
+						for c := range Out {
+							x := float32(rng.NormFloat64())
+							tiles[tile][r][c] = float64(x)
+							s[(r*Out+c)*StageLanes+tile] = x
+						}
+					}
+				}
+				stride := lanes + 3
+				v := make([]float32, Terms*stride)
+				for i := range v {
+					v[i] = float32(math.NaN())
+				}
+				if impl == "Grad" {
+					Grad(v, stride, &s, lanes)
+				} else {
+					gradGo(v, stride, &s, lanes)
+				}
+				for tile := range lanes {
+					want, mag := sandwich(a, tiles[tile])
+					for xi := range Terms {
+						if got := v[xi*stride+tile]; !closeTo(got, want[xi/In][xi%In], mag[xi/In][xi%In]) {
+							t.Fatalf("tile %d element %d: %v, want %v", tile, xi, got, want[xi/In][xi%In])
+						}
+					}
+				}
+				for xi := range Terms {
+					for tile := lanes; tile < stride; tile++ {
+						if !math.IsNaN(float64(v[xi*stride+tile])) {
+							t.Fatalf("row %d lane %d beyond the tiles was written", xi, tile)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestGatherTiles checks GatherTiles against indexing: tiles side by side (the assembly's
+// vector loads where the CPU runs them) and at irregular offsets, the last ending at the
+// plane's end.
+func TestGatherTiles(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	const rowStride = 37
+	for _, lanes := range []int{1, 5, 8, 16, 24, 32} {
+		for _, layout := range []string{"irregular", "side_by_side"} {
+			t.Run(fmt.Sprintf("%d/%s", lanes, layout), func(t *testing.T) {
+				offsets := make([]int32, lanes)
+				at := int32(rng.IntN(5))
+				for i := range offsets {
+					offsets[i] = at
+					if layout == "side_by_side" {
+						at += Out
+					} else {
+						at += int32(rng.IntN(40))
+					}
+				}
+				plane := make([]float32, int(offsets[lanes-1])+(Out-1)*rowStride+Out)
+				for i := range plane {
+					plane[i] = float32(rng.NormFloat64())
+				}
+				var s TileStage
+				for i := range s {
+					s[i] = float32(math.NaN())
+				}
+				GatherTiles(&s, plane, offsets, rowStride, lanes)
+				for tile, at := range offsets {
+					for r := range Out {
+						for c := range Out {
+							if got, want := s[(r*Out+c)*StageLanes+tile], plane[int(at)+r*rowStride+c]; got != want {
+								t.Fatalf("tile %d (%d, %d): %v, want %v", tile, r, c, got, want)
+							}
+						}
+					}
+				}
+				for i := range Out * Out {
+					for tile := lanes; tile < StageLanes; tile++ {
+						if !math.IsNaN(float64(s[i*StageLanes+tile])) {
+							t.Fatalf("stage row %d lane %d beyond the tiles was written", i, tile)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestFilterGrad checks FilterGrad against Gᵀ u G in float64.
+func TestFilterGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	gt := transpose(gm)
+	for range 100 {
+		var u [Terms]float32
+		x := make([][]float64, In)
+		for r := range In {
+			x[r] = make([]float64, In)
+			for c := range In {
+				u[r*In+c] = float32(rng.NormFloat64())
+				x[r][c] = float64(u[r*In+c])
+			}
+		}
+		var dw [9]float32
+		FilterGrad(&dw, &u)
+		want, mag := sandwich(gt, x)
+		for i := range 9 {
+			if !closeTo(dw[i], want[i/3][i%3], mag[i/3][i%3]) {
+				t.Fatalf("element %d: %v, want %v", i, dw[i], want[i/3][i%3])
+			}
+		}
+	}
+}
+
+// TestTranspose8 checks Transpose8 against indexing, with strides that leave gaps (which must
+// stay NaN).
+func TestTranspose8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	const n, srcLd, srcStep, dstLd, dstStep = 3, 11, 97, 13, 110
+	src := make([]float32, (n-1)*srcStep+7*srcLd+8)
+	for i := range src {
+		src[i] = float32(rng.NormFloat64())
+	}
+	dst := make([]float32, (n-1)*dstStep+7*dstLd+8)
+	for i := range dst {
+		dst[i] = float32(math.NaN())
+	}
+	Transpose8(dst, dstLd, dstStep, src, srcLd, srcStep, n)
+	written := 0
+	for b := range n {
+		for i := range 8 {
+			for j := range 8 {
+				if got, want := dst[b*dstStep+j*dstLd+i], src[b*srcStep+i*srcLd+j]; got != want {
+					t.Fatalf("block %d (%d, %d): %v, want %v", b, i, j, got, want)
+				}
+				written++
+			}
+		}
+	}
+	for _, v := range dst {
+		if !math.IsNaN(float64(v)) {
+			written--
+		}
+	}
+	if written != 0 {
+		t.Fatalf("%d elements outside the blocks were written", -written)
 	}
 }
