@@ -4,6 +4,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 
 	"github.com/vgglab/vgg/kernels/cpu/direct"
+	"github.com/vgglab/vgg/kernels/cpu/sgemm"
 	"github.com/vgglab/vgg/kernels/cpu/winograd"
 )
 
@@ -127,6 +128,6 @@ func (wk *wgWorker) blockToRows(dst []float32, channels, stride, at, c0, lanes i
 		return
 	}
 	for t := 0; t < lanes; t += 8 {
-		winograd.Transpose8(dst[(at+t)*channels+c0:], channels, stride, wk.block[t:], winograd.Terms*L, L, winograd.Terms)
+		sgemm.Transpose8(dst[(at+t)*channels+c0:], channels, stride, wk.block[t:], winograd.Terms*L, L, winograd.Terms)
 	}
 }

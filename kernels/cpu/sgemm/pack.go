@@ -80,7 +80,8 @@ func packA6(panel []float32, transA bool, a []float32, lda, i0, p0, kc int, alph
 
 // packB packs k steps [p0, p0+kc) and columns [j0, j0+cols) of op(B), cols <= nr, into one
 // panel: element (p, j) at dst[p*nr+j]. op(B)(p, j) is b[p*ldb+j], or b[j*ldb+p] when transB.
-func packB(dst []float32, transB bool, b []float32, ldb, p0, kc, j0, cols, nr int) {
+// With vector set, a transposed B goes through Transpose8 eight by eight where it can.
+func packB(dst []float32, transB bool, b []float32, ldb, p0, kc, j0, cols, nr int, vector bool) {
 	if !transB {
 		// A whole panel row is one fixed-size copy, which the compiler turns into a few vector
 		// moves; copy() would call memmove for every 64 or 128 bytes.
@@ -102,9 +103,20 @@ func packB(dst []float32, transB bool, b []float32, ldb, p0, kc, j0, cols, nr in
 		}
 		return
 	}
+	// A transposed B's rows are the panel's columns: element by element that is a strided
+	// write per float (a linear layer's forward pass, y = x·wᵀ, packs all of w so, and each
+	// packed value feeds only 2·batch flops). In whole 8x8 blocks Transpose8 moves eight
+	// floats per instruction.
+	from := 0
+	if vector && cols == nr && nr%8 == 0 {
+		from = kc / 8 * 8
+		for j := 0; j < nr && from > 0; j += 8 {
+			Transpose8(dst[j:], nr, 8*nr, b[(j0+j)*ldb+p0:], ldb, 8, from/8)
+		}
+	}
 	for j := 0; j < cols; j++ {
-		for p, x := range b[(j0+j)*ldb+p0:][:kc] {
-			dst[p*nr+j] = x
+		for p, x := range b[(j0+j)*ldb+p0+from:][:kc-from] {
+			dst[(from+p)*nr+j] = x
 		}
 	}
 	if cols < nr {

@@ -220,7 +220,7 @@ func (j *job) packBPanel(u int) {
 		j.packB(dst, j.pc, j.kc, col, min(nr, j.n-col), nr)
 		return
 	}
-	packB(dst, j.transB, j.b, j.ldb, j.pc, j.kc, col, min(nr, j.n-col), nr)
+	packB(dst, j.transB, j.b, j.ldb, j.pc, j.kc, col, min(nr, j.n-col), nr, j.v != goVariant)
 }
 
 // multiply packs unit u's row block of A and multiplies it by its run of B panels, B panel

@@ -362,28 +362,3 @@ func filterGrad1(u0, u1, u2, u3, u4, u5 float32) (g0, g1, g2 float32) {
 		diff34*twelfth - diff12*sixth,
 		(sum34-sum12)*sixth + u5
 }
-
-// Transpose8 transposes n 8x8 blocks: for b < n and i, j < 8,
-//
-//	dst[b·dstStep + j·dstLd + i] = src[b·srcStep + i·srcLd + j]
-//
-// It turns transforms made eight tiles to a vector, channel by channel, into rows of
-// channels, tile by tile, as the weight gradient's products read them.
-func Transpose8(dst []float32, dstLd, dstStep int, src []float32, srcLd, srcStep, n int) {
-	if n <= 0 {
-		return
-	}
-	_ = dst[(n-1)*dstStep+7*dstLd+7]
-	_ = src[(n-1)*srcStep+7*srcLd+7]
-	if useAVX2 {
-		transpose8AVX2(&dst[0], dstLd, dstStep, &src[0], srcLd, srcStep, n)
-		return
-	}
-	for b := range n {
-		for i := range 8 {
-			for j := range 8 {
-				dst[b*dstStep+j*dstLd+i] = src[b*srcStep+i*srcLd+j]
-			}
-		}
-	}
-}

@@ -36,8 +36,3 @@ func gradAVX2(v *float32, stride int, s *float32, lanes int)
 //
 //go:noescape
 func tileRowAVX2(s *float32, x *float32, rowStride int)
-
-// transpose8AVX2 is Transpose8 for n ≥ 1 blocks (winograd_amd64.s).
-//
-//go:noescape
-func transpose8AVX2(dst *float32, dstLd, dstStep int, src *float32, srcLd, srcStep, n int)

@@ -21,7 +21,3 @@ func rowAVX2(s *float32, x *float32, rowStride int) { panic("winograd: no AVX2 h
 func gradAVX2(v *float32, stride int, s *float32, lanes int) { panic("winograd: no AVX2 here") }
 
 func tileRowAVX2(s *float32, x *float32, rowStride int) { panic("winograd: no AVX2 here") }
-
-func transpose8AVX2(dst *float32, dstLd, dstStep int, src *float32, srcLd, srcStep, n int) {
-	panic("winograd: no AVX2 here")
-}
