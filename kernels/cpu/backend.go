@@ -120,7 +120,7 @@ func (b *Backend) Name() string { return b.name }
 func (b *Backend) Describe() string {
 	convs := ""
 	if b.winogradKernel != nil {
-		convs = fmt.Sprintf("Winograd F(4x4,3x3) for 3x3 layers of %d+ channels and %d+ tiles, ", winogradMinChannels, winogradMinTiles)
+		convs = fmt.Sprintf("Winograd F(4x4,3x3) for 3x3 layers of %d+ channels and %d+ tiles (channels·tiles %d+), ", winogradMinChannels, winogradMinTiles, winogradMinWork)
 	}
 	if b.direct != nil {
 		convs += fmt.Sprintf("direct 3x3 convolutions (%s %dx%d tiles), ", b.direct.Name, b.direct.Rows, b.direct.Cols)
