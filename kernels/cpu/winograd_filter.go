@@ -32,17 +32,26 @@ import (
 // Last, each filter's 36 sums become its 3x3 gradient, Gᵀ S G. Each sum is made by one
 // worker, chunk after chunk in order, so results do not depend on the number of workers.
 
-// winogradChunkBytes bounds the memory of one chunk's transforms, E and V: 36 floats per tile
-// and channel. 32 MiB takes VGG-D's conv4 layers (1,024 channels in all, 128 tiles at batch
-// 8) in one chunk, so that their 37.7 MB of sums is written once; the 64-channel layers go in
-// chunks of 1,792 tiles. (A variable so that tests can make chunks of one stage.)
-var winogradChunkBytes = 32 << 20
+// winogradChunkBytes bounds the memory of one chunk's transforms, E and V, 36 floats per tile
+// and channel, so that they stay in the last-level cache between being written and being
+// multiplied: 8 MiB, 448 tiles for the 64-channel layers of VGG-D.
+const winogradChunkBytes = 8 << 20
 
-// winogradChunk is how many tiles a chunk takes for inputs + outputs channels: a whole
-// number of stages.
-func winogradChunk(channels, tiles int) int {
-	chunk := winogradChunkBytes / (winograd.Terms * channels * 4) / winograd.StageLanes * winograd.StageLanes
-	return min(max(chunk, winograd.StageLanes), ceilDiv(tiles, winograd.StageLanes)*winograd.StageLanes)
+// winogradChunkTiles, when not 0, sets the chunk instead: for tests, which make chunks of one
+// stage to check that chunks add up.
+var winogradChunkTiles = 0
+
+// winogradChunk is how many tiles a chunk takes for k outputs and c inputs: a whole number of
+// stages. Each chunk reads and writes the 36·k·c sums once more, so a chunk takes at least
+// 2·k·c/(k+c) tiles, whose transforms are as large as the sums: VGG-D's conv4 layers (512
+// filters, 128 tiles at batch 8) go in one chunk, not four.
+func winogradChunk(k, c, tiles int) int {
+	if winogradChunkTiles > 0 {
+		return winogradChunkTiles
+	}
+	chunk := max(winogradChunkBytes/(winograd.Terms*(k+c)*4), 2*k*c/(k+c))
+	chunk = ceilDiv(chunk, winograd.StageLanes) * winograd.StageLanes
+	return min(chunk, ceilDiv(tiles, winograd.StageLanes)*winograd.StageLanes)
 }
 
 // winogradBackwardFilter: dw = the weight gradient of x's 3x3 correlation with output
@@ -51,7 +60,7 @@ func (be *Backend) winogradBackwardFilter(dwd, xd, dyd []float32, g convGeometry
 	v, s, workers := be.winogradKernel, &be.winograd, be.winogradWorkers()
 	const L = winograd.StageLanes
 	tiles := g.n * (g.h / winograd.Out) * (g.w / winograd.Out)
-	chunk := winogradChunk(g.c+g.k, tiles)
+	chunk := winogradChunk(g.k, g.c, tiles)
 	plane := direct.NewPlane(direct.Layout{N: g.n, H: g.h, W: g.w}, 1)
 	s.planes = grow(s.planes, g.c*plane.Len)
 	parallelFor(g.c*g.n, be.workers, func(_, lo, hi int) { plane.Pack(s.planes, xd, g.c, lo, hi) })

@@ -56,8 +56,8 @@ func TestWinogradAgainstReference(t *testing.T) {
 				refDW, _ := kerneltest.RefConv2DBackwardFilter(kerneltest.Float64s(x), kerneltest.Float64s(dy), s)
 				for _, chunks := range []string{"one chunk", "chunks of one stage"} {
 					if chunks != "one chunk" {
-						defer func(saved int) { winogradChunkBytes = saved }(winogradChunkBytes)
-						winogradChunkBytes = winograd.Terms * (s.C + s.K) * 4 * winograd.StageLanes
+						defer func() { winogradChunkTiles = 0 }()
+						winogradChunkTiles = winograd.StageLanes
 					}
 					dw := poisoned(s.WShape())
 					be.winogradBackwardFilter(dw.Float32s(), x.Float32s(), dy.Float32s(), g)
@@ -88,8 +88,8 @@ func TestWinogradSameForAnyWorkers(t *testing.T) {
 	bias := kerneltest.RandomTensor(rng, s.K)
 	g := geometry(kernels.ConvGeometry{N: s.N, C: s.C, H: s.H, W: s.W, K: s.K, P: s.H, Q: s.W}, s.Params)
 	dy := kerneltest.RandomTensor(rng, s.YShape()...)
-	defer func(saved int) { winogradChunkBytes = saved }(winogradChunkBytes)
-	winogradChunkBytes = winograd.Terms * (s.C + s.K) * 4 * winograd.StageLanes // two chunks
+	defer func() { winogradChunkTiles = 0 }()
+	winogradChunkTiles = winograd.StageLanes // two chunks
 	var first [][]float32
 	for _, workers := range []int{1, 2, 3} {
 		be := New()
