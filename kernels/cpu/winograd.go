@@ -73,10 +73,10 @@ type wgWorker struct {
 }
 
 // usesWinograd reports whether this convolution's three ops run as Winograd F(4x4, 3x3) (the
-// weight gradient in winograd_filter.go): a 3x3 stride-1 pad-1 layer whose sides are multiples of 4 (whole
-// tiles only), with enough channels that the products outweigh the transforms, and enough
-// tiles that the filter transform, made once per call and four times the size of the
-// filters, is spread over them. Measured with BenchmarkConvVGG (batch 8, one thread, medians
+// weight gradient in winograd_filter.go): a 3x3 stride-1 pad-1 layer whose sides are
+// multiples of 4 (whole tiles only), with enough channels that the products outweigh the
+// transforms, and enough tiles that the filter transform, made once per call and four times
+// the size of the filters, is spread over them (the thresholds below). Measured with BenchmarkConvVGG (batch 8, one thread, medians
 // of 3), against the direct kernels, GFLOP/s counted as the direct convolution's:
 //   - AVX-512 (Zen 5): conv1_2 to conv3_2 (64 to 256 channels, 8192 to 512 tiles) 1.80x to
 //     2.44x (350-500 GFLOP/s, 1.4 to 2 times the FMA peak); conv4 (128 tiles) 1.14x to 1.46x;
@@ -85,8 +85,8 @@ type wgWorker struct {
 //   - Plain Go (VGG_SIMD=go, against the lowering): 2.7x to 6.1x, and 1.15x to 1.49x on conv5.
 //
 // The weight gradient, against the direct kernels (64 filters) or the lowering (more):
-// conv1_2 to conv4_2 1.43x to 2.55x with AVX-512 (146-302 GFLOP/s), 1.55x to 2.35x with AVX2,
-// 2.1x to 3.9x in plain Go.
+// conv1_2 to conv4_2 1.43x to 2.55x with AVX-512 (146-302 GFLOP/s; then 138-331 in chunks
+// of 8 MiB), 1.55x to 2.35x with AVX2, 2.1x to 3.9x in plain Go.
 func (be *Backend) usesWinograd(g convGeometry) bool {
 	if be.winogradKernel == nil || g.params != kernels.Conv3x3 || g.h%winograd.Out != 0 || g.w%winograd.Out != 0 {
 		return false
