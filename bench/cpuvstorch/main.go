@@ -17,6 +17,7 @@
 //	go run ./bench/cpuvstorch -threads 1 -rounds 3        # the comparison (minutes)
 //	go run ./bench/cpuvstorch -quick -rounds 1            # smoke test: one timed run of each
 //	go run ./bench/cpuvstorch -models -rounds 5           # the whole networks only
+//	go run ./bench/cpuvstorch -scaling -threads 2 -rounds 4  # what the second core gives each engine
 package main
 
 import (
@@ -48,6 +49,7 @@ type options struct {
 	models    bool // the whole-network rows only
 	python    string
 	raw       string // folder for each run's raw output; "" keeps them only while running
+	scaling   bool   // what the threads give against one, instead of the comparison
 }
 
 func main() {
@@ -61,12 +63,17 @@ func main() {
 	flag.BoolVar(&o.models, "models", false, "only the whole networks' training steps and inference, not the GEMMs and layers")
 	flag.StringVar(&o.python, "python", "/usr/bin/python3", "the Python with PyTorch")
 	flag.StringVar(&o.raw, "raw", "", "keep every run's raw output in this folder")
+	flag.BoolVar(&o.scaling, "scaling", false, "instead, time the whole networks on 1 thread and on -threads (2 or more), turn about, in both engines, and print what the threads give each")
 	flag.Parse()
 	if err := o.complete(cores, benchtime); err != nil {
 		fmt.Fprintln(os.Stderr, "cpuvstorch:", err)
 		os.Exit(2)
 	}
-	if err := run(o); err != nil {
+	runner := run
+	if o.scaling {
+		runner = runScaling
+	}
+	if err := runner(o); err != nil {
 		fmt.Fprintln(os.Stderr, "cpuvstorch:", err)
 		os.Exit(1)
 	}
@@ -79,6 +86,9 @@ func (o *options) complete(cores, benchtime string) error {
 	}
 	if o.rounds < 1 {
 		return fmt.Errorf("-rounds %d: at least 1", o.rounds)
+	}
+	if o.scaling && o.threads < 2 {
+		return fmt.Errorf("-scaling compares -threads with 1: give -threads 2 or more")
 	}
 	if cores == "" {
 		for i := range o.threads {
@@ -148,7 +158,6 @@ func run(o options) error {
 		goBenchtime, fmaTimes, quickNote = "1x", "20x", " (quick: one timed run each, noisy)"
 	}
 
-	threads := strconv.Itoa(o.threads)
 	goRounds := make([]map[string]map[string]float64, o.rounds)
 	torchRounds := make([]map[workload]float64, o.rounds)
 	var order []workload
@@ -175,12 +184,8 @@ func run(o options) error {
 			goBenches[0].pattern = "^Benchmark(VGGDTrainStep|VGGDForward|SmallTrainStep|SmallForward)$/^cpu$/^batch="
 		}
 		for _, b := range goBenches {
-			cmd := command(filepath.Join(root, b.dir), []string{"GOMAXPROCS=" + threads},
-				"taskset", "-c", strings.Join(o.cores, ","), b.bin,
-				"-test.run", "^$", "-test.bench", b.pattern, "-test.benchtime", goBenchtime, "-test.timeout", "0")
-			cmd.Stdout = &goOut
-			if err := cmd.Run(); err != nil {
-				return fmt.Errorf("go benchmarks %s: %w\n%s", b.dir, err, goOut.String())
+			if err := goBench(root, b.dir, b.bin, b.pattern, goBenchtime, o.cores, &goOut); err != nil {
+				return err
 			}
 		}
 		if err := os.WriteFile(filepath.Join(rawDir, fmt.Sprintf("go-round%d.txt", r+1)), goOut.Bytes(), 0o644); err != nil {
@@ -189,27 +194,9 @@ func run(o options) error {
 		goRounds[r] = parseGo(goOut.String(), o.threads, variant)
 
 		fmt.Fprintf(os.Stderr, "round %d of %d: PyTorch\n", r+1, o.rounds)
-		jsonPath := filepath.Join(rawDir, fmt.Sprintf("torch-round%d.json", r+1))
-		args := []string{"-c", strings.Join(o.cores, ","), o.python, filepath.Join(root, "bench/cpu_twin.py"),
-			"--threads", threads, "--benchtime", strconv.FormatFloat(o.benchtime.Seconds(), 'g', -1, 64), "--json", jsonPath}
-		if o.quick {
-			args = append(args, "--quick")
-		}
-		if o.models {
-			args = append(args, "--models")
-		}
-		cmd := command(root, []string{"OMP_NUM_THREADS=" + threads, "MKL_NUM_THREADS=" + threads,
-			"OPENBLAS_NUM_THREADS=" + threads}, "taskset", args...)
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("bench/cpu_twin.py: %w", err)
-		}
-		data, err := os.ReadFile(jsonPath)
+		info, err = torchBench(root, o, o.cores, filepath.Join(rawDir, fmt.Sprintf("torch-round%d.json", r+1)))
 		if err != nil {
 			return err
-		}
-		info = torchResult{}
-		if err := json.Unmarshal(data, &info); err != nil {
-			return fmt.Errorf("%s: %w", jsonPath, err)
 		}
 		torchRounds[r] = map[workload]float64{}
 		for _, row := range info.Rows {
@@ -280,6 +267,47 @@ func run(o options) error {
 		fmt.Printf("\nraw output in %s\n", o.raw)
 	}
 	return nil
+}
+
+// goBench runs the test binary bin's benchmarks matching pattern in root/dir, pinned to cores
+// with GOMAXPROCS set to their number, appending the output to out.
+func goBench(root, dir, bin, pattern, benchtime string, cores []string, out *bytes.Buffer) error {
+	cmd := command(filepath.Join(root, dir), []string{"GOMAXPROCS=" + strconv.Itoa(len(cores))},
+		"taskset", "-c", strings.Join(cores, ","), bin,
+		"-test.run", "^$", "-test.bench", pattern, "-test.benchtime", benchtime, "-test.timeout", "0")
+	cmd.Stdout = out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go benchmarks %s: %w\n%s", dir, err, out.String())
+	}
+	return nil
+}
+
+// torchBench runs bench/cpu_twin.py pinned to cores with as many threads, its results
+// written to jsonPath and returned.
+func torchBench(root string, o options, cores []string, jsonPath string) (torchResult, error) {
+	threads := strconv.Itoa(len(cores))
+	args := []string{"-c", strings.Join(cores, ","), o.python, filepath.Join(root, "bench/cpu_twin.py"),
+		"--threads", threads, "--benchtime", strconv.FormatFloat(o.benchtime.Seconds(), 'g', -1, 64), "--json", jsonPath}
+	if o.quick {
+		args = append(args, "--quick")
+	}
+	if o.models {
+		args = append(args, "--models")
+	}
+	cmd := command(root, []string{"OMP_NUM_THREADS=" + threads, "MKL_NUM_THREADS=" + threads,
+		"OPENBLAS_NUM_THREADS=" + threads}, "taskset", args...)
+	if err := cmd.Run(); err != nil {
+		return torchResult{}, fmt.Errorf("bench/cpu_twin.py: %w", err)
+	}
+	data, err := os.ReadFile(jsonPath)
+	if err != nil {
+		return torchResult{}, err
+	}
+	var res torchResult
+	if err := json.Unmarshal(data, &res); err != nil {
+		return torchResult{}, fmt.Errorf("%s: %w", jsonPath, err)
+	}
+	return res, nil
 }
 
 // fmaPeak measures the FMA peak of the cores in GFLOP/s: a single-threaded BenchmarkFMAPeak
