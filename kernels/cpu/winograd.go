@@ -49,7 +49,7 @@ type winogradScratch struct {
 	u, planes []float32   // transformed filters [36][filter blocks][C][mr]; the batch's flat planes
 	workers   []*wgWorker // each worker's own
 	// The weight gradient's (winograd_filter.go): one chunk of tiles' transformed inputs
-	// [36][C][chunk] and output gradients [36][K][chunk], and the products summed over the
+	// [36][chunk][C] and output gradients [36][chunk][K], and the products summed over the
 	// chunks [36][K][C].
 	chunkData, chunkGrad, sums []float32
 }
