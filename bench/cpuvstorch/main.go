@@ -130,28 +130,47 @@ type torchResult struct {
 // PyTorch's paths it is compared with.
 type workload struct{ name, path string }
 
-func run(o options) error {
-	root, err := repoRoot()
-	if err != nil {
-		return err
+// setup is what a run needs first: the module's root, a temporary folder (removed by
+// cleanup), the folder for raw output (-raw, else the temporary one) and the test binaries
+// of pkgs built there, in pkgs' order.
+func setup(o options, pkgs ...string) (root, rawDir string, bins []string, cleanup func(), err error) {
+	if root, err = repoRoot(); err != nil {
+		return
 	}
 	tmp, err := os.MkdirTemp("", "cpuvstorch")
 	if err != nil {
-		return err
+		return
 	}
-	defer os.RemoveAll(tmp)
-	rawDir := o.raw
+	cleanup = func() { os.RemoveAll(tmp) }
+	defer func() {
+		if err != nil {
+			cleanup()
+		}
+	}()
+	rawDir = o.raw
 	if rawDir == "" {
 		rawDir = tmp
-	} else if err := os.MkdirAll(rawDir, 0o755); err != nil {
+	} else if err = os.MkdirAll(rawDir, 0o755); err != nil {
+		return
+	}
+	for _, pkg := range pkgs {
+		bin := filepath.Join(tmp, filepath.Base(pkg)+".test")
+		if err = command(root, nil, "go", "test", "-c", "-o", bin, pkg).Run(); err != nil {
+			err = fmt.Errorf("building %s: %w", pkg, err)
+			return
+		}
+		bins = append(bins, bin)
+	}
+	return
+}
+
+func run(o options) error {
+	root, rawDir, bins, cleanup, err := setup(o, "./bench", "./kernels/cpu/sgemm")
+	if err != nil {
 		return err
 	}
-	benchBin, sgemmBin := filepath.Join(tmp, "bench.test"), filepath.Join(tmp, "sgemm.test")
-	for _, b := range []struct{ bin, pkg string }{{benchBin, "./bench"}, {sgemmBin, "./kernels/cpu/sgemm"}} {
-		if err := command(root, nil, "go", "test", "-c", "-o", b.bin, b.pkg).Run(); err != nil {
-			return fmt.Errorf("building %s: %w", b.pkg, err)
-		}
-	}
+	defer cleanup()
+	benchBin, sgemmBin := bins[0], bins[1]
 	variant := sgemm.Default().Name
 	goBenchtime, fmaTimes, quickNote := o.benchtime.String(), "200x", ""
 	if o.quick {

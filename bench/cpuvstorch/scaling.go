@@ -16,25 +16,12 @@ import (
 // median over rounds of its ratio of many threads against one, each round's two runs being
 // neighbours in time.
 func runScaling(o options) error {
-	root, err := repoRoot()
+	root, rawDir, bins, cleanup, err := setup(o, "./bench")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "cpuvstorch")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	rawDir := o.raw
-	if rawDir == "" {
-		rawDir = tmp
-	} else if err := os.MkdirAll(rawDir, 0o755); err != nil {
-		return err
-	}
-	benchBin := filepath.Join(tmp, "bench.test")
-	if err := command(root, nil, "go", "test", "-c", "-o", benchBin, "./bench").Run(); err != nil {
-		return fmt.Errorf("building ./bench: %w", err)
-	}
+	defer cleanup()
+	benchBin := bins[0]
 	o.models = true
 	const pattern = "^Benchmark(VGGDTrainStep|VGGDForward|SmallTrainStep|SmallForward)$/^cpu$/^batch="
 	benchtime := o.benchtime.String()

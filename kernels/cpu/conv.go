@@ -14,11 +14,11 @@ import (
 
 // Convolutions are lowered to matrix products (im2col) here, except VGG's 3x3, stride-1
 // ones: layers of 64 channels or more run as Winograd F(4x4, 3x3) (winograd.go,
-// winograd_filter.go), and the rest run on the direct kernels of conv3x3.go
-// where the CPU has AVX2 or AVX-512 (see usesWinograd and usesDirect for the measured
-// exceptions). For a group of images, the column
-// matrix col[C*R*S, images*P*Q] holds in row (c,r,s) and column (image,p,q) the input pixel
-// that filter tap (r,s) of channel c sees at output position (p,q), or 0 in the padding.
+// winograd_filter.go), and the rest run on the direct kernels of conv3x3.go where the CPU has
+// AVX2 or AVX-512 (see usesWinograd and usesDirect for the measured exceptions). For a group
+// of images, the column matrix col[C*R*S, images*P*Q] holds in row (c,r,s) and column
+// (image,p,q) the input pixel that filter tap (r,s) of channel c sees at output position
+// (p,q), or 0 in the padding.
 // With w as the [K, C*R*S] matrix it is in memory and dy, y as [K, images*P*Q], the three
 // ops are
 //
@@ -286,8 +286,7 @@ func (be *Backend) Conv2DBackwardFilter(dw, db, x, dy *tensor.Tensor, p kernels.
 // Conv2DBackward computes what Conv2DBackwardData and Conv2DBackwardFilter compute, in one
 // call (kernels.ConvBackward). Where the direct kernels compute both gradients, dy is copied
 // into its flat planes once, for both; elsewhere (Winograd, the lowering) it is the two ops
-// in turn. The results are bit for bit those
-// of the two ops.
+// in turn. The results are bit for bit those of the two ops.
 func (be *Backend) Conv2DBackward(dx, dw, db, x, dy, w *tensor.Tensor, p kernels.ConvParams) error {
 	const op = "Conv2DBackward"
 	kg, err := kernels.CheckConv2DBackwardData(dx, dy, w, p)
@@ -298,7 +297,7 @@ func (be *Backend) Conv2DBackward(dx, dw, db, x, dy, w *tensor.Tensor, p kernels
 		return err
 	}
 	g := geometry(kg, p)
-	if !be.usesDirectFilter(g) || be.usesWinograd(g) {
+	if !be.usesDirectFilter(g) {
 		if err := be.Conv2DBackwardData(dx, dy, w, p); err != nil {
 			return err
 		}

@@ -36,8 +36,8 @@ type directScratch struct {
 }
 
 // usesDirect reports whether this convolution's forward and input-gradient ops run on the
-// direct kernels: a 3x3 one with stride 1 and padding 1, except a layer with few inputs and
-// many filters. Measured with BenchmarkSmallConvs and BenchmarkConvVGG (AVX-512, one core):
+// direct kernels: a 3x3 one with stride 1 and padding 1 that does not run as Winograd
+// (usesWinograd), except a layer with few inputs and many filters. Measured with BenchmarkSmallConvs and BenchmarkConvVGG (AVX-512, one core):
 //   - even on VGG's 4x4 layers, where the kernels compute 56% more multiply-adds than the
 //     pixels need, direct ran 41-47 GFLOP/s forward against 21 lowered, 32-50 against 25
 //     for the input gradient;
@@ -45,7 +45,7 @@ type directScratch struct {
 //     are few against copying 64 planes in and out of the flat layout: lowered 26 and 33
 //     GFLOP/s against 21 and 19; on the small network's conv1_1 (8 filters) direct won 4x.
 func (be *Backend) usesDirect(g convGeometry) bool {
-	return be.direct != nil && g.params == kernels.Conv3x3 && (g.c >= 8 || g.k <= 32)
+	return be.direct != nil && g.params == kernels.Conv3x3 && (g.c >= 8 || g.k <= 32) && !be.usesWinograd(g)
 }
 
 // usesDirectFilter reports whether the weight gradient runs on the direct kernels: as

@@ -231,14 +231,14 @@ func gatherGo(s *DataStage, plane []float32, offsets []int32, rowStride, lanes i
 
 // Scatter copies the results of count tiles (count ≤ StageLanes) from o into out: row r of
 // tile t's 4x4 results to out[offsets[t] + r·width:][:4]. offsets must increase with t.
-func Scatter(out []float32, o *TileStage, offsets []int, width, count int) {
+func Scatter(out []float32, o *TileStage, offsets []int32, width, count int) {
 	if count <= 0 {
 		return
 	}
 	if offsets[0] < 0 || !slices.IsSorted(offsets[:count]) {
 		panic("winograd: Scatter: offsets negative or out of order")
 	}
-	_ = out[offsets[count-1]+(Out-1)*width+Out-1]
+	_ = out[int(offsets[count-1])+(Out-1)*width+Out-1]
 	done := 0
 	if useAVX2 && count >= 8 {
 		done = count / 8 * 8
@@ -248,11 +248,11 @@ func Scatter(out []float32, o *TileStage, offsets []int, width, count int) {
 }
 
 // scatterGo is Scatter in plain Go for the tiles from first on.
-func scatterGo(out []float32, o *TileStage, offsets []int, width, first int) {
+func scatterGo(out []float32, o *TileStage, offsets []int32, width, first int) {
 	for i, at := range offsets {
 		t := first + i
 		for r := range Out {
-			row := out[at+r*width:][:Out]
+			row := out[int(at)+r*width:][:Out]
 			for c := range row {
 				row[c] = o[(r*Out+c)*StageLanes+t]
 			}

@@ -18,7 +18,7 @@ func gatherAVX2(s *float32, plane *float32, offsets *int32, rowStride int, lanes
 // scatterAVX2 is Scatter for 8·groups tiles, groups ≥ 1 (winograd_amd64.s).
 //
 //go:noescape
-func scatterAVX2(out *float32, o *float32, offsets *int, width int, groups int)
+func scatterAVX2(out *float32, o *float32, offsets *int32, width int, groups int)
 
 // rowAVX2 is Gather for 8 tiles side by side in one row, whose patches start 4 floats apart
 // at x; it reads 36 floats of each patch row (winograd_amd64.s).

@@ -250,12 +250,12 @@ gatherGroup:
 // SCATTER_QUAD(i, half, reg): tile i's four results of the row, lane half `half` of reg,
 // to out + offsets[i] (floats) + R10 (the row's bytes).
 #define SCATTER_LOW(i, reg) \
-	MOVQ    ((i)*8)(DX), AX           \
+	MOVLQSX ((i)*4)(DX), AX           \
 	LEAQ    (SI)(AX*4), AX            \
 	VMOVUPS reg, (AX)(R10*1)
 
 #define SCATTER_HIGH(i, xreg, yreg) \
-	MOVQ         ((i)*8)(DX), AX      \
+	MOVLQSX      ((i)*4)(DX), AX      \
 	LEAQ         (SI)(AX*4), AX       \
 	VEXTRACTF128 $1, yreg, (AX)(R10*1)
 
@@ -284,7 +284,7 @@ gatherGroup:
 	SCATTER_HIGH(7, X11, Y11)          \
 	ADDQ      R8, R10
 
-// func scatterAVX2(out *float32, o *float32, offsets *int, width int, groups int)
+// func scatterAVX2(out *float32, o *float32, offsets *int32, width int, groups int)
 // out[offsets[t] + r·width + c] = o[(r·4+c)·32 + t] for the 8·groups tiles t: per 8 tiles
 // and row, 8 unpacks turn 4 vectors of columns into 8 rows of 4.
 TEXT ·scatterAVX2(SB), NOSPLIT, $0-40
@@ -302,13 +302,13 @@ scatterGroup:
 	SCATTER_ROW(2)
 	SCATTER_ROW(3)
 	ADDQ $32, DI
-	ADDQ $64, DX
+	ADDQ $32, DX
 	DECQ CX
 	JNZ  scatterGroup
 	VZEROUPPER
 	RET
 
-// tileOrder puts back in tile order the lanes that the unpacks of ROW_PATCHES leave as tiles
+// tileOrder puts back in tile order the lanes that the unpacks of QUAD leave as tiles
 // 0, 2, 4, 6, 1, 3, 5, 7.
 DATA tileOrder<>+0(SB)/4, $0
 DATA tileOrder<>+4(SB)/4, $4
@@ -320,15 +320,14 @@ DATA tileOrder<>+24(SB)/4, $3
 DATA tileOrder<>+28(SB)/4, $7
 GLOBL tileOrder<>(SB), RODATA|NOPTR, $32
 
-// ROW_PATCHES(r): row r of the patches of eight tiles side by side in one image row, whose
-// row starts at BX: element c of tile t is x[4t + c]. Columns 0-3 come from x[0..31] as a
-// 4x4 transpose within each half (unpacks of floats, then of pairs), columns 4 and 5 the
-// same way from x[4..35]; Y15 restores the tile order. Into stage rows 6r .. 6r+5.
-#define ROW_PATCHES(r) \
-	VMOVUPS   (BX), Y0                      \
-	VMOVUPS   32(BX), Y1                    \
-	VMOVUPS   64(BX), Y2                    \
-	VMOVUPS   96(BX), Y3                    \
+// QUAD(off): for eight tiles side by side, 4 floats apart from off(BX) on, Y8..Y11 = the
+// tiles' columns 0 to 3 (lane t: x[off + 4t + c]), from 32 floats: a 4x4 transpose in each
+// half (unpacks of floats, then of pairs), then Y15 (tileOrder) restores the tile order.
+#define QUAD(off) \
+	VMOVUPS   (off)(BX), Y0                 \
+	VMOVUPS   (off+32)(BX), Y1              \
+	VMOVUPS   (off+64)(BX), Y2              \
+	VMOVUPS   (off+96)(BX), Y3              \
 	VUNPCKLPS Y1, Y0, Y4                    \
 	VUNPCKHPS Y1, Y0, Y5                    \
 	VUNPCKLPS Y3, Y2, Y6                    \
@@ -340,28 +339,25 @@ GLOBL tileOrder<>(SB), RODATA|NOPTR, $32
 	VPERMPS   Y8, Y15, Y8                   \
 	VPERMPS   Y9, Y15, Y9                   \
 	VPERMPS   Y10, Y15, Y10                 \
-	VPERMPS   Y11, Y15, Y11                 \
+	VPERMPS   Y11, Y15, Y11
+
+// ROW_PATCHES(r): row r of the patches of eight tiles side by side in one image row, whose
+// row starts at BX: element c of tile t is x[4t + c]. Columns 0-3 come from x[0..31],
+// columns 4 and 5 from x[4..35] (the first two of that QUAD). Into stage rows 6r .. 6r+5.
+#define ROW_PATCHES(r) \
+	QUAD(0)                                 \
 	VMOVUPS   Y8, (((r)*6)*128)(DI)         \
 	VMOVUPS   Y9, (((r)*6+1)*128)(DI)       \
 	VMOVUPS   Y10, (((r)*6+2)*128)(DI)      \
 	VMOVUPS   Y11, (((r)*6+3)*128)(DI)      \
-	VMOVUPS   16(BX), Y0                    \
-	VMOVUPS   48(BX), Y1                    \
-	VMOVUPS   80(BX), Y2                    \
-	VMOVUPS   112(BX), Y3                   \
-	VUNPCKLPS Y1, Y0, Y4                    \
-	VUNPCKLPS Y3, Y2, Y6                    \
-	VUNPCKLPD Y6, Y4, Y8                    \
-	VUNPCKHPD Y6, Y4, Y9                    \
-	VPERMPS   Y8, Y15, Y8                   \
-	VPERMPS   Y9, Y15, Y9                   \
+	QUAD(16)                                \
 	VMOVUPS   Y8, (((r)*6+4)*128)(DI)       \
 	VMOVUPS   Y9, (((r)*6+5)*128)(DI)       \
 	ADDQ      R8, BX
 
 // func rowAVX2(s *float32, x *float32, rowStride int)
 // s[(r·6+c)·32 + t] = x[r·rowStride + 4t + c] for t < 8: the patches of eight tiles in a row,
-// reading x[r·rowStride .. r·rowStride+35]. 6 rows of 8 loads, 12 unpacks, 6 permutes.
+// reading x[r·rowStride .. r·rowStride+35]. 6 rows of 8 loads, 16 unpacks, 8 permutes.
 TEXT ·rowAVX2(SB), NOSPLIT, $0-24
 	MOVQ    s+0(FP), DI
 	MOVQ    x+8(FP), BX
@@ -459,25 +455,10 @@ gradGroup:
 	VZEROUPPER
 	RET
 
-// TILE_ROW(r): row r of eight 4x4 tiles side by side (x[4t + c] at BX), unpacked as in
-// ROW_PATCHES into stage rows 4r .. 4r+3.
+// TILE_ROW(r): row r of eight 4x4 tiles side by side (x[4t + c] at BX), one QUAD, into stage
+// rows 4r .. 4r+3.
 #define TILE_ROW(r) \
-	VMOVUPS   (BX), Y0                      \
-	VMOVUPS   32(BX), Y1                    \
-	VMOVUPS   64(BX), Y2                    \
-	VMOVUPS   96(BX), Y3                    \
-	VUNPCKLPS Y1, Y0, Y4                    \
-	VUNPCKHPS Y1, Y0, Y5                    \
-	VUNPCKLPS Y3, Y2, Y6                    \
-	VUNPCKHPS Y3, Y2, Y7                    \
-	VUNPCKLPD Y6, Y4, Y8                    \
-	VUNPCKHPD Y6, Y4, Y9                    \
-	VUNPCKLPD Y7, Y5, Y10                   \
-	VUNPCKHPD Y7, Y5, Y11                   \
-	VPERMPS   Y8, Y15, Y8                   \
-	VPERMPS   Y9, Y15, Y9                   \
-	VPERMPS   Y10, Y15, Y10                 \
-	VPERMPS   Y11, Y15, Y11                 \
+	QUAD(0)                                 \
 	VMOVUPS   Y8, (((r)*4)*128)(DI)         \
 	VMOVUPS   Y9, (((r)*4+1)*128)(DI)       \
 	VMOVUPS   Y10, (((r)*4+2)*128)(DI)      \

@@ -12,7 +12,7 @@ func gatherAVX2(s *float32, plane *float32, offsets *int32, rowStride int, lanes
 	panic("winograd: no AVX2 here")
 }
 
-func scatterAVX2(out *float32, o *float32, offsets *int, width int, groups int) {
+func scatterAVX2(out *float32, o *float32, offsets *int32, width int, groups int) {
 	panic("winograd: no AVX2 here")
 }
 

@@ -262,9 +262,9 @@ func TestScatter(t *testing.T) {
 			for i := range o {
 				o[i] = float32(rng.NormFloat64())
 			}
-			offsets := make([]int, count)
+			offsets := make([]int32, count)
 			for i := range offsets {
-				offsets[i] = i/across*Out*width + i%across*Out
+				offsets[i] = int32(i/across*Out*width + i%across*Out)
 			}
 			out := make([]float32, (count/across+1)*Out*width)
 			for i := range out {
@@ -275,7 +275,7 @@ func TestScatter(t *testing.T) {
 			for tile, at := range offsets {
 				for r := range Out {
 					for c := range Out {
-						if got, want := out[at+r*width+c], o[(r*Out+c)*StageLanes+tile]; got != want {
+						if got, want := out[int(at)+r*width+c], o[(r*Out+c)*StageLanes+tile]; got != want {
 							t.Fatalf("tile %d (%d, %d): %v, want %v", tile, r, c, got, want)
 						}
 						written++
