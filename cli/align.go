@@ -43,7 +43,7 @@ func init() {
 			&cli.StringFlag{Name: "in", Required: true, Usage: "folder of folders of photos"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "folder for the aligned faces"},
 			&cli.StringFlag{Name: "cascade", Usage: "face cascade XML instead of the built-in one"},
-			&cli.StringFlag{Name: "eye-cascade", Usage: "eye cascade XML instead of the built-in one"},
+			&cli.StringFlag{Name: "eye-cascade", Usage: "find the eyes with this eye cascade XML instead of the built-in eye locator network"},
 			forceFlag(),
 		}, cacheFlags()...),
 		Action: runAlign,

@@ -171,15 +171,17 @@ type FaceFraming struct {
 	aligner *align.Aligner
 }
 
-// NewFaceFraming frames faces found with the given cascades; nil takes the built-in one.
+// NewFaceFraming frames faces found with the face cascade (nil: the built-in one) and finds
+// their eyes with the built-in eye locator, or, when eyes is not nil, with that eye cascade.
 func NewFaceFraming(faces, eyes *haar.Cascade) *FaceFraming {
 	if faces == nil {
 		faces = haar.FrontalFace()
 	}
-	if eyes == nil {
-		eyes = haar.Eye()
+	a := align.New(faces, haar.Eye())
+	if eyes != nil {
+		a = align.New(faces, eyes)
+		a.Locator = nil
 	}
-	a := align.New(faces, eyes)
 	// One face a photo is framed: the turned searches for tilted faces run only on photos
 	// where no upright face is found, so framing a folder costs about what it did before them.
 	a.TiltsAsFallback = true

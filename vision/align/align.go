@@ -1,6 +1,7 @@
 // Package align turns photos into the network's input: for every face a Haar cascade finds, it
-// locates both eyes with a second cascade and warps the face with a similarity transform
-// (rotation, scale, shift) that puts the eye centres at fixed positions of a 128x128 image.
+// locates both eyes (with a small learned network, vision/eyeloc, or with a second cascade) and
+// warps the face with a similarity transform (rotation, scale, shift) that puts the eye centres
+// at fixed positions of a 128x128 image.
 // The geometry matches the ArcFace-style 112x112 crops scaled to 128, so photos that arrive
 // already aligned and photos aligned here look alike to the network.
 package align
@@ -15,6 +16,7 @@ import (
 	"sort"
 
 	"github.com/vgglab/vgg/vision"
+	"github.com/vgglab/vgg/vision/eyeloc"
 	"github.com/vgglab/vgg/vision/facecheck"
 	"github.com/vgglab/vgg/vision/haar"
 )
@@ -32,7 +34,7 @@ var EyeTargets = [2]Point{{(38.29 + 0.5) * 128 / 112, (51.70 + 0.5) * 128 / 112}
 // Version is the version of the framing this package does, together with vision/haar's
 // detector: raise it with every change of either that can change a face's box, its eyes or its
 // aligned pixels, so that framed photos cached under the old version are framed again.
-const Version = 2
+const Version = 3
 
 // Face is one aligned face.
 type Face struct {
@@ -41,8 +43,9 @@ type Face struct {
 	Eyes      [2]Point        // eye centres in the photo, image-left first (estimated when Fallback)
 	Aligned   *image.RGBA     // Size x Size
 	// Fallback is set when the eyes were not found: Eyes are then the usual eye positions of
-	// a face box (or, when no face was found at all, of a tightly cropped face filling the
-	// photo) and the alignment is only as good as that guess.
+	// a face box, or, when no face was found at all, of a tightly cropped face filling the
+	// photo (as the eye locator reads the whole photo, when there is one), and the alignment
+	// is only as good as that guess.
 	Fallback bool
 	// WholeImage is set when no face was detected even after padding, so the whole photo was
 	// treated as a tight face crop.
@@ -54,12 +57,19 @@ type Face struct {
 	// Score is the face checker's probability that the box holds a face (0 without a checker
 	// or for a whole-image fallback).
 	Score float64
+	// EyeSpread is the eye locator's uncertainty (eyeloc.Eyes.Spread: 0.03 to 0.05 on a clear
+	// face, as a share of the distance between the eyes), or 0 when the eye cascade found them.
+	EyeSpread float64
 }
 
 // Aligner finds and aligns faces. Change the exported fields before use to tune it.
 type Aligner struct {
 	faces, eyes *haar.Cascade
 	FaceParams  haar.Params
+	// Locator, when set, finds the eyes of every face: a network that always answers, from
+	// the whole box, where the eye cascade (used when Locator is nil) looks for each eye on
+	// its own and misses eyes of small, turned or tilted faces. New sets the built-in one.
+	Locator *eyeloc.Locator
 	// BoxEyes are the eye centres, as fractions of the face box, that the face cascade's boxes
 	// usually have: the fallback when the eyes cannot be found.
 	BoxEyes [2]Point
@@ -93,7 +103,8 @@ type Aligner struct {
 const DefaultDetectPixels = 2_000_000
 
 // New makes an aligner from a face cascade and an eye cascade (haar.FrontalFace and haar.Eye
-// are the embedded defaults).
+// are the embedded defaults), with the built-in eye locator, face checker and turns; set
+// Locator to nil to find the eyes with the cascade.
 func New(faces, eyes *haar.Cascade) *Aligner {
 	return &Aligner{
 		faces: faces, eyes: eyes,
@@ -103,6 +114,7 @@ func New(faces, eyes *haar.Cascade) *Aligner {
 		CropEyes:     [2]Point{{0.346, 0.466}, {0.661, 0.464}},
 		DetectPixels: DefaultDetectPixels,
 		Check:        facecheck.Default(),
+		Locator:      eyeloc.Default(),
 		Tilts:        []float64{-20, 20},
 	}
 }
@@ -118,6 +130,9 @@ func (a *Aligner) Fingerprint() string {
 		Version, Size, EyeTargets, a.faces.Fingerprint(), a.eyes.Fingerprint(), params, a.BoxEyes, a.CropEyes, a.Tilts, a.TiltsAsFallback)
 	if a.Check != nil {
 		fmt.Fprintf(h, "; check %s at %v", a.Check.Fingerprint(), a.Check.Threshold)
+	}
+	if a.Locator != nil {
+		fmt.Fprintf(h, "; eye locator %s", a.Locator.Fingerprint())
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -137,7 +152,22 @@ func (a *Aligner) Align(img image.Image) ([]Face, error) {
 		if whole.Dx() < 8 || whole.Dy() < 8 {
 			return nil, fmt.Errorf("image of %dx%d pixels is too small to hold a face", whole.Dx(), whole.Dy())
 		}
-		faces = append(faces, Face{Box: whole, Eyes: boxPoints(whole, a.CropEyes), Fallback: true, WholeImage: true})
+		f := Face{Box: whole, Eyes: boxPoints(whole, a.CropEyes), Fallback: true, WholeImage: true}
+		if a.Locator != nil {
+			// The locator reads the photo as a face box, from a copy shrunk to a few times
+			// its crop.
+			k := vision.ShrinkFactor(whole.Dx(), whole.Dy(), 16*eyeloc.Side*eyeloc.Side)
+			grey := haar.Grey(vision.Shrink(rgba, k))
+			eyes, spread, err := a.locatedEyes(grey, grey.Rect)
+			if err != nil {
+				return nil, err
+			}
+			for i, e := range eyes {
+				f.Eyes[i] = Point{float64(whole.Min.X) + e.X*float64(k), float64(whole.Min.Y) + e.Y*float64(k)}
+			}
+			f.EyeSpread = spread
+		}
+		faces = append(faces, f)
 	}
 	large := a.shrinkFactor(rgba) > 1
 	for i := range faces {
@@ -177,15 +207,18 @@ func (a *Aligner) detect(rgba *image.RGBA) ([]Face, error) {
 		var f Face
 		switch {
 		case c.tilt != 0:
-			f = a.tiltedFace(rgba, full, c, k)
+			f, err = a.tiltedFace(rgba, full, c, k)
 		case k == 1:
-			f = a.withEyes(full, c.box, c.neighbors)
+			f, err = a.withEyes(full, c.box, c.neighbors)
 		default:
 			box := image.Rect(c.box.Min.X*k, c.box.Min.Y*k, c.box.Max.X*k, c.box.Max.Y*k)
-			region := eyeRegion(box).Intersect(rgba.Rect)
-			f = a.withEyes(haar.Grey(rgba.SubImage(region)), box.Sub(region.Min), c.neighbors)
+			region := a.eyeRegion(box).Intersect(rgba.Rect)
+			f, err = a.withEyes(haar.Grey(rgba.SubImage(region)), box.Sub(region.Min), c.neighbors)
 			f.Box = box
 			f.Eyes[0], f.Eyes[1] = f.Eyes[0].add(region.Min), f.Eyes[1].add(region.Min)
+		}
+		if err != nil {
+			return nil, err
 		}
 		f.Tilt, f.Score = c.tilt, c.score
 		faces = append(faces, f)
@@ -209,15 +242,16 @@ type candidate struct {
 // neighbourhood of the full-size photo upright, looks for the eyes there as for an upright
 // face, and maps them back. full is the photo in grey when it was searched at full size (k is
 // 1), else nil.
-func (a *Aligner) tiltedFace(rgba *image.RGBA, full *image.Gray, c candidate, k int) Face {
+func (a *Aligner) tiltedFace(rgba *image.RGBA, full *image.Gray, c candidate, k int) (Face, error) {
 	kf := float64(k)
 	centre := Point{c.centre.X * kf, c.centre.Y * kf}
 	side := c.side * kf
 	box := squareAbout(centre, side)
-	// The neighbourhood holds the box at any turn (its half-diagonal is 0.71 sides).
-	region := squareAbout(centre, 1.6*side).Intersect(rgba.Rect)
+	// The neighbourhood holds the box, and the eye locator's margin about it, at any turn
+	// (their half-diagonal is 0.71 and 0.88 sides).
+	region := squareAbout(centre, 1.8*side).Intersect(rgba.Rect)
 	if region.Dx() < 8 || region.Dy() < 8 {
-		return Face{Box: box, Neighbors: c.neighbors, Eyes: boxPoints(box, a.BoxEyes), Fallback: true}
+		return Face{Box: box, Neighbors: c.neighbors, Eyes: boxPoints(box, a.BoxEyes), Fallback: true}, nil
 	}
 	var grey *image.Gray
 	if full != nil {
@@ -228,13 +262,13 @@ func (a *Aligner) tiltedFace(rgba *image.RGBA, full *image.Gray, c candidate, k 
 	rot := haar.NewRotation(region.Dx(), region.Dy(), c.tilt)
 	upright := rot.Apply(grey)
 	x, y := rot.ToCanvas(centre.X-float64(region.Min.X), centre.Y-float64(region.Min.Y))
-	f := a.withEyes(upright, squareAbout(Point{x, y}, side), c.neighbors)
+	f, err := a.withEyes(upright, squareAbout(Point{x, y}, side), c.neighbors)
 	for i, e := range f.Eyes {
 		ex, ey := rot.ToPicture(e.X, e.Y)
 		f.Eyes[i] = Point{ex + float64(region.Min.X), ey + float64(region.Min.Y)}
 	}
 	f.Box = box
-	return f
+	return f, err
 }
 
 // inside says whether p lies in box.
@@ -255,20 +289,48 @@ func (a *Aligner) shrinkFactor(rgba *image.RGBA) int {
 	return vision.ShrinkFactor(rgba.Rect.Dx(), rgba.Rect.Dy(), a.DetectPixels)
 }
 
-// withEyes is the face in box of grey with its eyes, or with the usual eye positions of its box
-// (Fallback) when they are not found.
-func (a *Aligner) withEyes(grey *image.Gray, box image.Rectangle, neighbors int) Face {
+// withEyes is the face in box of grey with its eyes: the locator's, or the eye cascade's, or,
+// when the cascade does not find them, the usual eye positions of its box (Fallback).
+func (a *Aligner) withEyes(grey *image.Gray, box image.Rectangle, neighbors int) (Face, error) {
 	f := Face{Box: box, Neighbors: neighbors}
+	if a.Locator != nil {
+		var err error
+		f.Eyes, f.EyeSpread, err = a.locatedEyes(grey, box)
+		return f, err
+	}
 	if eyes, ok := a.findEyes(grey, box); ok {
 		f.Eyes = eyes
 	} else {
 		f.Eyes, f.Fallback = boxPoints(box, a.BoxEyes), true
 	}
-	return f
+	return f, nil
 }
 
-// eyeRegion is the part of a face box where the eyes are looked for: its upper 60%.
-func eyeRegion(box image.Rectangle) image.Rectangle {
+// locatedEyes are the eye locator's eyes for box of grey, and their spread.
+func (a *Aligner) locatedEyes(grey *image.Gray, box image.Rectangle) ([2]Point, float64, error) {
+	found, err := a.Locator.Locate(grey, []image.Rectangle{box})
+	if err != nil {
+		return [2]Point{}, 0, err
+	}
+	var eyes [2]Point
+	for i, c := range found[0].Centres {
+		eyes[i] = Point{c[0], c[1]}
+	}
+	return eyes, found[0].Spread, nil
+}
+
+// eyeRegion is the part of a face box the eyes are looked for in: the box and the locator's
+// margin about it, or, for the eye cascade, the box's upper 60%.
+func (a *Aligner) eyeRegion(box image.Rectangle) image.Rectangle {
+	if a.Locator != nil {
+		grow := int(math.Ceil(float64(max(box.Dx(), box.Dy())) * (eyeloc.Margin + 0.05)))
+		return box.Inset(-grow)
+	}
+	return cascadeEyeRegion(box)
+}
+
+// cascadeEyeRegion is the part of a face box where the eye cascade looks: its upper 60%.
+func cascadeEyeRegion(box image.Rectangle) image.Rectangle {
 	return image.Rect(box.Min.X, box.Min.Y, box.Max.X, box.Min.Y+box.Dy()*6/10)
 }
 
@@ -397,7 +459,7 @@ const eyeSearchWidth = 160
 // centres, image-left first. It accepts only a plausible pair: roughly level (less than 30°),
 // 25% to 65% of the box width apart.
 func (a *Aligner) findEyes(grey *image.Gray, box image.Rectangle) ([2]Point, bool) {
-	region := eyeRegion(box).Intersect(grey.Rect)
+	region := cascadeEyeRegion(box).Intersect(grey.Rect)
 	if region.Dx() < 8 || region.Dy() < 5 {
 		return [2]Point{}, false
 	}

@@ -1,18 +1,15 @@
 package align
 
 import (
-	"bytes"
-	"encoding/xml"
-	"fmt"
 	"image"
 	"image/color"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/vgglab/vgg/vision"
+	"github.com/vgglab/vgg/vision/facetest"
 	"github.com/vgglab/vgg/vision/haar"
 )
 
@@ -92,108 +89,55 @@ func TestAlignBadInput(t *testing.T) {
 	}
 }
 
-// dlibFace is one annotated face of dlib_train: its box and its landmark eye centres.
-type dlibFace struct {
-	file string
-	box  image.Rectangle
-	eyes [2]Point // image-left eye first
-}
-
-// dlibFaces reads landmarks68.xml (iBUG numbering: 36-41 the subject's right eye, on the
-// image's left; 42-47 the left eye).
-func dlibFaces(t *testing.T) (string, []dlibFace) {
-	dir := os.Getenv("VGG_FACES")
-	if dir == "" {
-		t.Skip("VGG_FACES not set: real-photo checks skipped")
-	}
-	dir = filepath.Join(dir, "dlib_train")
-	data, err := os.ReadFile(filepath.Join(dir, "landmarks68.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Images []struct {
-			File  string `xml:"file,attr"`
-			Boxes []struct {
-				Top    int `xml:"top,attr"`
-				Left   int `xml:"left,attr"`
-				Width  int `xml:"width,attr"`
-				Height int `xml:"height,attr"`
-				Parts  []struct {
-					Name string  `xml:"name,attr"`
-					X    float64 `xml:"x,attr"`
-					Y    float64 `xml:"y,attr"`
-				} `xml:"part"`
-			} `xml:"box"`
-		} `xml:"images>image"`
-	}
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
-	if err := d.Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	var faces []dlibFace
-	for _, im := range doc.Images {
-		for _, b := range im.Boxes {
-			f := dlibFace{file: im.File, box: image.Rect(b.Left, b.Top, b.Left+b.Width, b.Top+b.Height)}
-			for _, p := range b.Parts {
-				var n int
-				fmt.Sscan(p.Name, &n)
-				// Landmarks are pixel indices; +0.5 puts them at pixel centres.
-				switch {
-				case n >= 36 && n <= 41:
-					f.eyes[0].X += (p.X + 0.5) / 6
-					f.eyes[0].Y += (p.Y + 0.5) / 6
-				case n >= 42 && n <= 47:
-					f.eyes[1].X += (p.X + 0.5) / 6
-					f.eyes[1].Y += (p.Y + 0.5) / 6
-				}
-			}
-			faces = append(faces, f)
-		}
-	}
-	return dir, faces
-}
-
-// TestEyesOnDlibFaces finds the eyes inside each annotated dlib_train face box and measures
-// the distance to the landmark eye centres in inter-ocular distances.
+// TestEyesOnDlibFaces finds the eyes inside each annotated dlib_train face box (dlib's boxes,
+// framed lower and looser than the face cascade's), with the built-in eye locator and with the
+// eye cascade, and measures both against the landmark eye centres: issue 13 asks for both eyes
+// within 10% of the distance between them on at least 15 of the 18 faces, and no face without
+// eyes. (The locator's recipe trained on the 5 faces of the two smaller photos; see
+// vision/eyeloc's TestDefaultLocatorOnDlibFaces for the figures apart.)
 func TestEyesOnDlibFaces(t *testing.T) {
-	dir, faces := dlibFaces(t)
-	a := New(haar.FrontalFace(), haar.Eye())
+	faces := facetest.DlibLandmarks(t)
+	located, cascade := New(haar.FrontalFace(), haar.Eye()), New(haar.FrontalFace(), haar.Eye())
+	cascade.Locator = nil
 	greys := map[string]*image.Gray{}
-	found, bothWithin, meanWithin := 0, 0, 0
+	var locatorWithin, cascadeWithin, cascadeFound int
+	var locatorWorst float64
 	for _, f := range faces {
-		g, ok := greys[f.file]
+		g, ok := greys[f.Photo]
 		if !ok {
-			img, err := vision.Load(filepath.Join(dir, f.file))
-			if err != nil {
-				t.Fatal(err)
+			g = haar.Grey(facetest.Load(t, filepath.Join(facetest.Dir(t), "dlib_train", f.Photo)))
+			greys[f.Photo] = g
+		}
+		lf, err := located.withEyes(g, f.Box, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		le := facetest.EyeError(pair(lf.Eyes), f.Eyes)
+		if le <= 0.10 {
+			locatorWithin++
+		}
+		locatorWorst = max(locatorWorst, le)
+		ce := math.NaN()
+		if eyes, ok := cascade.findEyes(g, f.Box); ok {
+			cascadeFound++
+			if ce = facetest.EyeError(pair(eyes), f.Eyes); ce <= 0.10 {
+				cascadeWithin++
 			}
-			g = haar.Grey(img)
-			greys[f.file] = g
 		}
-		eyes, ok := a.findEyes(g, f.box)
-		if !ok {
-			t.Logf("%s %v: eyes not found", f.file, f.box)
-			continue
-		}
-		found++
-		iod := math.Hypot(f.eyes[1].X-f.eyes[0].X, f.eyes[1].Y-f.eyes[0].Y)
-		e0 := math.Hypot(eyes[0].X-f.eyes[0].X, eyes[0].Y-f.eyes[0].Y) / iod
-		e1 := math.Hypot(eyes[1].X-f.eyes[1].X, eyes[1].Y-f.eyes[1].Y) / iod
-		if max(e0, e1) <= 0.10 {
-			bothWithin++
-		}
-		if (e0+e1)/2 <= 0.10 {
-			meanWithin++
-		}
-		t.Logf("%s %v: eyes off by %.3f and %.3f inter-ocular distances (found %.1f, landmarks %.1f)", f.file, f.box, e0, e1, eyes, f.eyes)
+		t.Logf("%s %v: eyes off by %.3f of the distance between them (locator, spread %.3f), %.3f (cascade; NaN: not found)", f.Photo, f.Box, le, lf.EyeSpread, ce)
 	}
-	t.Logf("eyes found in %d of %d faces; within 10%% of the inter-ocular distance: both eyes in %d, on average over the two in %d",
-		found, len(faces), bothWithin, meanWithin)
-	if meanWithin <= len(faces)/2 {
-		t.Errorf("only %d of %d faces have their eyes within 10%% of the inter-ocular distance on average", meanWithin, len(faces))
+	t.Logf("both eyes within 10%% of the distance between them: locator %d of %d faces (worst %.3f), cascade %d (eyes found in %d)",
+		locatorWithin, len(faces), locatorWorst, cascadeWithin, cascadeFound)
+	// The embedded locator: 10, none over 0.2 (issue 13's 15 is still open); the cascade 9.
+	if locatorWithin < 10 || locatorWorst > 0.25 {
+		t.Errorf("the eye locator has both eyes within 10%% on %d of %d faces, the worst %.3f off; want at least 10 and none over 0.25",
+			locatorWithin, len(faces), locatorWorst)
 	}
+}
+
+// pair is eyes as eyeloc and facetest write them.
+func pair(eyes [2]Point) [2][2]float64 {
+	return [2][2]float64{{eyes[0].X, eyes[0].Y}, {eyes[1].X, eyes[1].Y}}
 }
 
 // TestAlignCelebs aligns a sample of celebs60 (every 10th photo) and reports, per kind of
@@ -273,17 +217,13 @@ func TestRankByConfidence(t *testing.T) {
 // On every dlib_train group photo, the face Detect puts first (the one match, enrol and align
 // use) is one of the annotated faces, not a false box.
 func TestFirstFaceIsARealFace(t *testing.T) {
-	dir, faces := dlibFaces(t)
 	a := New(haar.FrontalFace(), haar.Eye())
 	byFile := map[string][]image.Rectangle{}
-	for _, f := range faces {
-		byFile[f.file] = append(byFile[f.file], f.box)
+	for _, f := range facetest.DlibLandmarks(t) {
+		byFile[f.Photo] = append(byFile[f.Photo], f.Box)
 	}
 	for file, boxes := range byFile {
-		img, err := vision.Load(filepath.Join(dir, file))
-		if err != nil {
-			t.Fatal(err)
-		}
+		img := facetest.Load(t, filepath.Join(facetest.Dir(t), "dlib_train", file))
 		found, err := a.Detect(img)
 		if err != nil || len(found) == 0 {
 			t.Fatalf("%s: %d faces, %v", file, len(found), err)

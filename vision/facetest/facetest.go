@@ -6,7 +6,11 @@ package facetest
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/xml"
 	"image"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -146,3 +150,83 @@ func Match(found, truth []image.Rectangle) (faces, extra int) {
 	}
 	return faces, len(found) - faces
 }
+
+// LandmarkFace is one face of dlib_train's landmarks68.xml: its box (dlib's framing, lower
+// and looser than the Haar cascade's) and its eye centres, each the mean of the eye's six
+// landmarks in continuous coordinates, the eye on the picture's left first.
+type LandmarkFace struct {
+	Photo string // the file's name in dlib_train
+	Box   image.Rectangle
+	Eyes  [2][2]float64
+}
+
+// DlibLandmarks reads dlib_train's landmarks68.xml (iBUG numbering: points 36-41 are the
+// subject's right eye, on the picture's left; 42-47 the left eye), in file order.
+func DlibLandmarks(tb testing.TB) []LandmarkFace {
+	tb.Helper()
+	data, err := os.ReadFile(filepath.Join(Dir(tb), "dlib_train", "landmarks68.xml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var doc struct {
+		Images []struct {
+			File  string `xml:"file,attr"`
+			Boxes []struct {
+				Top    int `xml:"top,attr"`
+				Left   int `xml:"left,attr"`
+				Width  int `xml:"width,attr"`
+				Height int `xml:"height,attr"`
+				Parts  []struct {
+					Name string  `xml:"name,attr"`
+					X    float64 `xml:"x,attr"`
+					Y    float64 `xml:"y,attr"`
+				} `xml:"part"`
+			} `xml:"box"`
+		} `xml:"images>image"`
+	}
+	d := xml.NewDecoder(bytes.NewReader(data))
+	d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
+	if err := d.Decode(&doc); err != nil {
+		tb.Fatalf("landmarks68.xml: %v", err)
+	}
+	var faces []LandmarkFace
+	for _, im := range doc.Images {
+		for _, b := range im.Boxes {
+			f := LandmarkFace{Photo: im.File, Box: image.Rect(b.Left, b.Top, b.Left+b.Width, b.Top+b.Height)}
+			for _, p := range b.Parts {
+				n, err := strconv.Atoi(p.Name)
+				if err != nil {
+					tb.Fatalf("landmarks68.xml: part %q", p.Name)
+				}
+				eye := -1
+				switch {
+				case n >= 36 && n <= 41:
+					eye = 0
+				case n >= 42 && n <= 47:
+					eye = 1
+				}
+				if eye >= 0 {
+					// Landmarks are pixel indices; +0.5 puts them at pixel centres.
+					f.Eyes[eye][0] += (p.X + 0.5) / 6
+					f.Eyes[eye][1] += (p.Y + 0.5) / 6
+				}
+			}
+			faces = append(faces, f)
+		}
+	}
+	return faces
+}
+
+// EyeError is how far found eyes are from true ones: the larger of the two eyes' distances, as
+// a share of the true distance between the eyes (issue 13's measure: within 0.1 counts).
+func EyeError(found, truth [2][2]float64) float64 {
+	iod := math.Hypot(truth[1][0]-truth[0][0], truth[1][1]-truth[0][1])
+	e0 := math.Hypot(found[0][0]-truth[0][0], found[0][1]-truth[0][1])
+	e1 := math.Hypot(found[1][0]-truth[1][0], found[1][1]-truth[1][1])
+	return max(e0, e1) / iod
+}
+
+// ArcFaceEyes are the eye centres of celebs60's 112x112 ArcFace-aligned photos, in continuous
+// coordinates: the ArcFace template's (38.29, 51.70) and (73.53, 51.50), pixel indices, plus
+// half a pixel.
+var ArcFaceEyes = [2][2]float64{{38.29 + 0.5, 51.70 + 0.5}, {73.53 + 0.5, 51.50 + 0.5}}

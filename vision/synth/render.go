@@ -183,3 +183,21 @@ func (p *painter) hairline(x float64) float64 {
 		return base + 0.08*xw*xw
 	}
 }
+
+// EyeCentres are the centres of the pupils that Draw paints for identity in shot on a size x
+// size picture, in continuous picture coordinates (pixel (x, y) covers [x, x+1) x [y, y+1)),
+// the eye on the picture's left first: exact eye positions for training and checking an eye
+// locator.
+func EyeCentres(identity Identity, shot Shot, size int) [2][2]float64 {
+	// Draw's map from a picture point to the face's frame, inverted: turn by the head's tilt,
+	// zoom, shift, then from [-0.5, 0.5] to pixels.
+	sin, cos := math.Sincos(shot.Rotate)
+	var out [2][2]float64
+	for i, side := range []float64{-1, 1} {
+		x, y := side*identity.EyeSpacing, identity.EyeY
+		u := (cos*x-sin*y)*shot.Scale + shot.ShiftX
+		v := (sin*x+cos*y)*shot.Scale + shot.ShiftY + 0.04
+		out[i] = [2]float64{(u + 0.5) * float64(size), (v + 0.5) * float64(size)}
+	}
+	return out
+}

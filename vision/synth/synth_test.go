@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"image"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,4 +139,27 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// TestEyeCentresOnThePupils checks EyeCentres against the drawing: at a large size the pixel
+// under each computed centre is the pupil (dark), and so is not the skin one eye-width to its
+// side, for shots turned, shifted and zoomed.
+func TestEyeCentresOnThePupils(t *testing.T) {
+	const size = 256
+	for photo := range 12 {
+		id, shot := NewIdentity(7, photo), NewShot(7, photo, photo)
+		shot.Noise, shot.EyeOpen = 0, 1
+		img := Draw(id, shot, size, rand.New(rand.NewPCG(1, 2)))
+		grey := func(x, y float64) float64 {
+			c := img.RGBAAt(int(x), int(y))
+			return (float64(c.R) + float64(c.G) + float64(c.B)) / 3
+		}
+		for i, e := range EyeCentres(id, shot, size) {
+			pupil := grey(e[0], e[1])
+			aside := grey(e[0]+2.2*id.EyeSize*shot.Scale*size*float64(2*i-1), e[1])
+			if pupil > 90 || pupil > aside-25 {
+				t.Errorf("photo %d eye %d at (%.1f, %.1f): grey %.0f under the centre, %.0f beside the eye", photo, i, e[0], e[1], pupil, aside)
+			}
+		}
+	}
 }
