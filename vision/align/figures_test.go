@@ -19,14 +19,18 @@ type framingVariant struct {
 	check    bool
 	tilts    []float64
 	fallback bool // turns only where no upright face is found (TiltsAsFallback)
+	// eyeCascade finds the eyes with the eye cascade instead of the eye locator.
+	eyeCascade bool
 }
 
 var (
-	variantBefore  = framingVariant{"cascade_alone", false, nil, false}
-	variantCheck   = framingVariant{"check", true, nil, false}
-	variantTilts   = framingVariant{"tilts", false, []float64{-20, 20}, false}
-	variantAfter   = framingVariant{"check_and_tilts", true, []float64{-20, 20}, false}
-	variantFraming = framingVariant{"check_and_tilts_as_fallback", true, []float64{-20, 20}, true}
+	variantBefore  = framingVariant{"cascade_alone", false, nil, false, false}
+	variantCheck   = framingVariant{"check", true, nil, false, false}
+	variantTilts   = framingVariant{"tilts", false, []float64{-20, 20}, false, false}
+	variantAfter   = framingVariant{"check_and_tilts", true, []float64{-20, 20}, false, false}
+	variantFraming = framingVariant{"check_and_tilts_as_fallback", true, []float64{-20, 20}, true, false}
+	// variantFramingEyeCascade is framing as before the eye locator.
+	variantFramingEyeCascade = framingVariant{"check_and_tilts_as_fallback_eye_cascade", true, []float64{-20, 20}, true, true}
 )
 
 func (v framingVariant) aligner() *Aligner {
@@ -35,6 +39,9 @@ func (v framingVariant) aligner() *Aligner {
 	a.TiltsAsFallback = v.fallback
 	if !v.check {
 		a.Check = nil
+	}
+	if v.eyeCascade {
+		a.Locator = nil
 	}
 	return a
 }
