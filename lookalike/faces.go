@@ -179,8 +179,7 @@ func NewFaceFraming(faces, eyes *haar.Cascade) *FaceFraming {
 	}
 	a := align.New(faces, haar.Eye())
 	if eyes != nil {
-		a = align.New(faces, eyes)
-		a.Locator = nil
+		a.UseEyeCascade(eyes)
 	}
 	// One face a photo is framed: the turned searches for tilted faces run only on photos
 	// where no upright face is found, so framing a folder costs about what it did before them.

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"github.com/vgglab/vgg/kernels"
 	"github.com/vgglab/vgg/tensor"
 )
 
@@ -18,6 +19,29 @@ func (s *Sequential) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		}
 	}
 	return x, nil
+}
+
+// ForwardHost runs the layers on backend b over a host tensor and returns the output as a host
+// tensor: uploading, the forward pass and downloading, for small networks that answer one
+// batch at a time (the face checker, the eye locator).
+func (s *Sequential) ForwardHost(b kernels.Backend, host *tensor.Tensor) (*tensor.Tensor, error) {
+	x, err := b.Alloc(tensor.Float32, host.Shape()...)
+	if err != nil {
+		return nil, err
+	}
+	defer x.Release()
+	if err := b.Upload(x, host); err != nil {
+		return nil, err
+	}
+	y, err := s.Forward(x)
+	if err != nil {
+		return nil, err
+	}
+	out := tensor.Zeros(y.Shape()...)
+	if err := b.Download(out, y); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (s *Sequential) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {

@@ -98,7 +98,7 @@ func TestAlignBadInput(t *testing.T) {
 func TestEyesOnDlibFaces(t *testing.T) {
 	faces := facetest.DlibLandmarks(t)
 	located, cascade := New(haar.FrontalFace(), haar.Eye()), New(haar.FrontalFace(), haar.Eye())
-	cascade.Locator = nil
+	cascade.UseEyeCascade(haar.Eye())
 	greys := map[string]*image.Gray{}
 	var locatorWithin, cascadeWithin, cascadeFound int
 	var locatorWorst float64
@@ -278,6 +278,9 @@ func TestFingerprintNamesEverySetting(t *testing.T) {
 	fallback := New(haar.FrontalFace(), haar.Eye())
 	fallback.TiltsAsFallback = true
 	changes["tilts as fallback"] = fallback
+	eyeCascade := New(haar.FrontalFace(), haar.Eye())
+	eyeCascade.UseEyeCascade(haar.Eye())
+	changes["eyes by the cascade"] = eyeCascade
 	for name, a := range changes {
 		if a.Fingerprint() == base {
 			t.Errorf("a change of %s kept the fingerprint", name)

@@ -41,7 +41,7 @@ func (v framingVariant) aligner() *Aligner {
 		a.Check = nil
 	}
 	if v.eyeCascade {
-		a.Locator = nil
+		a.UseEyeCascade(haar.Eye())
 	}
 	return a
 }

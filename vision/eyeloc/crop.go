@@ -3,6 +3,9 @@ package eyeloc
 import (
 	"image"
 	"math"
+	"slices"
+
+	"github.com/vgglab/vgg/vision"
 )
 
 // Side is the side of the grey crop the network reads: about one pixel per picture pixel for
@@ -160,11 +163,7 @@ func Crop(grey *image.Gray, box image.Rectangle) []float32 {
 
 // mirror returns a crop flipped left to right.
 func mirror(crop []float32) []float32 {
-	out := make([]float32, len(crop))
-	for y := range Side {
-		for x := range Side {
-			out[y*Side+x] = crop[y*Side+Side-1-x]
-		}
-	}
+	out := slices.Clone(crop)
+	vision.MirrorCHW(out, Side)
 	return out
 }

@@ -215,26 +215,13 @@ func decode(logits []float32) [heads]bins {
 // forward runs the network on a batch of crops and returns the logits, heads·Side per crop.
 // The caller holds l.mu.
 func (l *Locator) forward(crops [][]float32) ([]float32, error) {
-	b := l.ctx.Backend
 	host := tensor.Zeros(len(crops), 1, Side, Side)
 	data := host.Float32s()
 	for i, crop := range crops {
 		copy(data[i*Side*Side:], crop)
 	}
-	x, err := b.Alloc(tensor.Float32, len(crops), 1, Side, Side)
+	out, err := l.net.ForwardHost(l.ctx.Backend, host)
 	if err != nil {
-		return nil, err
-	}
-	defer x.Release()
-	if err := b.Upload(x, host); err != nil {
-		return nil, err
-	}
-	y, err := l.net.Forward(x)
-	if err != nil {
-		return nil, err
-	}
-	out := tensor.Zeros(y.Shape()...)
-	if err := b.Download(out, y); err != nil {
 		return nil, err
 	}
 	return out.Float32s(), nil

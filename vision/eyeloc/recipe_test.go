@@ -4,7 +4,6 @@ import (
 	"image"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -32,7 +31,7 @@ func TestTrainEmbeddedLocator(t *testing.T) {
 	start := time.Now()
 	sources := recipeSources(t)
 	t.Logf("%d photos with eyes", len(sources))
-	cfg := TrainConfig{Steps: envInt("VGG_EYELOC_STEPS", 3000), Seed: recipeSeed,
+	cfg := TrainConfig{Steps: facetest.EnvInt("VGG_EYELOC_STEPS", 3000), Seed: recipeSeed,
 		Progress: func(step int, loss float64) {
 			t.Logf("%s step %d: loss %.4f", time.Now().Format("15:04:05"), step, loss)
 		}}
@@ -81,11 +80,4 @@ func recipeSources(t *testing.T) []Source {
 		}
 	}
 	return sources
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
 }

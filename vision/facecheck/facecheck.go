@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/vgglab/vgg/kernels/cpu"
 	"github.com/vgglab/vgg/nn"
 	"github.com/vgglab/vgg/tensor"
+	"github.com/vgglab/vgg/vision"
 )
 
 // Side is the side of the grey crop the network reads.
@@ -172,26 +174,13 @@ func (c *Checker) scoreCrops(crops [][]float32) ([]float64, error) {
 // forward runs the network on a batch of crops and returns the logits, two per crop. The
 // caller holds c.mu.
 func (c *Checker) forward(crops [][]float32) ([]float32, error) {
-	b := c.ctx.Backend
 	host := tensor.Zeros(len(crops), 1, Side, Side)
 	data := host.Float32s()
 	for i, crop := range crops {
 		copy(data[i*Side*Side:], crop)
 	}
-	x, err := b.Alloc(tensor.Float32, len(crops), 1, Side, Side)
+	out, err := c.net.ForwardHost(c.ctx.Backend, host)
 	if err != nil {
-		return nil, err
-	}
-	defer x.Release()
-	if err := b.Upload(x, host); err != nil {
-		return nil, err
-	}
-	y, err := c.net.Forward(x)
-	if err != nil {
-		return nil, err
-	}
-	out := tensor.Zeros(y.Shape()...)
-	if err := b.Download(out, y); err != nil {
 		return nil, err
 	}
 	return out.Float32s(), nil
@@ -263,12 +252,8 @@ func Crop(grey *image.Gray, box image.Rectangle) []float32 {
 
 // Mirror returns a crop flipped left to right (a mirrored face is another training face).
 func Mirror(crop []float32) []float32 {
-	out := make([]float32, len(crop))
-	for y := 0; y < Side; y++ {
-		for x := 0; x < Side; x++ {
-			out[y*Side+x] = crop[y*Side+Side-1-x]
-		}
-	}
+	out := slices.Clone(crop)
+	vision.MirrorCHW(out, Side)
 	return out
 }
 

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -41,7 +40,7 @@ func TestTrainEmbeddedChecker(t *testing.T) {
 	start := time.Now()
 	pos, neg := recipeCrops(t)
 	t.Logf("%d face crops, %d non-face crops gathered in %.0fs", len(pos), len(neg), time.Since(start).Seconds())
-	cfg := TrainConfig{Epochs: envInt("VGG_FACECHECK_EPOCHS", 8), Seed: recipeSeed,
+	cfg := TrainConfig{Epochs: facetest.EnvInt("VGG_FACECHECK_EPOCHS", 8), Seed: recipeSeed,
 		Progress: func(epoch int, loss float64) {
 			t.Logf("%s epoch %d: loss %.4f", time.Now().Format("15:04:05"), epoch, loss)
 		}}
@@ -252,11 +251,4 @@ func overlapsAny(box image.Rectangle, faces []image.Rectangle, iou float64) bool
 // centreOf is the middle ninth of a face box: a box covering it sits on the face.
 func centreOf(f image.Rectangle) image.Rectangle {
 	return image.Rect(f.Min.X+f.Dx()/3, f.Min.Y+f.Dy()/3, f.Max.X-f.Dx()/3, f.Max.Y-f.Dy()/3)
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
 }

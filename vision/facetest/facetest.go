@@ -230,3 +230,12 @@ func EyeError(found, truth [2][2]float64) float64 {
 // coordinates: the ArcFace template's (38.29, 51.70) and (73.53, 51.50), pixel indices, plus
 // half a pixel.
 var ArcFaceEyes = [2][2]float64{{38.29 + 0.5, 51.70 + 0.5}, {73.53 + 0.5, 51.50 + 0.5}}
+
+// EnvInt is the positive whole number in the environment variable name, or def when it is unset
+// or not one: a recipe's knob (epochs, steps) for a shorter trial run.
+func EnvInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
